@@ -1,0 +1,56 @@
+/** Request and response bodies of `/api/v1/auth`. */
+import { Schema } from "effect"
+import { LinkedAccount, User } from "./User.js"
+
+/** Passwords are checked by the policy in the handler (so a refusal has the old 422 shape), not here. */
+const Password = Schema.String
+
+export const SignupBody = Schema.Struct({
+  email: Schema.String,
+  password: Password,
+  name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255))))
+}).annotations({ identifier: "SignupRequest" })
+
+export const SigninBody = Schema.Struct({
+  email: Schema.String,
+  password: Password
+}).annotations({ identifier: "SigninRequest" })
+
+export class TokenPair extends Schema.Class<TokenPair>("TokenPair")({
+  token: Schema.String,
+  user_id: Schema.String,
+  expires_at: Schema.Date,
+  refresh_token: Schema.String,
+  refresh_expires_at: Schema.Date,
+  token_type: Schema.Literal("Bearer"),
+  expires_in: Schema.Number
+}) {}
+
+export const SessionView = Schema.Struct({
+  session: Schema.Struct({
+    session_id: Schema.String,
+    user_id: Schema.String,
+    expires_at: Schema.Date,
+    ip_address: Schema.NullOr(Schema.String),
+    user_agent: Schema.NullOr(Schema.String),
+    is_impersonated: Schema.Boolean
+  }),
+  user: User
+}).annotations({ identifier: "SessionView" })
+
+export const TokenInfo = Schema.Struct({
+  user_id: Schema.String,
+  email: Schema.String,
+  role: Schema.String,
+  issued_at: Schema.Date,
+  expires_at: Schema.Date
+}).annotations({ identifier: "TokenInfo" })
+
+export const VerifyResult = Schema.Struct({
+  valid: Schema.Literal(true),
+  user_id: Schema.String
+}).annotations({ identifier: "VerifyResult" })
+
+export const AccountList = Schema.Struct({
+  accounts: Schema.Array(LinkedAccount)
+}).annotations({ identifier: "AccountList" })

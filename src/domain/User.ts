@@ -1,0 +1,36 @@
+/** Accounts as the old backend (Better-Auth-style tables) stored them. */
+import { Schema } from "effect"
+
+/** Emails compare case-insensitively: stored and looked up trimmed and lower-cased. */
+export const Email = Schema.Trim.pipe(
+  Schema.compose(Schema.Lowercase),
+  Schema.minLength(3, { message: () => "value is not a valid email address" }),
+  Schema.maxLength(320, { message: () => "value is not a valid email address" }),
+  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "value is not a valid email address" })
+).annotations({ identifier: "Email", format: "email" })
+
+export class User extends Schema.Class<User>("User")({
+  id: Schema.String,
+  email: Schema.String,
+  email_verified: Schema.Boolean,
+  name: Schema.NullOr(Schema.String),
+  image: Schema.NullOr(Schema.String),
+  role: Schema.String,
+  banned: Schema.Boolean,
+  ban_reason: Schema.NullOr(Schema.String),
+  ban_expires: Schema.NullOr(Schema.Date),
+  created_at: Schema.Date,
+  updated_at: Schema.Date
+}) {}
+
+/** A linked OAuth account (never the password credential). */
+export const LinkedAccount = Schema.Struct({
+  id: Schema.String,
+  provider_id: Schema.String,
+  account_id: Schema.String,
+  created_at: Schema.Date
+})
+
+/** A ban holds until `ban_expires`, forever when that is unset (Better Auth's rule). */
+export const isBanned = (user: { readonly banned: boolean; readonly ban_expires: Date | null }, now: Date) =>
+  user.banned && (user.ban_expires === null || user.ban_expires.getTime() > now.getTime())

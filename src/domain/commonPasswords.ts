@@ -1,0 +1,33 @@
+/**
+ * Commonly used passwords (8 characters or more: shorter ones fail the length rule first),
+ * compiled from public breach-frequency lists. Compared lower-cased.
+ */
+export const COMMON_PASSWORDS: ReadonlySet<string> = new Set([
+  "!qaz2wsx", "00000000", "0987654321", "11111111", "11223344", "12121212", "123123123", "123321123",
+  "12341234", "12345678", "123456789", "1234567890", "12345678910", "147258369", "147852369", "1q2w3e4r",
+  "1q2w3e4r5t", "1qaz!qaz", "1qaz2wsx", "1qazxsw2", "22222222", "33333333", "44444444", "55555555",
+  "66666666", "696969696", "77777777", "789456123", "87654321", "88888888", "987654321", "99999999",
+  "aaaaaaaa", "abc12345", "abcd1234", "abcdefg1", "abcdefgh", "access14", "admin123", "admin1234",
+  "adminadmin", "administrator", "angel123", "apple123", "arsenal1", "asdf1234", "asdfasdf", "asdfghjkl",
+  "asdfqwer", "autumn12", "babygirl1", "barcelona", "baseball", "baseball1", "basketball", "batman12",
+  "blessed1", "blink182", "business", "buster12", "butterfly", "changeme", "changeme1", "charlie1",
+  "chelsea1", "chocolate", "company1", "computer", "computer1", "contraseña", "cookie12", "corvette",
+  "cowboys1", "december1", "default1", "diamond1", "dragon123", "eminem12", "everything", "facebook",
+  "family12", "ferrari1", "flower12", "football", "football1", "forever1", "freedom1", "friends1", "ginger12",
+  "golden12", "goodluck", "google123", "guest123", "harley11", "heaven12", "hello123", "hello1234",
+  "helloworld", "hockey12", "hunter22", "ilovegod", "iloveu12", "iloveyou", "iloveyou1", "iloveyou2",
+  "instagram", "internet", "internet1", "ironman1", "january1", "jennifer", "jesus123", "jordan23",
+  "justice1", "letmein!", "letmein1", "letmein123", "linkedin", "liverpool", "lovely12", "loveyou1",
+  "lozinka1", "manchester", "master123", "matrix12", "mercedes", "metallica", "michael1", "microsoft",
+  "monday12", "monkey123", "motdepasse", "mustang1", "naruto12", "nirvana1", "nokia123", "nothing1",
+  "office123", "orange12", "p@ssw0rd", "p@ssword", "parola12", "passw0rd", "password", "password!",
+  "password1", "password12", "password123", "password2", "password3", "passwort", "pepper12", "pokemon1",
+  "porsche1", "princess", "princess1", "purple12", "q1w2e3r4", "q1w2e3r4t5", "q1w2e3r4t5y6", "qazwsxedc",
+  "qwerty12", "qwerty123", "qwerty1234", "qwertyqwerty", "qwertyui", "qwertyuiop", "rockstar1", "root1234",
+  "rootroot", "salasana", "samsung1", "samsung123", "secret123", "senha123", "shadow123", "silver12",
+  "snoopy12", "soccer12", "sommer12", "spiderman", "spring12", "starwars", "starwars1", "summer12",
+  "summer2024", "summer2025", "sunshine", "sunshine1", "superman", "superstar", "test1234", "testing123",
+  "testtest", "tigger12", "trinity1", "trustno1", "twitter1", "wachtwoord", "welcome1", "welcome123",
+  "welcome2024", "welcome2025", "whatever", "whatever1", "winter12", "winter2024", "yankees1", "yellow12",
+  "youtube1", "zaq12wsx", "zaq1xsw2", "zxcvbnm1", "zxcvbnmm",
+])

@@ -1,0 +1,60 @@
+/**
+ * What every response gets, whatever produced it: a request id, security headers, CORS and the
+ * `WWW-Authenticate` challenge on 401. The server writes a response as soon as the app returns
+ * it, so these are pre-response handlers rather than a mapping of the app's result.
+ */
+import { HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import type { AppConfigShape } from "../infra/Config.js"
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request's `X-Request-Id` when it sent a sane one, else a new one. */
+export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const sent = request.headers["x-request-id"]
+  return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
+}
+
+/** RFC 6750: say which scheme to use, and whether the token presented was the problem. */
+const withChallenge = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
+  response.status !== 401 || response.headers["www-authenticate"] !== undefined
+    ? response
+    : HttpServerResponse.setHeader(
+      response,
+      "WWW-Authenticate",
+      request.headers.authorization ? "Bearer error=\"invalid_token\"" : "Bearer"
+    )
+
+const SECURITY_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer"
+} as const
+
+export const edgeMiddleware = (config: AppConfigShape) => {
+  const cors = HttpMiddleware.cors({
+    allowedOrigins: config.corsOrigins,
+    allowedMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key", "traceparent"],
+    exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+    credentials: true,
+    maxAge: 600
+  })
+  const edge = HttpMiddleware.make((app) =>
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const requestId = requestIdOf(request)
+      yield* HttpApp.appendPreResponseHandler((request, response) =>
+        Effect.succeed(
+          withChallenge(request, response).pipe(
+            // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
+            HttpServerResponse.setHeaders({ ...SECURITY_HEADERS, "Cache-Control": "no-store", "X-Request-Id": requestId })
+          )
+        )
+      )
+      return yield* Effect.annotateLogs(app, "request_id", requestId)
+    })
+  )
+  // CORS outermost: error responses need its headers too, or browsers hide them from the page.
+  return HttpMiddleware.make((app) => cors(edge(app)))
+}

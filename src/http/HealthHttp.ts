@@ -1,0 +1,62 @@
+/** Liveness (checks nothing external) and readiness (database reachable, migrations current). */
+import { HttpApiBuilder } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { Clock, Effect } from "effect"
+import { Api } from "../domain/Api.js"
+import { type HealthCheck, type HealthReport, NotReady } from "../domain/Health.js"
+import { migrationsCurrent } from "../infra/Migrations.js"
+
+const READINESS_TIMEOUT = "2 seconds"
+
+const overall = (checks: Record<string, ReadonlyArray<HealthCheck>>) => {
+  const statuses = Object.values(checks).flat().map((c) => c.status)
+  return statuses.includes("fail") ? "fail" : statuses.includes("warn") ? "warn" : "pass"
+}
+
+export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const databaseCheck = Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const outcome = yield* sql`SELECT 1`.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.either)
+      const finished = yield* Clock.currentTimeMillis
+      return {
+        componentType: "datastore",
+        status: outcome._tag === "Right" ? "pass" : "fail",
+        observedValue: finished - started,
+        observedUnit: "ms",
+        time: new Date(finished).toISOString(),
+        ...(outcome._tag === "Left" ? { output: "database unreachable" } : {})
+      } satisfies HealthCheck
+    })
+
+    const migrationsCheck = Effect.gen(function*() {
+      const state = yield* migrationsCurrent.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.either)
+      const time = new Date(yield* Clock.currentTimeMillis).toISOString()
+      if (state._tag === "Left") {
+        return { componentType: "datastore", status: "fail", time, output: "migration state unknown" } satisfies HealthCheck
+      }
+      const { latestApplied, latestShipped } = state.right
+      return {
+        componentType: "datastore",
+        status: latestApplied >= latestShipped ? "pass" : "fail",
+        observedValue: latestApplied,
+        observedUnit: "migration",
+        time,
+        ...(latestApplied < latestShipped ? { output: `expected migration ${latestShipped}` } : {})
+      } satisfies HealthCheck
+    })
+
+    const ready = Effect.gen(function*() {
+      const [database, migrations] = yield* Effect.all([databaseCheck, migrationsCheck], { concurrency: 2 })
+      const checks = { "database:responseTime": [database], "migrations:current": [migrations] }
+      const report: HealthReport = { status: overall(checks), checks }
+      return report.status === "fail" ? yield* new NotReady({ report }) : report
+    })
+
+    return handlers
+      .handle("legacy", () => Effect.succeed({ status: "healthy" as const }))
+      .handle("live", () => Effect.succeed({ status: "pass" as const }))
+      .handle("ready", () => ready)
+  }))

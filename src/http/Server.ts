@@ -1,0 +1,52 @@
+/** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
+import { HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import { Api } from "../domain/Api.js"
+import { AccountsLive } from "../infra/Accounts.js"
+import { AppConfig } from "../infra/Config.js"
+import { DatabaseLive } from "../infra/Database.js"
+import { PasswordHasherLive } from "../infra/PasswordHasher.js"
+import { SessionRepoLive } from "../infra/SessionRepo.js"
+import { TaskRepoLive } from "../infra/TaskRepo.js"
+import { TasksLive } from "../infra/Tasks.js"
+import { TokensLive } from "../infra/Tokens.js"
+import { UserRepoLive } from "../infra/UserRepo.js"
+import { AuthenticationLive } from "./Authentication.js"
+import { AuthHttpLive } from "./AuthHttp.js"
+import { edgeMiddleware } from "./Edge.js"
+import { apiErrorMiddleware } from "./Errors.js"
+import { HealthHttpLive } from "./HealthHttp.js"
+import { TasksHttpLive } from "./TasksHttp.js"
+
+/** The domain services on a migrated database. */
+export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
+  Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive)),
+  Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive)),
+  Layer.provideMerge(DatabaseLive)
+)
+
+const ApiLive = HttpApiBuilder.api(Api).pipe(
+  Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
+  Layer.provide(AuthenticationLive)
+)
+
+const NodeServerLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, ({ host, port }) => NodeHttpServer.layer(createServer, { host, port }))
+)
+
+/** Serves the API; the port opens only once everything it needs is up. */
+export const HttpLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) => HttpApiBuilder.serve(edgeMiddleware(config)))
+).pipe(
+  Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(apiErrorMiddleware),
+  Layer.provide(ApiLive),
+  HttpServer.withLogAddress,
+  Layer.provide(NodeServerLive)
+)
+
+/** The whole service given its configuration. */
+export const AppLive = HttpLive.pipe(Layer.provide(ServicesLive))

@@ -1,0 +1,100 @@
+/**
+ * Password hashing and verification. bcrypt runs in a pool of worker threads, one per core, so a
+ * storm of signins never stalls other requests. Verifies the old backend's hashes too (bcrypt
+ * `$2a$`/`$2b$` of any cost, and its `salt:sha256hex`) and says when a hash should be upgraded.
+ */
+import { Worker } from "@effect/platform"
+import { NodeWorker } from "@effect/platform-node"
+import { Context, Effect, Layer } from "effect"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { availableParallelism } from "node:os"
+import { Worker as ThreadWorker } from "node:worker_threads"
+import { AppConfig } from "./Config.js"
+import { ComparePassword, HashPassword, type PasswordRequest } from "./PasswordWorkerProtocol.js"
+
+export interface Verification {
+  readonly valid: boolean
+  /** The stored hash is legacy or cheaper than the configured cost: re-hash it now. */
+  readonly needsRehash: boolean
+}
+
+export interface PasswordHasherShape {
+  readonly hash: (password: string) => Effect.Effect<string>
+  readonly verify: (password: string, storedHash: string) => Effect.Effect<Verification>
+  /** The same work as a real verification, for unknown emails: their answer takes as long. */
+  readonly verifyDummy: (password: string) => Effect.Effect<void>
+}
+
+export class PasswordHasher extends Context.Tag("tasks-api/PasswordHasher")<PasswordHasher, PasswordHasherShape>() {}
+
+const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/
+const LEGACY_SHA256 = /^([^:]+):([0-9a-f]{64})$/i
+
+/** The old backend's format: sha256(password || salt), hex, stored as `salt:hex`. */
+const verifyLegacySha256 = (password: string, salt: string, expectedHex: string) => {
+  const actual = createHash("sha256").update(password + salt, "utf8").digest()
+  const expected = Buffer.from(expectedHex, "hex")
+  return actual.length === expected.length && timingSafeEqual(actual, expected)
+}
+
+class PasswordPool extends Context.Tag("tasks-api/PasswordPool")<
+  PasswordPool,
+  Worker.SerializedWorkerPool<PasswordRequest>
+>() {}
+
+/** Sources run under tsx (tests, `npm run dev`), built JS under plain node: spawn the same kind. */
+const spawnPasswordWorker = () => {
+  const fromSource = import.meta.url.endsWith(".ts")
+  return new ThreadWorker(new URL(fromSource ? "./PasswordWorker.ts" : "./PasswordWorker.js", import.meta.url), {
+    execArgv: fromSource ? ["--import", "tsx"] : []
+  })
+}
+
+const PasswordPoolLive = Worker.makePoolSerializedLayer(PasswordPool, {
+  size: Math.max(1, availableParallelism()),
+  concurrency: 1
+}).pipe(Layer.provide(NodeWorker.layer(spawnPasswordWorker)))
+
+export const PasswordHasherLive = Layer.effect(
+  PasswordHasher,
+  Effect.gen(function*() {
+    const { bcryptCost } = yield* AppConfig
+    const pool = yield* PasswordPool
+    // A worker that dies is a bug or an exhausted machine, not a wrong password.
+    const run = <A>(effect: Effect.Effect<A, unknown>) => Effect.orDie(effect)
+    const hash = (password: string) =>
+      run(pool.executeEffect(new HashPassword({ password, cost: bcryptCost }))).pipe(
+        Effect.withSpan("PasswordHasher.hash")
+      )
+    const dummyHash = yield* hash("dummy password for unknown accounts")
+    const verify = (password: string, storedHash: string): Effect.Effect<Verification> => {
+      const bcryptMatch = BCRYPT_HASH.exec(storedHash)
+      if (bcryptMatch) {
+        return run(pool.executeEffect(new ComparePassword({ password, hash: storedHash }))).pipe(
+          Effect.map((valid) => ({ valid, needsRehash: valid && Number(bcryptMatch[1]) < bcryptCost }))
+        )
+      }
+      const legacy = LEGACY_SHA256.exec(storedHash)
+      if (legacy) {
+        // Still pay a bcrypt compare, so a legacy account answers in the same time as any other.
+        return Effect.as(
+          run(pool.executeEffect(new ComparePassword({ password, hash: dummyHash }))),
+          { valid: verifyLegacySha256(password, legacy[1], legacy[2]), needsRehash: true }
+        ).pipe(Effect.map((v) => ({ ...v, needsRehash: v.valid })))
+      }
+      return Effect.as(run(pool.executeEffect(new ComparePassword({ password, hash: dummyHash }))), {
+        valid: false,
+        needsRehash: false
+      })
+    }
+    return {
+      hash,
+      verify: (password, storedHash) => verify(password, storedHash).pipe(Effect.withSpan("PasswordHasher.verify")),
+      verifyDummy: (password) =>
+        run(pool.executeEffect(new ComparePassword({ password, hash: dummyHash }))).pipe(
+          Effect.asVoid,
+          Effect.withSpan("PasswordHasher.verify")
+        )
+    }
+  })
+).pipe(Layer.provide(PasswordPoolLive))
