@@ -32,11 +32,12 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide(AuthenticationLive)
 )
 
-const NodeServerLive = Layer.unwrapEffect(
+/** Node's HTTP server on `HOST`:`PORT`. */
+export const NodeServerLive = Layer.unwrapEffect(
   Effect.map(AppConfig, ({ host, port }) => NodeHttpServer.layer(createServer, { host, port }))
 )
 
-/** Serves the API; the port opens only once everything it needs is up. */
+/** Serves the API on the provided server; the port opens only once everything it needs is up. */
 export const HttpLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => HttpApiBuilder.serve(edgeMiddleware(config)))
 ).pipe(
@@ -44,9 +45,8 @@ export const HttpLive = Layer.unwrapEffect(
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(apiErrorMiddleware),
   Layer.provide(ApiLive),
-  HttpServer.withLogAddress,
-  Layer.provide(NodeServerLive)
+  HttpServer.withLogAddress
 )
 
 /** The whole service given its configuration. */
-export const AppLive = HttpLive.pipe(Layer.provide(ServicesLive))
+export const AppLive = HttpLive.pipe(Layer.provide(NodeServerLive), Layer.provide(ServicesLive))

@@ -42,13 +42,11 @@ class PasswordPool extends Context.Tag("tasks-api/PasswordPool")<
   Worker.SerializedWorkerPool<PasswordRequest>
 >() {}
 
-/** Sources run under tsx (tests, `npm run dev`), built JS under plain node: spawn the same kind. */
-const spawnPasswordWorker = () => {
-  const fromSource = import.meta.url.endsWith(".ts")
-  return new ThreadWorker(new URL(fromSource ? "./PasswordWorker.ts" : "./PasswordWorker.js", import.meta.url), {
-    execArgv: fromSource ? ["--import", "tsx"] : []
-  })
-}
+/** Built JS runs the built worker; TypeScript sources (tests, `npm run dev`) go through tsx. */
+const spawnPasswordWorker = () =>
+  new ThreadWorker(
+    new URL(import.meta.url.endsWith(".ts") ? "./PasswordWorker.dev.mjs" : "./PasswordWorker.js", import.meta.url)
+  )
 
 const PasswordPoolLive = Worker.makePoolSerializedLayer(PasswordPool, {
   size: Math.max(1, availableParallelism()),

@@ -1,0 +1,12 @@
+/** `npm run migrate`: applies pending migrations and exits, for deployments that migrate as a step. */
+import { Effect } from "effect"
+import { runEntryPoint } from "../Boot.js"
+import { DatabaseConnectionLive } from "../infra/Database.js"
+import { runMigrations } from "../infra/Migrations.js"
+
+runEntryPoint(
+  runMigrations.pipe(
+    Effect.tap((applied) => Effect.logInfo("migrations complete").pipe(Effect.annotateLogs({ applied: applied.length }))),
+    Effect.provide(DatabaseConnectionLive)
+  )
+)
