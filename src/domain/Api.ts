@@ -17,7 +17,9 @@ import {
   ValidationFailed
 } from "./Errors.js"
 import { HealthReport, LegacyHealth, NotReady } from "./Health.js"
-import { CreateTaskBody, Envelope, ListTasksQuery, SetCompletedBody, Task, TaskId, TaskPage, UpdateTaskBody } from "./Task.js"
+import { removeDecodeError } from "./OpenApiCleanup.js"
+import { Envelope } from "./Envelope.js"
+import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskId, TaskPage, UpdateTaskBody } from "./Task.js"
 import { User } from "./User.js"
 
 /** Who is calling: the verified access token's claims, its active session and its user. */
@@ -125,6 +127,7 @@ export class Api extends HttpApi.make("tasks-api")
   .addError(ValidationFailed.Response)
   .addError(PayloadTooLarge.Response)
   .addError(ServiceUnavailable.Response)
+  .annotate(OpenApi.Transform, removeDecodeError)
   .annotate(OpenApi.Title, "tasks-api")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

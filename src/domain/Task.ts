@@ -184,7 +184,3 @@ export class TaskPage extends Schema.Class<TaskPage>("TaskPage")({
   limit: Schema.Number,
   offset: Schema.Number
 }) {}
-
-/** The old backend's success envelope. */
-export const Envelope = <A, I, R>(data: Schema.Schema<A, I, R>) =>
-  Schema.Struct({ success: Schema.Literal(true), data })

@@ -2,11 +2,10 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api, CurrentCaller } from "../domain/Api.js"
+import { envelope } from "../domain/Envelope.js"
 import { Accounts } from "../infra/Accounts.js"
 import { UserRepo } from "../infra/UserRepo.js"
 import { clientInfo } from "./ClientInfo.js"
-
-const envelope = <A>(data: A) => ({ success: true as const, data })
 
 export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
   Effect.gen(function*() {

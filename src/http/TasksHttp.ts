@@ -2,9 +2,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api, CurrentCaller } from "../domain/Api.js"
+import { envelope } from "../domain/Envelope.js"
 import { Tasks } from "../infra/Tasks.js"
-
-const envelope = <A>(data: A) => ({ success: true as const, data })
 
 export const TasksHttpLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
   Effect.gen(function*() {

@@ -64,35 +64,27 @@ export const PasswordHasherLive = Layer.effect(
       run(pool.executeEffect(new HashPassword({ password, cost: bcryptCost }))).pipe(
         Effect.withSpan("PasswordHasher.hash")
       )
+    const compare = (password: string, hash: string) =>
+      run(pool.executeEffect(new ComparePassword({ password, hash })))
     const dummyHash = yield* hash("dummy password for unknown accounts")
+
     const verify = (password: string, storedHash: string): Effect.Effect<Verification> => {
       const bcryptMatch = BCRYPT_HASH.exec(storedHash)
       if (bcryptMatch) {
-        return run(pool.executeEffect(new ComparePassword({ password, hash: storedHash }))).pipe(
-          Effect.map((valid) => ({ valid, needsRehash: valid && Number(bcryptMatch[1]) < bcryptCost }))
-        )
+        return Effect.map(compare(password, storedHash), (valid) => ({
+          valid,
+          needsRehash: valid && Number(bcryptMatch[1]) < bcryptCost
+        }))
       }
       const legacy = LEGACY_SHA256.exec(storedHash)
-      if (legacy) {
-        // Still pay a bcrypt compare, so a legacy account answers in the same time as any other.
-        return Effect.as(
-          run(pool.executeEffect(new ComparePassword({ password, hash: dummyHash }))),
-          { valid: verifyLegacySha256(password, legacy[1], legacy[2]), needsRehash: true }
-        ).pipe(Effect.map((v) => ({ ...v, needsRehash: v.valid })))
-      }
-      return Effect.as(run(pool.executeEffect(new ComparePassword({ password, hash: dummyHash }))), {
-        valid: false,
-        needsRehash: false
-      })
+      const valid = legacy !== null && verifyLegacySha256(password, legacy[1], legacy[2])
+      // Pay a bcrypt compare anyway, so a legacy or unusable hash answers in the same time as any other.
+      return Effect.as(compare(password, dummyHash), { valid, needsRehash: valid })
     }
     return {
       hash,
       verify: (password, storedHash) => verify(password, storedHash).pipe(Effect.withSpan("PasswordHasher.verify")),
-      verifyDummy: (password) =>
-        run(pool.executeEffect(new ComparePassword({ password, hash: dummyHash }))).pipe(
-          Effect.asVoid,
-          Effect.withSpan("PasswordHasher.verify")
-        )
+      verifyDummy: (password) => compare(password, dummyHash).pipe(Effect.asVoid, Effect.withSpan("PasswordHasher.verify"))
     }
   })
 ).pipe(Layer.provide(PasswordPoolLive))
