@@ -20,5 +20,7 @@ CREATE TABLE auth_session (
 CREATE INDEX auth_session_user_idx ON auth_session (user_id) WHERE revoked_at IS NULL;
 CREATE UNIQUE INDEX auth_session_refresh_idx ON auth_session (refresh_token_hash);
 
--- Emails compare case-insensitively: look-ups go through lower(email).
-CREATE INDEX IF NOT EXISTS user_email_lower_idx ON "user" (lower(email));
+-- Emails compare case-insensitively: look-ups go through lower(email), and two accounts may not
+-- differ only in case. (A legacy database holding such a pair stops here, naming this migration:
+-- merge the pair, then start again.)
+CREATE UNIQUE INDEX IF NOT EXISTS user_email_lower_key ON "user" (lower(email));

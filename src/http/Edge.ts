@@ -33,7 +33,8 @@ const SECURITY_HEADERS = {
 
 export const edgeMiddleware = (config: AppConfigShape) => {
   const cors = HttpMiddleware.cors({
-    allowedOrigins: config.corsOrigins,
+    // A predicate, not the list: given one origin, the middleware would send it to every caller.
+    allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
     allowedMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key", "traceparent"],
     exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],

@@ -56,7 +56,9 @@ const isBodyDecodeDefect = (defect: unknown) =>
 
 /**
  * Reads the body once, under `MAX_BODY_BYTES`, before the API decodes it (the read is cached):
- * an oversized body is refused with 413 without being buffered whole.
+ * an oversized body is refused with 413 without being buffered whole. A body without
+ * Content-Length that overflows while streaming ends with the connection closed instead
+ * (platform-node destroys the request stream when its reader stops).
  */
 const readBodyWithin = (maxBytes: number) =>
   Effect.gen(function*() {

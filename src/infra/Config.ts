@@ -126,10 +126,19 @@ const boolean = (name: string, fallback: boolean) =>
     })
   )
 
-const list = (name: string, fallback: string) =>
+const ORIGIN = /^https?:\/\/[^/\s]+$/
+
+/** Exact origins (`scheme://host[:port]`), or `*` (refused in production, see below). */
+const origins = (name: string, fallback: string) =>
   Config.string(name).pipe(
     Config.withDefault(fallback),
-    Config.map((raw) => raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0))
+    Config.mapOrFail((raw) => {
+      const list = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+      if (list.length === 0) return Either.left(invalid(name, "expected at least one origin"))
+      return list.every((origin) => origin === "*" || ORIGIN.test(origin))
+        ? Either.right(list)
+        : Either.left(invalid(name, "expected origins such as https://app.example.com, separated by commas"))
+    })
   )
 
 const secretOfAtLeast32Bytes = (name: string) =>
@@ -155,7 +164,7 @@ const databaseUrl = Config.redacted("DATABASE_URL").pipe(
 const settings = Config.all({
   env: oneOf("APP_ENV", ["development", "test", "production"], "development"),
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
-  port: integer("PORT", 8000, 0, 65535),
+  port: integer("PORT", 8000, 1, 65535),
   databaseUrl,
   databasePoolMax: integer("DATABASE_POOL_MAX", 10, 1, 1000),
   databaseSsl: Config.option(oneOf("DATABASE_SSL", ["disable", "require", "verify-full"])),
@@ -182,33 +191,32 @@ const settings = Config.all({
   sessionMaxAge: duration("SESSION_MAX_AGE", "30d"),
   refreshReuseGrace: duration("REFRESH_REUSE_GRACE", "10s"),
   bcryptCost: integer("BCRYPT_COST", 12, 10, 15),
-  corsOrigins: list("CORS_ORIGINS", "http://localhost:3000"),
+  corsOrigins: origins("CORS_ORIGINS", "http://localhost:3000"),
   maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1, 1_073_741_824),
   requestTimeout: duration("REQUEST_TIMEOUT", "30s"),
   shutdownGrace: duration("SHUTDOWN_GRACE", "10s"),
   logLevel: Config.option(oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
   logFormat: Config.option(oneOf("LOG_FORMAT", ["json", "pretty"]))
 })
-type Settings = Config.Config.Success<typeof settings>
 
-/** Rules that involve several variables; each yields a problem or nothing. */
-const crossFieldProblems = (s: Settings): Array<ConfigProblem> => {
+/**
+ * Production rules, read from the raw environment so they are reported together with every
+ * parsing problem: in production nothing is embedded or generated, and CORS lists exact origins.
+ */
+const productionProblems = (env: Map<string, string>, aliasUsed: Map<string, string>): Array<ConfigProblem> => {
+  if (env.get("APP_ENV")?.trim().toLowerCase() !== "production") return []
   const problems: Array<ConfigProblem> = []
-  if (s.env === "production") {
-    if (Option.isNone(s.databaseUrl)) {
-      problems.push({ variable: "DATABASE_URL", problem: "required in production (nothing is embedded there)" })
-    }
-    if (Option.isNone(s.jwtSecret)) {
-      problems.push({ variable: "JWT_SECRET", problem: "required in production (nothing is generated there)" })
-    }
-    if (s.corsOrigins.includes("*")) {
-      problems.push({ variable: "CORS_ORIGINS", problem: "'*' is refused in production; list the exact origins" })
-    }
+  if (!env.has("DATABASE_URL")) {
+    problems.push({ variable: "DATABASE_URL", problem: "required in production (nothing is embedded there)" })
   }
-  for (const origin of s.corsOrigins) {
-    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      problems.push({ variable: "CORS_ORIGINS", problem: "expected origins such as https://app.example.com", received: origin })
-    }
+  if (!env.has("JWT_SECRET")) {
+    problems.push({ variable: "JWT_SECRET", problem: "required in production (nothing is generated there)" })
+  }
+  if (env.get("CORS_ORIGINS")?.split(",").some((origin) => origin.trim() === "*")) {
+    problems.push({
+      variable: aliasUsed.get("CORS_ORIGINS") ?? "CORS_ORIGINS",
+      problem: "'*' is refused in production; list the exact origins"
+    })
   }
   return problems
 }
@@ -252,7 +260,8 @@ const problem = (
   env: Map<string, string>,
   aliasUsed: Map<string, string>
 ): ConfigProblem => {
-  const name = path.join("_")
+  // Some combinators repeat the variable's name in the path: the last segment is the variable.
+  const name = path.at(-1) ?? ""
   const variable = aliasUsed.get(name) ?? name
   const received = env.get(name)
   return SECRET_VARIABLES.has(name) || received === undefined
@@ -285,10 +294,10 @@ export const loadConfig = (
   Effect.gen(function*() {
     const provider = ConfigProvider.fromMap(source.env)
     const parsed = yield* Effect.either(Effect.withConfigProvider(settings, provider))
-    const problems = Either.match(parsed, {
-      onLeft: (error) => problemsOf(error, source.env, source.aliasUsed),
-      onRight: crossFieldProblems
-    })
+    const problems = [
+      ...(Either.isLeft(parsed) ? problemsOf(parsed.left, source.env, source.aliasUsed) : []),
+      ...productionProblems(source.env, source.aliasUsed)
+    ]
     if (Either.isLeft(parsed) || problems.length > 0) {
       return yield* new ConfigInvalid({ problems })
     }
