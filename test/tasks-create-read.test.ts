@@ -125,7 +125,7 @@ it.layer(TestService())("POST /api/tasks", (it) => {
         [{ description: "d".repeat(10_001) }, "description"],
         [{ due_datetime: "next tuesday" }, "due_datetime"],
         [{ is_completed: "maybe" }, "is_completed"],
-        [{ priority: undefined }, "priority"] // required on create (no `?` in the contract)
+        [{ priority: undefined }, "priority"] // absent (JSON drops undefined): required on create
       ]
       for (const [fields, field] of cases) {
         const json = { title: "Valid", priority: "urgent_important", ...fields }
@@ -189,7 +189,9 @@ it.layer(TestService())("GET /api/tasks/{task_id}", (it) => {
         expect(reply.headers.get("www-authenticate")).toBe("Bearer")
       }
       for (const attempt of attempts("not.a.token")) {
-        expectError(yield* attempt, 401, "Could not validate credentials")
+        const reply = yield* attempt
+        expectError(reply, 401, "Could not validate credentials")
+        expect(reply.headers.get("www-authenticate")).toBe("Bearer error=\"invalid_token\"")
       }
       expect(yield* rowsOf(user.userId)).toEqual(before)
     }))
