@@ -1,11 +1,16 @@
 -- Sessions of the new service. The old Better-Auth `session` table is left alone: its opaque
 -- tokens are never accepted, so none of its rows lets anybody in.
--- A refresh token is stored only as its SHA-256 hash; it cannot be replayed from the database.
+--
+-- No refresh token is stored. A refresh token names its session and a rotation counter and is
+-- authenticated by an HMAC under a server-side key, so the database holds nothing replayable:
+-- refreshing with counter = refresh_counter rotates; counter = refresh_counter - 1 within the
+-- grace window after rotated_at answers the current token; anything older is reuse.
 
 CREATE TABLE auth_session (
     id uuid PRIMARY KEY,
     user_id text NOT NULL REFERENCES "user"(id) ON DELETE CASCADE,
-    refresh_token_hash bytea NOT NULL,
+    refresh_counter bigint NOT NULL DEFAULT 0,
+    rotated_at timestamptz,
     created_at timestamptz NOT NULL,
     last_used_at timestamptz NOT NULL,
     -- idle limit: REFRESH_TOKEN_TTL after the last refresh
@@ -18,7 +23,6 @@ CREATE TABLE auth_session (
     user_agent text
 );
 CREATE INDEX auth_session_user_idx ON auth_session (user_id) WHERE revoked_at IS NULL;
-CREATE UNIQUE INDEX auth_session_refresh_idx ON auth_session (refresh_token_hash);
 
 -- Emails compare case-insensitively: look-ups go through lower(email), and two accounts may not
 -- differ only in case. (A legacy database holding such a pair stops here, naming this migration:

@@ -4,17 +4,34 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, Schema } from "effect"
-import { AccountList, SessionView, SigninBody, SignupBody, TokenInfo, TokenPair, VerifyResult } from "./Auth.js"
+import {
+  AccountList,
+  ChangePasswordBody,
+  Jwks,
+  LogoutBody,
+  RefreshBody,
+  RevokeBody,
+  SessionList,
+  SessionView,
+  SigninBody,
+  SignupBody,
+  TokenInfo,
+  TokenPair,
+  VerifyResult
+} from "./Auth.js"
 import {
   AccountBanned,
   BadRequest,
   InvalidCredentials,
   PasswordRejected,
   PayloadTooLarge,
+  RefreshRefused,
   ServiceUnavailable,
+  SessionNotFound,
   TaskNotFound,
   Unauthorized,
-  ValidationFailed
+  ValidationFailed,
+  WrongPassword
 } from "./Errors.js"
 import { HealthReport, LegacyHealth, NotReady } from "./Health.js"
 import { removeDecodeError } from "./OpenApiCleanup.js"
@@ -110,6 +127,37 @@ export class AuthApi extends HttpApiGroup.make("auth")
   .add(HttpApiEndpoint.get("tokenInfo", "/api/v1/auth/token-info").addSuccess(TokenInfo).middleware(Authentication))
   .add(HttpApiEndpoint.post("verify", "/api/v1/auth/verify").addSuccess(VerifyResult).middleware(Authentication))
   .add(HttpApiEndpoint.get("accounts", "/api/v1/auth/accounts").addSuccess(AccountList).middleware(Authentication))
+  .add(
+    HttpApiEndpoint.post("refresh", "/api/v1/auth/refresh")
+      .setPayload(RefreshBody)
+      .addSuccess(Envelope(TokenPair))
+      .addError(RefreshRefused.Response)
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/api/v1/auth/logout")
+      .setPayload(LogoutBody)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(BadRequest.Response)
+      .middleware(Authentication)
+  )
+  .add(HttpApiEndpoint.post("revoke", "/api/v1/auth/revoke").setPayload(RevokeBody).addSuccess(Schema.Struct({})))
+  .add(HttpApiEndpoint.get("sessions", "/api/v1/auth/sessions").addSuccess(SessionList).middleware(Authentication))
+  .add(
+    HttpApiEndpoint.del("deleteSession", "/api/v1/auth/sessions/:session_id")
+      .setPath(Schema.Struct({ session_id: Schema.String }))
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(SessionNotFound.Response)
+      .middleware(Authentication)
+  )
+  .add(
+    HttpApiEndpoint.post("changePassword", "/api/v1/auth/change-password")
+      .setPayload(ChangePasswordBody)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(WrongPassword.Response)
+      .addError(PasswordRejected.Response)
+      .middleware(Authentication)
+  )
+  .add(HttpApiEndpoint.get("jwks", "/.well-known/jwks.json").addSuccess(Jwks))
   .annotate(OpenApi.Description, "Accounts, sign-in and sessions.")
 {}
 

@@ -54,3 +54,46 @@ export const VerifyResult = Schema.Struct({
 export const AccountList = Schema.Struct({
   accounts: Schema.Array(LinkedAccount)
 }).annotations({ identifier: "AccountList" })
+
+export const RefreshBody = Schema.Struct({ refresh_token: Schema.String }).annotations({ identifier: "RefreshRequest" })
+
+export const LOGOUT_SCOPES = ["local", "global", "others"] as const
+export type LogoutScope = (typeof LOGOUT_SCOPES)[number]
+export const isLogoutScope = (scope: string): scope is LogoutScope =>
+  (LOGOUT_SCOPES as ReadonlyArray<string>).includes(scope)
+
+/** The body is optional (no body means `local`); `scope` is checked in the handler for the 400. */
+export const LogoutBody = Schema.NullOr(Schema.Struct({ scope: Schema.optional(Schema.String) })).annotations({
+  identifier: "LogoutRequest"
+})
+
+/** RFC 7009 revocation request. */
+export const RevokeBody = Schema.Struct({
+  token: Schema.String,
+  token_type_hint: Schema.optional(Schema.String)
+}).annotations({ identifier: "RevokeRequest" })
+
+export const ChangePasswordBody = Schema.Struct({
+  current_password: Schema.String,
+  new_password: Schema.String,
+  revoke_other_sessions: Schema.optionalWith(Schema.Boolean, { default: () => true })
+}).annotations({ identifier: "ChangePasswordRequest" })
+
+export const SessionSummary = Schema.Struct({
+  id: Schema.String,
+  created_at: Schema.Date,
+  last_used_at: Schema.Date,
+  expires_at: Schema.Date,
+  ip_address: Schema.NullOr(Schema.String),
+  user_agent: Schema.NullOr(Schema.String),
+  current: Schema.Boolean
+})
+
+export const SessionList = Schema.Struct({
+  sessions: Schema.Array(SessionSummary),
+  total: Schema.Number
+}).annotations({ identifier: "SessionList" })
+
+export const Jwks = Schema.Struct({
+  keys: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+}).annotations({ identifier: "JWKS" })

@@ -85,6 +85,41 @@ export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()
   static readonly Response = onTheWire(InvalidCredentials, "InvalidCredentials", 401)
 }
 
+/** 401 from `/refresh`: why the refresh token was refused (the client signs in again). */
+export class RefreshRefused extends Schema.TaggedError<RefreshRefused>()("RefreshRefused", {
+  detail: Schema.String,
+  error_code: Schema.Literal("invalid_refresh_token", "refresh_token_reused", "session_expired", "session_revoked")
+}) {
+  static readonly Response = onTheWire(RefreshRefused, "RefreshRefused", 401)
+  static readonly invalid = () =>
+    new RefreshRefused({ detail: "Invalid refresh token", error_code: "invalid_refresh_token" })
+  static readonly reused = () =>
+    new RefreshRefused({
+      detail: "Refresh token reuse detected; the session has been revoked",
+      error_code: "refresh_token_reused"
+    })
+  static readonly expired = () =>
+    new RefreshRefused({ detail: "Session expired; sign in again", error_code: "session_expired" })
+  static readonly revoked = () =>
+    new RefreshRefused({ detail: "Session revoked; sign in again", error_code: "session_revoked" })
+}
+
+/** 401 from change-password: the current password given is wrong. */
+export class WrongPassword extends Schema.TaggedError<WrongPassword>()("WrongPassword", {
+  detail: fixed("Current password is incorrect"),
+  error_code: fixed("invalid_current_password")
+}) {
+  static readonly Response = onTheWire(WrongPassword, "WrongPassword", 401)
+}
+
+/** 404: not one of the caller's active sessions. */
+export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
+  detail: fixed("Session not found"),
+  error_code: fixed("session_not_found")
+}) {
+  static readonly Response = onTheWire(SessionNotFound, "SessionNotFound", 404)
+}
+
 /** 403: the account is banned. */
 export class AccountBanned extends Schema.TaggedError<AccountBanned>()("AccountBanned", {
   detail: fixed("Account is banned"),

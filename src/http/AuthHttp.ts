@@ -1,15 +1,27 @@
-/** `/api/v1/auth`: accounts and the caller's own session. */
+/** `/api/v1/auth` and the JWKS: accounts, sign-in, and the caller's sessions. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api, CurrentCaller } from "../domain/Api.js"
+import { isLogoutScope, LOGOUT_SCOPES } from "../domain/Auth.js"
 import { envelope } from "../domain/Envelope.js"
+import { BadRequest } from "../domain/Errors.js"
 import { Accounts } from "../infra/Accounts.js"
+import { Sessions } from "../infra/Sessions.js"
+import { Tokens } from "../infra/Tokens.js"
 import { UserRepo } from "../infra/UserRepo.js"
 import { clientInfo } from "./ClientInfo.js"
+
+const invalidScope = () =>
+  new BadRequest({
+    detail: `Invalid scope. Must be one of: [${LOGOUT_SCOPES.map((s) => `'${s}'`).join(", ")}]`,
+    error_code: "invalid_scope"
+  })
 
 export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
   Effect.gen(function*() {
     const accounts = yield* Accounts
+    const sessions = yield* Sessions
+    const tokens = yield* Tokens
     const users = yield* UserRepo
     return handlers
       .handle("signup", ({ payload }) =>
@@ -43,4 +55,35 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
           Effect.flatMap(({ user }) => users.linkedAccounts(user.id)),
           Effect.map((accounts) => ({ accounts }))
         ))
+      .handle("refresh", ({ payload }) => sessions.refresh(payload.refresh_token).pipe(Effect.map(envelope)))
+      .handle("logout", ({ payload }) =>
+        Effect.gen(function*() {
+          const scope = payload?.scope ?? "local"
+          if (!isLogoutScope(scope)) return yield* invalidScope()
+          yield* sessions.logout(yield* CurrentCaller, scope)
+        }))
+      // RFC 7009: the answer is the same whether or not the token was known or still valid.
+      .handle("revoke", ({ payload }) => Effect.as(sessions.revokeToken(payload.token), {}))
+      .handle("sessions", () =>
+        Effect.gen(function*() {
+          const caller = yield* CurrentCaller
+          const active = yield* sessions.listActive(caller.user.id)
+          return {
+            total: active.length,
+            sessions: active.map((s) => ({
+              id: s.id,
+              created_at: s.createdAt,
+              last_used_at: s.lastUsedAt,
+              expires_at: s.expiresAt,
+              ip_address: s.ipAddress,
+              user_agent: s.userAgent,
+              current: s.id === caller.session.id
+            }))
+          }
+        }))
+      .handle("deleteSession", ({ path }) =>
+        Effect.flatMap(CurrentCaller, (caller) => sessions.end(caller, path.session_id)))
+      .handle("changePassword", ({ payload }) =>
+        Effect.flatMap(CurrentCaller, (caller) => accounts.changePassword(caller, payload)))
+      .handle("jwks", () => Effect.succeed(tokens.jwks))
   }))

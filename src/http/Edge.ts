@@ -1,6 +1,5 @@
 /**
- * What every response gets, whatever produced it: a request id, security headers, CORS and the
- * `WWW-Authenticate` challenge on 401. The server writes a response as soon as the app returns
+ * What every response gets, whatever produced it: a request id, security headers and CORS. The server writes a response as soon as the app returns
  * it, so these are pre-response handlers rather than a mapping of the app's result.
  */
 import { HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -15,16 +14,6 @@ export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
   const sent = request.headers["x-request-id"]
   return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
 }
-
-/** RFC 6750: say which scheme to use, and whether the token presented was the problem. */
-const withChallenge = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
-  response.status !== 401 || response.headers["www-authenticate"] !== undefined
-    ? response
-    : HttpServerResponse.setHeader(
-      response,
-      "WWW-Authenticate",
-      request.headers.authorization ? "Bearer error=\"invalid_token\"" : "Bearer"
-    )
 
 const SECURITY_HEADERS = {
   "X-Content-Type-Options": "nosniff",
@@ -45,12 +34,14 @@ export const edgeMiddleware = (config: AppConfigShape) => {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
-      yield* HttpApp.appendPreResponseHandler((request, response) =>
+      yield* HttpApp.appendPreResponseHandler((_, response) =>
         Effect.succeed(
-          withChallenge(request, response).pipe(
-            // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
-            HttpServerResponse.setHeaders({ ...SECURITY_HEADERS, "Cache-Control": "no-store", "X-Request-Id": requestId })
-          )
+          // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
+          HttpServerResponse.setHeaders(response, {
+            ...SECURITY_HEADERS,
+            "Cache-Control": "no-store",
+            "X-Request-Id": requestId
+          })
         )
       )
       return yield* Effect.annotateLogs(app, "request_id", requestId)

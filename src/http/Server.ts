@@ -9,6 +9,7 @@ import { AppConfig } from "../infra/Config.js"
 import { DatabaseLive } from "../infra/Database.js"
 import { PasswordHasherLive } from "../infra/PasswordHasher.js"
 import { SessionRepoLive } from "../infra/SessionRepo.js"
+import { SessionsLive } from "../infra/Sessions.js"
 import { TaskRepoLive } from "../infra/TaskRepo.js"
 import { TasksLive } from "../infra/Tasks.js"
 import { TokensLive } from "../infra/Tokens.js"
@@ -22,6 +23,7 @@ import { TasksHttpLive } from "./TasksHttp.js"
 
 /** The domain services on a migrated database. */
 export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
+  Layer.provideMerge(SessionsLive),
   Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive)),
   Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive)),
   Layer.provideMerge(DatabaseLive)

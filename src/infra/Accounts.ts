@@ -2,10 +2,10 @@
  * Accounts and sessions: signup, signin, and the per-request authentication of access tokens.
  * Signin answers the same bytes, after the same work, for an unknown email and a wrong password.
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
-import { createHash, randomBytes, randomUUID } from "node:crypto"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { randomUUID } from "node:crypto"
 import type { Caller } from "../domain/Api.js"
-import { TokenPair } from "../domain/Auth.js"
+import type { TokenPair } from "../domain/Auth.js"
 import {
   AccountBanned,
   BadRequest,
@@ -13,13 +13,14 @@ import {
   PasswordRejected,
   type ServiceUnavailable,
   Unauthorized,
-  ValidationFailed
+  ValidationFailed,
+  WrongPassword
 } from "../domain/Errors.js"
 import { passwordProblem } from "../domain/PasswordPolicy.js"
-import { Email, isBanned, type User } from "../domain/User.js"
-import { AppConfig } from "./Config.js"
+import { Email, isBanned } from "../domain/User.js"
 import { PasswordHasher } from "./PasswordHasher.js"
 import { SessionRepo } from "./SessionRepo.js"
+import { Sessions } from "./Sessions.js"
 import { Tokens } from "./Tokens.js"
 import { UserRepo } from "./UserRepo.js"
 
@@ -40,56 +41,34 @@ export interface AccountsShape {
   ) => Effect.Effect<TokenPair, InvalidCredentials | AccountBanned | ServiceUnavailable>
   /** Verifies an access token and that its session is active and its user allowed in. */
   readonly authenticate: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
+  /** Other sessions end unless `revoke_other_sessions` is false; the calling one stays valid. */
+  readonly changePassword: (
+    caller: Caller,
+    input: {
+      readonly current_password: string
+      readonly new_password: string
+      readonly revoke_other_sessions: boolean
+    }
+  ) => Effect.Effect<void, WrongPassword | PasswordRejected | ServiceUnavailable>
 }
+
+/** The session id a legacy token's caller is given: it names no row. */
+export const LEGACY_SESSION_ID = "legacy"
 
 export class Accounts extends Context.Tag("tasks-api/Accounts")<Accounts, AccountsShape>() {}
 
 const decodeEmail = Schema.decodeUnknownOption(Email)
 const normaliseEmail = (email: string) => email.trim().toLowerCase()
 
-/** A refresh token is 256 random bits; only its SHA-256 is stored. */
-export const newRefreshToken = () => randomBytes(32).toString("base64url")
-export const hashRefreshToken = (token: string) => createHash("sha256").update(token, "utf8").digest()
-
 export const AccountsLive = Layer.effect(
   Accounts,
   Effect.gen(function*() {
-    const config = yield* AppConfig
     const hasher = yield* PasswordHasher
     const tokens = yield* Tokens
     const users = yield* UserRepo
-    const sessions = yield* SessionRepo
+    const sessions = yield* Sessions
+    const sessionRepo = yield* SessionRepo
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
-
-    const openSession = Effect.fn("Accounts.openSession")(function*(user: User, client: ClientInfo) {
-      const issuedAt = yield* now
-      const sessionId = randomUUID()
-      const refreshToken = newRefreshToken()
-      const expiresAt = new Date(issuedAt.getTime() + Duration.toMillis(config.sessionMaxAge))
-      const idleExpiresAt = new Date(
-        Math.min(expiresAt.getTime(), issuedAt.getTime() + Duration.toMillis(config.refreshTokenTtl))
-      )
-      yield* sessions.insert({
-        id: sessionId,
-        userId: user.id,
-        refreshTokenHash: hashRefreshToken(refreshToken),
-        now: issuedAt,
-        idleExpiresAt,
-        expiresAt,
-        ipAddress: client.ipAddress,
-        userAgent: client.userAgent
-      })
-      const access = yield* tokens.issueAccessToken({ userId: user.id, email: user.email, role: user.role, sessionId })
-      return new TokenPair({
-        token: access.token,
-        user_id: user.id,
-        expires_at: access.expiresAt,
-        refresh_token: refreshToken,
-        refresh_expires_at: idleExpiresAt,
-        token_type: "Bearer",
-        expires_in: Math.round((access.expiresAt.getTime() - access.issuedAt.getTime()) / 1000)
-      })
-    })
 
     const signup: AccountsShape["signup"] = Effect.fn("Accounts.signup")(function*(input, client) {
       const email = yield* Option.match(decodeEmail(input.email), {
@@ -117,7 +96,7 @@ export const AccountsLive = Layer.effect(
           ))
       )
       yield* Effect.logInfo("auth.signup").pipe(Effect.annotateLogs({ user_id: user.id }))
-      return yield* openSession(user, client)
+      return yield* sessions.open(user, client)
     })
 
     const signin: AccountsShape["signin"] = Effect.fn("Accounts.signin")(function*(input, client) {
@@ -136,7 +115,7 @@ export const AccountsLive = Layer.effect(
         yield* users.updatePasswordHash(accountId, yield* hasher.hash(input.password), yield* now)
         yield* Effect.logInfo("auth.password.rehashed").pipe(Effect.annotateLogs({ user_id: user.id }))
       }
-      return yield* openSession(user, client)
+      return yield* sessions.open(user, client)
     })
 
     const authenticate: AccountsShape["authenticate"] = Effect.fn("Accounts.authenticate")(function*(accessToken) {
@@ -144,7 +123,19 @@ export const AccountsLive = Layer.effect(
         Effect.catchTag("InvalidToken", () => Effect.fail(Unauthorized.invalid()))
       )
       const at = yield* now
-      const active = yield* sessions.findActive(claims.sessionId, claims.userId, at)
+      if (claims.sessionId === null) {
+        // A legacy token of the old backend (accepted only while LEGACY_TOKENS_UNTIL is ahead):
+        // no session to check, but the user must still exist and not be banned.
+        const found = yield* users.findById(claims.userId)
+        if (Option.isNone(found) || isBanned(found.value.user, at)) return yield* Unauthorized.invalid()
+        return {
+          user: found.value.user,
+          session: { id: LEGACY_SESSION_ID, expiresAt: claims.expiresAt, ipAddress: null, userAgent: null },
+          issuedAt: claims.issuedAt,
+          expiresAt: claims.expiresAt
+        }
+      }
+      const active = yield* sessionRepo.findActive(claims.sessionId, claims.userId, at)
       if (Option.isNone(active) || isBanned(active.value.user, at)) return yield* Unauthorized.invalid()
       return {
         user: active.value.user,
@@ -154,6 +145,28 @@ export const AccountsLive = Layer.effect(
       }
     })
 
-    return { signup, signin, authenticate }
+    const changePassword: AccountsShape["changePassword"] = Effect.fn("Accounts.changePassword")(
+      function*(caller, input) {
+        const found = yield* users.findById(caller.user.id)
+        const credential = Option.flatMap(found, (f) => f.credential)
+        if (Option.isNone(credential)) {
+          yield* hasher.verifyDummy(input.current_password)
+          return yield* new WrongPassword()
+        }
+        const verification = yield* hasher.verify(input.current_password, credential.value.passwordHash)
+        if (!verification.valid) return yield* new WrongPassword()
+        const problem = passwordProblem(input.new_password, caller.user.email)
+        if (problem !== undefined) return yield* PasswordRejected.because(problem)
+        yield* users.updatePasswordHash(credential.value.accountId, yield* hasher.hash(input.new_password), yield* now)
+        yield* Effect.logInfo("auth.password.changed").pipe(
+          Effect.annotateLogs({ event: "auth.password.changed", user_id: caller.user.id, session_id: caller.session.id })
+        )
+        if (input.revoke_other_sessions) {
+          yield* sessions.endAllOfUser(caller.user.id, "password_changed", caller.session.id)
+        }
+      }
+    )
+
+    return { signup, signin, authenticate, changePassword }
   })
 )

@@ -22,6 +22,7 @@ export class EmailTaken extends Data.TaggedError("EmailTaken")<{}> {}
 
 export interface UserRepoShape {
   readonly findByEmail: (email: string) => Effect.Effect<Option.Option<UserWithCredential>, ServiceUnavailable>
+  readonly findById: (id: string) => Effect.Effect<Option.Option<UserWithCredential>, ServiceUnavailable>
   readonly insertWithPassword: (input: {
     readonly id: string
     readonly email: string
@@ -73,30 +74,40 @@ export const toUser = (row: UserRow) =>
 
 const UNIQUE_VIOLATION = "23505"
 
+interface CredentialColumns {
+  readonly credential_id: string | null
+  readonly password: string | null
+}
+
 export const UserRepoLive = Layer.effect(
   UserRepo,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const userColumns = sql.literal(USER_COLUMNS)
 
+    const withCredential = (rows: ReadonlyArray<UserRow & CredentialColumns>) =>
+      Option.map(Option.fromNullable(rows[0]), (row) => ({
+        user: toUser(row),
+        credential: row.credential_id !== null && row.password !== null
+          ? Option.some({ accountId: row.credential_id, passwordHash: row.password })
+          : Option.none()
+      }))
+
     const findByEmail: UserRepoShape["findByEmail"] = (email) =>
-      sql<UserRow & { readonly credential_id: string | null; readonly password: string | null }>`
+      sql<UserRow & CredentialColumns>`
         SELECT ${userColumns}, a.id AS credential_id, a.password
         FROM "user" u
         LEFT JOIN account a ON a.user_id = u.id AND a.provider_id = 'credential'
         WHERE lower(u.email) = ${email}
-        LIMIT 1`.pipe(
-        Effect.map((rows) =>
-          Option.map(Option.fromNullable(rows[0]), (row) => ({
-            user: toUser(row),
-            credential: row.credential_id !== null && row.password !== null
-              ? Option.some({ accountId: row.credential_id, passwordHash: row.password })
-              : Option.none()
-          }))
-        ),
-        orUnavailable,
-        Effect.withSpan("UserRepo.findByEmail")
-      )
+        LIMIT 1`.pipe(Effect.map(withCredential), orUnavailable, Effect.withSpan("UserRepo.findByEmail"))
+
+    const findById: UserRepoShape["findById"] = (id) =>
+      sql<UserRow & CredentialColumns>`
+        SELECT ${userColumns}, a.id AS credential_id, a.password
+        FROM "user" u
+        LEFT JOIN account a ON a.user_id = u.id AND a.provider_id = 'credential'
+        WHERE u.id = ${id}
+        LIMIT 1`.pipe(Effect.map(withCredential), orUnavailable, Effect.withSpan("UserRepo.findById"))
 
     const insertWithPassword: UserRepoShape["insertWithPassword"] = (input) =>
       sql.withTransaction(
@@ -134,6 +145,6 @@ export const UserRepoLive = Layer.effect(
         WHERE user_id = ${userId} AND provider_id <> 'credential'
         ORDER BY created_at, id`.pipe(orUnavailable, Effect.withSpan("UserRepo.linkedAccounts"))
 
-    return { findByEmail, insertWithPassword, updatePasswordHash, linkedAccounts }
+    return { findByEmail, findById, insertWithPassword, updatePasswordHash, linkedAccounts }
   })
 )
