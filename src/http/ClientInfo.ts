@@ -1,7 +1,7 @@
 /** Who is on the other end of a request, as recorded on the sessions it opens. */
 import { HttpServerRequest } from "@effect/platform"
 import { Effect, Option } from "effect"
-import type { ClientInfo } from "../infra/Accounts.js"
+import type { ClientInfo } from "../infra/Sessions.js"
 
 const MAX_USER_AGENT = 512
 

@@ -2,7 +2,7 @@
  * Accounts and sessions: signup, signin, and the per-request authentication of access tokens.
  * Signin answers the same bytes, after the same work, for an unknown email and a wrong password.
  */
-import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Caller } from "../domain/Api.js"
 import type { TokenPair } from "../domain/Auth.js"
@@ -20,15 +20,10 @@ import { passwordProblem } from "../domain/PasswordPolicy.js"
 import { Email, isBanned } from "../domain/User.js"
 import { PasswordHasher } from "./PasswordHasher.js"
 import { SessionRepo } from "./SessionRepo.js"
-import { Sessions } from "./Sessions.js"
+import { type ClientInfo, Sessions } from "./Sessions.js"
 import { Tokens } from "./Tokens.js"
 import { UserRepo } from "./UserRepo.js"
-
-/** Where a request came from, recorded on the session it opens. */
-export interface ClientInfo {
-  readonly ipAddress: string | null
-  readonly userAgent: string | null
-}
+import { currentDate } from "./Time.js"
 
 export interface AccountsShape {
   readonly signup: (
@@ -68,7 +63,7 @@ export const AccountsLive = Layer.effect(
     const users = yield* UserRepo
     const sessions = yield* Sessions
     const sessionRepo = yield* SessionRepo
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const now = currentDate
 
     const signup: AccountsShape["signup"] = Effect.fn("Accounts.signup")(function*(input, client) {
       const email = yield* Option.match(decodeEmail(input.email), {

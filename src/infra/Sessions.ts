@@ -3,17 +3,23 @@
  * concurrency grace, and ending sessions (logout scopes, RFC 7009 revocation, one by id).
  * Every lifetime is read from Effect's `Clock`.
  */
-import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Caller } from "../domain/Api.js"
 import { type LogoutScope, TokenPair } from "../domain/Auth.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../domain/Errors.js"
 import { isBanned, type User } from "../domain/User.js"
-import type { ClientInfo } from "./Accounts.js"
 import { AppConfig } from "./Config.js"
 import { mintRefreshToken, parseRefreshToken } from "./RefreshTokens.js"
 import { type RevocationReason, SessionRepo, type SessionRecord } from "./SessionRepo.js"
 import { Tokens } from "./Tokens.js"
+import { currentDate } from "./Time.js"
+
+/** Where a request came from, recorded on the session it opens. */
+export interface ClientInfo {
+  readonly ipAddress: string | null
+  readonly userAgent: string | null
+}
 
 export interface SessionsShape {
   readonly open: (user: User, client: ClientInfo) => Effect.Effect<TokenPair, ServiceUnavailable>
@@ -44,7 +50,7 @@ export const SessionsLive = Layer.effect(
     const config = yield* AppConfig
     const tokens = yield* Tokens
     const repo = yield* SessionRepo
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const now = currentDate
     const refreshKeys = [tokens.refreshTokenKeys.current, ...tokens.refreshTokenKeys.previous]
     const graceMillis = Duration.toMillis(config.refreshReuseGrace)
 

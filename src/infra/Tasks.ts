@@ -2,7 +2,7 @@
  * Task operations for one caller, shared by REST and RPC so validation, isolation and errors
  * cannot drift between them. Enum-like inputs are checked here to answer the old backend's 400s.
  */
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { BadRequest, ServiceUnavailable } from "../domain/Errors.js"
 import { TaskNotFound } from "../domain/Errors.js"
@@ -20,6 +20,7 @@ import {
   type UpdateTaskBody
 } from "../domain/Task.js"
 import { type TaskChanges, TaskRepo } from "./TaskRepo.js"
+import { currentDate } from "./Time.js"
 
 export interface TasksShape {
   readonly create: (userId: string, body: CreateTaskBody) => Effect.Effect<Task, BadRequest | ServiceUnavailable>
@@ -44,7 +45,7 @@ export const TasksLive = Layer.effect(
   Tasks,
   Effect.gen(function*() {
     const repo = yield* TaskRepo
-    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+    const now = currentDate
 
     const create: TasksShape["create"] = Effect.fn("Tasks.create")(function*(userId, body) {
       if (!isPriority(body.priority)) return yield* invalidPriority()
