@@ -3,7 +3,7 @@
  * first) so an operator fixes a bad deployment in one go; secret values never appear in them.
  */
 import { Config, ConfigError, ConfigProvider, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
-import { randomBytes } from "node:crypto"
+import { createPrivateKey, hkdfSync, type JsonWebKey, type KeyObject, randomBytes } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises"
 import { resolve } from "node:path"
@@ -13,6 +13,8 @@ export type AppEnv = "development" | "test" | "production"
 export type DatabaseSsl = "disable" | "require" | "verify-full"
 export type LogFormat = "json" | "pretty"
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
+export const JWT_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
 
 export interface AppConfigShape {
   readonly env: AppEnv
@@ -26,8 +28,18 @@ export interface AppConfigShape {
   readonly databaseConnectTimeout: Duration.Duration
   readonly migrateOnStart: boolean
   readonly dataDir: string
+  /**
+   * The HS256 secret: signs access tokens with HS256, verifies legacy tokens, and keys the
+   * refresh-token MAC. With an asymmetric algorithm and no JWT_SECRET it is derived from the
+   * private key, so refresh tokens still have a server-side key nobody else knows.
+   */
   readonly jwtSecret: Redacted.Redacted<string>
   readonly jwtPreviousSecrets: ReadonlyArray<Redacted.Redacted<string>>
+  readonly jwtAlgorithm: JwtAlgorithm
+  /** Present exactly when `jwtAlgorithm` is asymmetric; already checked to fit it. */
+  readonly jwtPrivateKey: Option.Option<Redacted.Redacted<KeyObject>>
+  /** Tokens of the old backend are accepted only before this instant; never when absent. */
+  readonly legacyTokensUntil: Option.Option<Date>
   readonly jwtIssuer: string
   readonly jwtAudience: string
   readonly accessTokenTtl: Duration.Duration
@@ -150,6 +162,93 @@ const secretOfAtLeast32Bytes = (name: string) =>
     )
   )
 
+const isPrivateJwk = (value: unknown): value is JsonWebKey & { readonly d: string } =>
+  typeof value === "object" && value !== null && "d" in value && typeof value.d === "string"
+
+/** Parses a PKCS#8 PEM or a private JWK; also a PEM on one line with its line breaks written `\n`, as env files carry it. */
+const parsePrivateKey = (text: string): Either.Either<KeyObject, string> => {
+  const trimmed = text.trim()
+  try {
+    if (trimmed.startsWith("{")) {
+      const jwk: unknown = JSON.parse(trimmed)
+      return isPrivateJwk(jwk)
+        ? Either.right(createPrivateKey({ key: jwk, format: "jwk" }))
+        : Either.left("expected a private key (a JWK with \"d\"), not a public one")
+    }
+    return Either.right(createPrivateKey({ key: trimmed.replaceAll("\\n", "\n"), format: "pem" }))
+  } catch {
+    // The parser's message is not passed on: it is not worth the risk of quoting the key.
+    return Either.left("expected an unencrypted PKCS#8 PEM private key or a private JWK (JSON)")
+  }
+}
+
+/** Why `key` cannot sign with `algorithm`, if it cannot. */
+const keyMismatch = (algorithm: Exclude<JwtAlgorithm, "HS256">, key: KeyObject): string | undefined => {
+  switch (algorithm) {
+    case "RS256": {
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+      return key.asymmetricKeyType === "rsa" && bits >= 2048 ? undefined : "RS256 needs an RSA key of at least 2048 bits"
+    }
+    case "ES256":
+      return key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1"
+        ? undefined
+        : "ES256 needs a P-256 (prime256v1) EC key"
+    case "EdDSA":
+      return key.asymmetricKeyType === "ed25519" ? undefined : "EdDSA needs an Ed25519 key"
+  }
+}
+
+const jwtAlgorithm = Config.string("JWT_ALGORITHM").pipe(
+  Config.withDefault("HS256"),
+  Config.mapOrFail((raw) => {
+    const found = JWT_ALGORITHMS.find((a) => a.toLowerCase() === raw.trim().toLowerCase())
+    return found !== undefined
+      ? Either.right(found)
+      : Either.left(invalid("JWT_ALGORITHM", `expected one of ${JWT_ALGORITHMS.join(", ")}`))
+  })
+)
+
+interface JwtSigning {
+  readonly algorithm: JwtAlgorithm
+  readonly privateKey: Option.Option<Redacted.Redacted<KeyObject>>
+}
+
+/** The algorithm and its private key, checked against each other (the key only when the algorithm parses). */
+const jwtSigning = Config.all({
+  algorithm: jwtAlgorithm,
+  privateKey: Config.option(Config.redacted("JWT_PRIVATE_KEY"))
+}).pipe(
+  Config.mapOrFail(({ algorithm, privateKey }): Either.Either<JwtSigning, ConfigError.ConfigError> => {
+    const keyProblem = (problem: string) => Either.left(invalid("JWT_PRIVATE_KEY", problem))
+    if (algorithm === "HS256") {
+      // A key with HS256 is most likely a forgotten JWT_ALGORITHM: tokens would silently stay HS256.
+      return Option.isSome(privateKey)
+        ? keyProblem("set, but JWT_ALGORITHM is HS256; set JWT_ALGORITHM to the key's algorithm")
+        : Either.right({ algorithm, privateKey: Option.none() })
+    }
+    if (Option.isNone(privateKey)) return keyProblem(`required when JWT_ALGORITHM is ${algorithm}`)
+    const parsed = parsePrivateKey(Redacted.value(privateKey.value))
+    if (Either.isLeft(parsed)) return keyProblem(parsed.left)
+    const mismatch = keyMismatch(algorithm, parsed.right)
+    return mismatch !== undefined
+      ? keyProblem(mismatch)
+      : Either.right({ algorithm, privateKey: Option.some(Redacted.make(parsed.right)) })
+  })
+)
+
+/** An instant with a date, a time and an offset, e.g. 2026-06-30T00:00:00Z. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i
+
+const instant = (name: string) =>
+  Config.string(name).pipe(
+    Config.mapOrFail((raw) => {
+      const millis = ISO_INSTANT.test(raw.trim()) ? Date.parse(raw.trim()) : Number.NaN
+      return Number.isNaN(millis)
+        ? Either.left(invalid(name, "expected an ISO 8601 instant with an offset, e.g. 2026-06-30T00:00:00Z"))
+        : Either.right(new Date(millis))
+    })
+  )
+
 const databaseUrl = Config.redacted("DATABASE_URL").pipe(
   Config.mapOrFail((url) => {
     const value = Redacted.value(url)
@@ -182,8 +281,8 @@ const settings = Config.all({
     }),
     Config.withDefault([] as ReadonlyArray<Redacted.Redacted<string>>)
   ),
-  /** Asymmetric algorithms (EdDSA, ES256, RS256 with JWT_PRIVATE_KEY) come with key rotation. */
-  jwtAlgorithm: oneOf("JWT_ALGORITHM", ["hs256"], "hs256"),
+  jwtSigning,
+  legacyTokensUntil: Config.option(instant("LEGACY_TOKENS_UNTIL")),
   jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("tasks-api")),
   jwtAudience: Config.string("JWT_AUDIENCE").pipe(Config.withDefault("tasks-api")),
   accessTokenTtl: duration("ACCESS_TOKEN_TTL", "15m"),
@@ -209,7 +308,10 @@ const productionProblems = (env: Map<string, string>, aliasUsed: Map<string, str
   if (!env.has("DATABASE_URL")) {
     problems.push({ variable: "DATABASE_URL", problem: "required in production (nothing is embedded there)" })
   }
-  if (!env.has("JWT_SECRET")) {
+  // An asymmetric algorithm signs with its private key; refresh-token keys are then derived from it.
+  const algorithm = env.get("JWT_ALGORITHM")?.trim().toLowerCase()
+  const asymmetric = algorithm !== undefined && algorithm !== "hs256"
+  if (!env.has("JWT_SECRET") && !(asymmetric && env.has("JWT_PRIVATE_KEY"))) {
     problems.push({ variable: "JWT_SECRET", problem: "required in production (nothing is generated there)" })
   }
   if (env.get("CORS_ORIGINS")?.split(",").some((origin) => origin.trim() === "*")) {
@@ -220,6 +322,15 @@ const productionProblems = (env: Map<string, string>, aliasUsed: Map<string, str
   }
   return problems
 }
+
+/**
+ * Legacy tokens are HS256 with the old backend's shared secret: enabling them without that secret
+ * would accept none of them, silently. Read from the raw environment so it is reported with the rest.
+ */
+const legacyProblems = (env: Map<string, string>): Array<ConfigProblem> =>
+  env.has("LEGACY_TOKENS_UNTIL") && !env.has("JWT_SECRET")
+    ? [{ variable: "LEGACY_TOKENS_UNTIL", problem: "needs JWT_SECRET, the old backend's shared secret" }]
+    : []
 
 /** The environment the settings are read from: `.env` under the real environment, aliases resolved. */
 export const readEnvironment = (
@@ -287,6 +398,13 @@ const developmentSecret = (dataDir: string) =>
       })
   })
 
+/** A secret bound to the private key but revealing nothing of it (HKDF of its PKCS#8 bytes). */
+const secretFromPrivateKey = (key: Redacted.Redacted<KeyObject>) => {
+  const der = Redacted.value(key).export({ format: "der", type: "pkcs8" })
+  const derived = hkdfSync("sha256", der, "tasks-api", "jwt-secret-from-private-key", 32)
+  return Redacted.make(Buffer.from(derived).toString("base64url"))
+}
+
 /** Validates an environment into the configuration, or fails with every problem found. */
 export const loadConfig = (
   source: { readonly env: Map<string, string>; readonly aliasUsed: Map<string, string> } = readEnvironment()
@@ -296,19 +414,26 @@ export const loadConfig = (
     const parsed = yield* Effect.either(Effect.withConfigProvider(settings, provider))
     const problems = [
       ...(Either.isLeft(parsed) ? problemsOf(parsed.left, source.env, source.aliasUsed) : []),
-      ...productionProblems(source.env, source.aliasUsed)
+      ...productionProblems(source.env, source.aliasUsed),
+      ...legacyProblems(source.env)
     ]
     if (Either.isLeft(parsed) || problems.length > 0) {
       return yield* new ConfigInvalid({ problems })
     }
-    const s = parsed.right
+    const { jwtSigning: signing, ...s } = parsed.right
     const dataDir = resolve(s.dataDir)
-    const jwtSecret = Option.isSome(s.jwtSecret) ? s.jwtSecret.value : yield* developmentSecret(dataDir)
+    const jwtSecret = Option.isSome(s.jwtSecret)
+      ? s.jwtSecret.value
+      : Option.isSome(signing.privateKey)
+      ? secretFromPrivateKey(signing.privateKey.value)
+      : yield* developmentSecret(dataDir)
     const production = s.env === "production"
     return {
       ...s,
       dataDir,
       jwtSecret,
+      jwtAlgorithm: signing.algorithm,
+      jwtPrivateKey: signing.privateKey,
       logLevel: Option.getOrElse(s.logLevel, () => "info" as const),
       logFormat: Option.getOrElse(s.logFormat, () => (production ? "json" as const : "pretty" as const))
     }
