@@ -2,6 +2,7 @@
  * Accounts and sessions: signup, signin, and the per-request authentication of access tokens.
  * Signin answers the same bytes, after the same work, for an unknown email and a wrong password.
  */
+import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Caller } from "../domain/Api.js"
@@ -18,6 +19,7 @@ import {
 } from "../domain/Errors.js"
 import { passwordProblem } from "../domain/PasswordPolicy.js"
 import { Email, isBanned } from "../domain/User.js"
+import { orUnavailable } from "./DatabaseErrors.js"
 import { PasswordHasher } from "./PasswordHasher.js"
 import { SessionRepo } from "./SessionRepo.js"
 import { type ClientInfo, Sessions } from "./Sessions.js"
@@ -63,6 +65,7 @@ export const AccountsLive = Layer.effect(
     const users = yield* UserRepo
     const sessions = yield* Sessions
     const sessionRepo = yield* SessionRepo
+    const sql = yield* SqlClient.SqlClient
     const now = currentDate
 
     const signup: AccountsShape["signup"] = Effect.fn("Accounts.signup")(function*(input, client) {
@@ -152,13 +155,19 @@ export const AccountsLive = Layer.effect(
         if (!verification.valid) return yield* new WrongPassword()
         const problem = passwordProblem(input.new_password, caller.user.email)
         if (problem !== undefined) return yield* PasswordRejected.because(problem)
-        yield* users.updatePasswordHash(credential.value.accountId, yield* hasher.hash(input.new_password), yield* now)
+        const newHash = yield* hasher.hash(input.new_password)
+        // One transaction: a new password never stands while the sessions it should end survive.
+        yield* sql.withTransaction(
+          Effect.gen(function*() {
+            yield* users.updatePasswordHash(credential.value.accountId, newHash, yield* now)
+            if (input.revoke_other_sessions) {
+              yield* sessions.endAllOfUser(caller.user.id, "password_changed", caller.session.id)
+            }
+          })
+        ).pipe(orUnavailable)
         yield* Effect.logInfo("auth.password.changed").pipe(
           Effect.annotateLogs({ event: "auth.password.changed", user_id: caller.user.id, session_id: caller.session.id })
         )
-        if (input.revoke_other_sessions) {
-          yield* sessions.endAllOfUser(caller.user.id, "password_changed", caller.session.id)
-        }
       }
     )
 

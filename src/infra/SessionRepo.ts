@@ -180,7 +180,7 @@ export const SessionRepoLive = Layer.effect(
       sql<{ readonly id: string }>`
         UPDATE auth_session SET revoked_at = ${now}, revoked_reason = ${reason}
         WHERE user_id = ${userId} AND revoked_at IS NULL
-          ${keep === null ? sql`` : sql`AND id <> ${keep}`}
+          ${keep === null || !isSessionId(keep) ? sql`` : sql`AND id <> ${keep}`}
         RETURNING id`.pipe(
         Effect.map((rows) => rows.length),
         orUnavailable,

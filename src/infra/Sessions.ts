@@ -92,34 +92,36 @@ export const SessionsLive = Layer.effect(
         const refuse = (error: RefreshRefused) => Effect.succeed<RefreshOutcome>({ _tag: "Refuse", error })
         if (Option.isNone(locked)) return refuse(RefreshRefused.invalid())
         const { session, user } = locked.value
+        const withinGrace = claims.counter === session.refreshCounter - 1 && session.rotatedAt !== null &&
+          at.getTime() - session.rotatedAt.getTime() <= graceMillis
+        if (claims.counter < session.refreshCounter && !withinGrace) {
+          // A token rotated away is presented again: theft evidence. End the whole session (if it
+          // is not over already), and say so every time such a token comes back.
+          return repo.revoke(session.id, "refresh_token_reused", at).pipe(
+            Effect.zipRight(
+              Effect.logWarning("auth.refresh.reused").pipe(
+                Effect.annotateLogs({ event: "auth.refresh.reused", user_id: user.id, session_id: session.id })
+              )
+            ),
+            Effect.zipRight(refuse(RefreshRefused.reused()))
+          )
+        }
         if (session.revokedAt !== null) return refuse(RefreshRefused.revoked())
         if (session.expiresAt <= at || session.idleExpiresAt <= at) return refuse(RefreshRefused.expired())
         if (isBanned(user, at)) {
           return repo.revoke(session.id, "user_banned", at).pipe(Effect.zipRight(refuse(RefreshRefused.revoked())))
         }
-        if (claims.counter === session.refreshCounter) {
-          const counter = session.refreshCounter + 1
-          const idleExpiresAt = idleExpiry(at, session.expiresAt)
-          return repo.rotate(session.id, counter, at, idleExpiresAt).pipe(
-            Effect.as<RefreshOutcome>({ _tag: "Issue", session: { ...session, idleExpiresAt }, user, counter })
-          )
-        }
-        const withinGrace = claims.counter === session.refreshCounter - 1 && session.rotatedAt !== null &&
-          at.getTime() - session.rotatedAt.getTime() <= graceMillis
         if (withinGrace) {
           // Another tab refreshed a moment ago: answer the token that rotation handed out.
           return repo.touch(session.id, at).pipe(
             Effect.as<RefreshOutcome>({ _tag: "Issue", session, user, counter: session.refreshCounter })
           )
         }
-        // A token rotated away is presented again: theft evidence. End the whole session.
-        return repo.revoke(session.id, "refresh_token_reused", at).pipe(
-          Effect.zipRight(
-            Effect.logWarning("auth.refresh.reused").pipe(
-              Effect.annotateLogs({ event: "auth.refresh.reused", user_id: user.id, session_id: session.id })
-            )
-          ),
-          Effect.zipRight(refuse(RefreshRefused.reused()))
+        if (claims.counter !== session.refreshCounter) return refuse(RefreshRefused.invalid())
+        const counter = session.refreshCounter + 1
+        const idleExpiresAt = idleExpiry(at, session.expiresAt)
+        return repo.rotate(session.id, counter, at, idleExpiresAt).pipe(
+          Effect.as<RefreshOutcome>({ _tag: "Issue", session: { ...session, idleExpiresAt }, user, counter })
         )
       })
       if (outcome._tag === "Refuse") return yield* outcome.error
