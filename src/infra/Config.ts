@@ -51,9 +51,37 @@ export interface AppConfigShape {
   readonly maxBodyBytes: number
   readonly requestTimeout: Duration.Duration
   readonly shutdownGrace: Duration.Duration
+  readonly rateLimit: RateLimitSettings
+  /** Which peers may tell the client's address through `X-Forwarded-For`. */
+  readonly trustProxy: TrustProxy
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
 }
+
+/** `limit` requests per `window`, e.g. `10/1m`. */
+export interface RateRule {
+  readonly limit: number
+  readonly window: Duration.Duration
+}
+
+export interface RateLimitSettings {
+  readonly enabled: boolean
+  readonly store: "memory" | "redis"
+  readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  readonly signinPerIp: RateRule
+  readonly signinFailuresPerAccount: RateRule
+  readonly signupPerIp: RateRule
+  readonly refreshPerSession: RateRule
+  readonly refreshPerIp: RateRule
+  readonly changePasswordPerUser: RateRule
+  readonly apiPerUser: RateRule
+}
+
+/** `false`: the socket address is the client; a hop count; or the proxies' addresses / CIDRs. */
+export type TrustProxy =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Hops"; readonly hops: number }
+  | { readonly _tag: "Addresses"; readonly addresses: ReadonlyArray<string> }
 
 export class AppConfig extends Context.Tag("tasks-api/AppConfig")<AppConfig, AppConfigShape>() {}
 
@@ -152,6 +180,57 @@ const origins = (name: string, fallback: string) =>
         : Either.left(invalid(name, "expected origins such as https://app.example.com, separated by commas"))
     })
   )
+
+/** `10/1m`: a count and a window. */
+const rateRule = (name: string, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((raw) => {
+      const [count, window] = raw.split("/")
+      const limit = Number(count)
+      const duration = window === undefined ? Option.none() : parseDuration(window)
+      return Number.isInteger(limit) && limit > 0 && Option.isSome(duration)
+        ? Either.right<RateRule>({ limit, window: duration.value })
+        : Either.left(invalid(name, "expected a count per window such as 10/1m or 600/1m"))
+    })
+  )
+
+const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/
+const IPV6 = /^[0-9a-f:]+(\/\d{1,3})?$/i
+
+const trustProxy = Config.string("TRUST_PROXY").pipe(
+  Config.withDefault("false"),
+  Config.mapOrFail((raw): Either.Either<TrustProxy, ConfigError.ConfigError> => {
+    const value = raw.trim().toLowerCase()
+    if (value === "false" || value === "0") return Either.right({ _tag: "None" })
+    if (/^\d+$/.test(value)) return Either.right({ _tag: "Hops", hops: Number(value) })
+    const addresses = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+    return addresses.length > 0 && addresses.every((a) => IPV4.test(a) || (a.includes(":") && IPV6.test(a)))
+      ? Either.right({ _tag: "Addresses", addresses })
+      : Either.left(invalid("TRUST_PROXY", "expected false, a hop count, or a comma list of addresses / CIDRs"))
+  })
+)
+
+const rateLimit = Config.all({
+  enabled: boolean("RATE_LIMIT_ENABLED", true),
+  store: oneOf("RATE_LIMIT_STORE", ["memory", "redis"], "memory"),
+  redisUrl: Config.option(
+    Config.redacted("REDIS_URL").pipe(
+      Config.mapOrFail((url) =>
+        /^rediss?:\/\/\S+$/.test(Redacted.value(url))
+          ? Either.right(url)
+          : Either.left(invalid("REDIS_URL", "expected a redis:// or rediss:// URL"))
+      )
+    )
+  ),
+  signinPerIp: rateRule("RATE_LIMIT_SIGNIN_PER_IP", "10/1m"),
+  signinFailuresPerAccount: rateRule("RATE_LIMIT_SIGNIN_FAILURES_PER_ACCOUNT", "5/15m"),
+  signupPerIp: rateRule("RATE_LIMIT_SIGNUP_PER_IP", "5/1h"),
+  refreshPerSession: rateRule("RATE_LIMIT_REFRESH_PER_SESSION", "30/1m"),
+  refreshPerIp: rateRule("RATE_LIMIT_REFRESH_PER_IP", "60/1m"),
+  changePasswordPerUser: rateRule("RATE_LIMIT_CHANGE_PASSWORD_PER_USER", "5/15m"),
+  apiPerUser: rateRule("RATE_LIMIT_API_PER_USER", "600/1m")
+})
 
 const secretOfAtLeast32Bytes = (name: string) =>
   Config.redacted(name).pipe(
@@ -294,6 +373,8 @@ const settings = Config.all({
   maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1, 1_073_741_824),
   requestTimeout: duration("REQUEST_TIMEOUT", "30s"),
   shutdownGrace: duration("SHUTDOWN_GRACE", "10s"),
+  rateLimit,
+  trustProxy,
   logLevel: Config.option(oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
   logFormat: Config.option(oneOf("LOG_FORMAT", ["json", "pretty"]))
 })
@@ -302,6 +383,12 @@ const settings = Config.all({
  * Production rules, read from the raw environment so they are reported together with every
  * parsing problem: in production nothing is embedded or generated, and CORS lists exact origins.
  */
+/** The Redis store needs its server. */
+const rateLimitStoreProblems = (env: Map<string, string>): Array<ConfigProblem> =>
+  env.get("RATE_LIMIT_STORE")?.trim().toLowerCase() === "redis" && !env.has("REDIS_URL")
+    ? [{ variable: "REDIS_URL", problem: "required when RATE_LIMIT_STORE is redis" }]
+    : []
+
 const productionProblems = (env: Map<string, string>, aliasUsed: Map<string, string>): Array<ConfigProblem> => {
   if (env.get("APP_ENV")?.trim().toLowerCase() !== "production") return []
   const problems: Array<ConfigProblem> = []
@@ -415,6 +502,7 @@ export const loadConfig = (
     const problems = [
       ...(Either.isLeft(parsed) ? problemsOf(parsed.left, source.env, source.aliasUsed) : []),
       ...productionProblems(source.env, source.aliasUsed),
+      ...rateLimitStoreProblems(source.env),
       ...legacyProblems(source.env)
     ]
     if (Either.isLeft(parsed) || problems.length > 0) {
