@@ -8,15 +8,9 @@
  * other instance is expected at once: it is asserted on the first request after the logout.
  */
 import { expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
 import { post } from "./support/http.js"
-import { freePort } from "./support/postgres.js"
-import { TEST_JWT_SECRET, TestServer } from "./support/TestService.js"
+import { onSecondInstance as onB, SecondInstanceLive } from "./support/SecondInstance.js"
 import {
   AUTH,
   expectAccepted,
@@ -27,87 +21,7 @@ import {
   signinPair
 } from "./sessions-helpers.js"
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url))
-const READY_ATTEMPTS = 150
-const READY_GAP_MS = 100
-
-/** Where instance B listens. */
-class InstanceB extends Context.Tag("test/InstanceB")<InstanceB, { readonly baseUrl: string }>() {}
-
-/** A real-time pause (TestClock drives Effect.sleep here): only for waiting on B's start. */
-const pause = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
-
-const killed = (child: ChildProcess) =>
-  Effect.async<void>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-    child.once("exit", () => resume(Effect.void))
-    child.kill("SIGKILL")
-  })
-
-/** Polls GET /health/ready a bounded number of times; fails with B's output if it never answers 200. */
-const waitUntilReady = (baseUrl: string, child: ChildProcess, output: () => string) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        return yield* Effect.dieMessage(`instance B exited (${child.exitCode ?? child.signalCode}):\n${output()}`)
-      }
-      const status = yield* Effect.promise(() =>
-        fetch(`${baseUrl}/health/ready`).then((r) => r.status, () => 0)
-      )
-      if (status === 200) return
-      yield* pause(READY_GAP_MS)
-    }
-    return yield* Effect.dieMessage(`instance B not ready after ${READY_ATTEMPTS} attempts:\n${output()}`)
-  })
-
-/** Instance B: `node dist/main.js` on A's database, with the same secret; killed in a finalizer. */
-const InstanceBLive = Layer.scoped(
-  InstanceB,
-  Effect.gen(function*() {
-    const { databaseUrl } = yield* TestServer
-    const port = yield* Effect.promise(freePort)
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-instance-b-"))),
-      (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-    )
-    let output = ""
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        spawn(process.execPath, ["dist/main.js"], {
-          cwd: ROOT,
-          env: {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            APP_ENV: "test",
-            DATABASE_URL: databaseUrl,
-            JWT_SECRET: TEST_JWT_SECRET,
-            HOST: "127.0.0.1",
-            PORT: String(port),
-            MIGRATE_ON_START: "false",
-            DATA_DIR: dataDir,
-            BCRYPT_COST: "10",
-            LOG_LEVEL: "warn",
-            RATE_LIMIT_ENABLED: "false"
-          },
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-      ),
-      killed
-    )
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    const baseUrl = `http://127.0.0.1:${port}`
-    yield* waitUntilReady(baseUrl, child, () => output)
-    return { baseUrl }
-  })
-)
-
-/** Runs HTTP helpers against instance B instead of A. */
-const onB = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const a = yield* TestServer
-    const { baseUrl } = yield* InstanceB
-    return yield* Effect.provideService(effect, TestServer, { ...a, baseUrl })
-  })
+const InstanceBLive = SecondInstanceLive()
 
 it.layer(serviceWith())("two instances on one database", (it) => {
   it.layer(InstanceBLive, { timeout: "60 seconds" })((it) => {

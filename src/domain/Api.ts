@@ -25,6 +25,7 @@ import {
   InvalidCredentials,
   PasswordRejected,
   PayloadTooLarge,
+  RateLimited,
   RefreshRefused,
   ServiceUnavailable,
   SessionNotFound,
@@ -34,6 +35,7 @@ import {
   WrongPassword
 } from "./Errors.js"
 import { HealthReport, LegacyHealth, NotReady } from "./Health.js"
+import { IdempotencyHeaders, IdempotencyKeyReused } from "./Idempotency.js"
 import { removeDecodeError } from "./OpenApiCleanup.js"
 import { Envelope } from "./Envelope.js"
 import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskId, TaskPage, UpdateTaskBody } from "./Task.js"
@@ -56,7 +58,7 @@ export class CurrentCaller extends Context.Tag("tasks-api/CurrentCaller")<Curren
 
 /** Bearer authentication: verifies the access token and that its session is still active. */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
-  failure: Schema.Union(Unauthorized.Response, ServiceUnavailable.Response),
+  failure: Schema.Union(Unauthorized.Response, RateLimited.Response, ServiceUnavailable.Response),
   provides: CurrentCaller,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
@@ -67,8 +69,16 @@ export class TasksApi extends HttpApiGroup.make("tasks")
   .add(
     HttpApiEndpoint.post("create", "/api/tasks")
       .setPayload(CreateTaskBody)
+      .setHeaders(IdempotencyHeaders)
       .addSuccess(Envelope(Task), { status: 201 })
       .addError(BadRequest.Response)
+      .addError(IdempotencyKeyReused.Response)
+      .annotate(
+        OpenApi.Description,
+        "With an `Idempotency-Key` header, a retry with the same key and body within 24 hours answers the " +
+          "original 201 (same task) and creates nothing; the same key with another body answers 422 " +
+          "`idempotency_key_reused`. Keys are per user."
+      )
   )
   .add(
     HttpApiEndpoint.get("list", "/api/tasks")
@@ -174,6 +184,7 @@ export class Api extends HttpApi.make("tasks-api")
   .add(HealthApi)
   .addError(ValidationFailed.Response)
   .addError(PayloadTooLarge.Response)
+  .addError(RateLimited.Response)
   .addError(ServiceUnavailable.Response)
   .annotate(OpenApi.Transform, removeDecodeError)
   .annotate(OpenApi.Title, "tasks-api")

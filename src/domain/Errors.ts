@@ -7,11 +7,11 @@ import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 
 /** A field whose value is fixed: filled in by the constructor, still part of the wire schema. */
-const fixed = <const A extends string>(value: A) =>
+export const fixed = <const A extends string>(value: A) =>
   Schema.Literal(value).pipe(Schema.propertySignature, Schema.withConstructorDefault(() => value))
 
 /** Encodes a tagged error without its `_tag`, answered with `status`. */
-const onTheWire = <Self extends { readonly _tag: string }, Fields extends Schema.Struct.Fields>(
+export const onTheWire = <Self extends { readonly _tag: string }, Fields extends Schema.Struct.Fields>(
   errorClass: Schema.Schema<Self, Schema.Struct.Encoded<Fields> & { readonly _tag: string }> & {
     readonly fields: Fields
   },
@@ -148,6 +148,15 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
 }) {
   static readonly Response = onTheWire(ServiceUnavailable, "ServiceUnavailable", 503)
   static readonly database = () => new ServiceUnavailable({ error_code: "database_unavailable" })
+  static readonly rateLimiter = () => new ServiceUnavailable({ error_code: "rate_limiter_unavailable" })
+}
+
+/** 429: a rate limit is exhausted; `Retry-After` says when to try again. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  detail: fixed("Too many requests"),
+  error_code: fixed("rate_limited")
+}) {
+  static readonly Response = onTheWire(RateLimited, "RateLimited", 429)
 }
 
 /** 413: the body is larger than `MAX_BODY_BYTES`. */

@@ -6,10 +6,13 @@ import { isLogoutScope, LOGOUT_SCOPES } from "../domain/Auth.js"
 import { envelope } from "../domain/Envelope.js"
 import { BadRequest } from "../domain/Errors.js"
 import { Accounts } from "../infra/Accounts.js"
+import { parseRefreshToken } from "../infra/RefreshTokens.js"
 import { Sessions } from "../infra/Sessions.js"
 import { Tokens } from "../infra/Tokens.js"
 import { UserRepo } from "../infra/UserRepo.js"
-import { clientInfo } from "./ClientInfo.js"
+import { AppConfig } from "../infra/Config.js"
+import { makeClientInfo } from "./ClientInfo.js"
+import { enforce, recordFailure } from "./RateLimit.js"
 
 const invalidScope = () =>
   new BadRequest({
@@ -23,11 +26,35 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
     const sessions = yield* Sessions
     const tokens = yield* Tokens
     const users = yield* UserRepo
+    const { rateLimit: rules } = yield* AppConfig
+    const clientInfo = yield* makeClientInfo
+    const refreshKeys = [tokens.refreshTokenKeys.current, ...tokens.refreshTokenKeys.previous]
     return handlers
       .handle("signup", ({ payload }) =>
-        clientInfo.pipe(Effect.flatMap((client) => accounts.signup(payload, client)), Effect.map(envelope)))
+        Effect.gen(function*() {
+          const client = yield* clientInfo
+          yield* enforce([{ name: "signup:ip", rule: rules.signupPerIp, subject: client.ipAddress }], "closed")
+          return envelope(yield* accounts.signup(payload, client))
+        }))
       .handle("signin", ({ payload }) =>
-        clientInfo.pipe(Effect.flatMap((client) => accounts.signin(payload, client)), Effect.map(envelope)))
+        Effect.gen(function*() {
+          const client = yield* clientInfo
+          // Failures are counted per account (the normalised email) wherever they come from.
+          const accountFailures = {
+            name: "signin:account",
+            rule: rules.signinFailuresPerAccount,
+            subject: payload.email.trim().toLowerCase(),
+            count: false
+          }
+          yield* enforce(
+            [{ name: "signin:ip", rule: rules.signinPerIp, subject: client.ipAddress }, accountFailures],
+            "closed"
+          )
+          const pair = yield* accounts.signin(payload, client).pipe(
+            Effect.tapErrorTag("InvalidCredentials", () => recordFailure(accountFailures))
+          )
+          return envelope(pair)
+        }))
       .handle("me", () => Effect.map(CurrentCaller, (caller) => caller.user))
       .handle("session", () =>
         Effect.map(CurrentCaller, ({ session, user }) => ({
@@ -55,7 +82,19 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
           Effect.flatMap(({ user }) => users.linkedAccounts(user.id)),
           Effect.map((accounts) => ({ accounts }))
         ))
-      .handle("refresh", ({ payload }) => sessions.refresh(payload.refresh_token).pipe(Effect.map(envelope)))
+      .handle("refresh", ({ payload }) =>
+        Effect.gen(function*() {
+          const client = yield* clientInfo
+          const session = parseRefreshToken(payload.refresh_token, refreshKeys)?.sessionId ?? null
+          yield* enforce(
+            [
+              { name: "refresh:session", rule: rules.refreshPerSession, subject: session },
+              { name: "refresh:ip", rule: rules.refreshPerIp, subject: client.ipAddress }
+            ],
+            "closed"
+          )
+          return envelope(yield* sessions.refresh(payload.refresh_token))
+        }))
       .handle("logout", ({ payload }) =>
         Effect.gen(function*() {
           const scope = payload?.scope ?? "local"
@@ -84,6 +123,13 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("deleteSession", ({ path }) =>
         Effect.flatMap(CurrentCaller, (caller) => sessions.end(caller, path.session_id)))
       .handle("changePassword", ({ payload }) =>
-        Effect.flatMap(CurrentCaller, (caller) => accounts.changePassword(caller, payload)))
+        Effect.gen(function*() {
+          const caller = yield* CurrentCaller
+          yield* enforce(
+            [{ name: "change-password:user", rule: rules.changePasswordPerUser, subject: caller.user.id }],
+            "closed"
+          )
+          yield* accounts.changePassword(caller, payload)
+        }))
       .handle("jwks", () => Effect.succeed(tokens.jwks))
   }))

@@ -1,11 +1,14 @@
 /**
  * What every response gets, whatever produced it: a request id, security headers and CORS. The server writes a response as soon as the app returns
  * it, so these are pre-response handlers rather than a mapping of the app's result.
+ * The edge also counts each request as in flight until its response is written, for the shutdown
+ * drain, and once shutdown has begun tells the client to close its connection.
  */
 import { HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type { AppConfigShape } from "../infra/Config.js"
+import type { LifecycleShape } from "./Lifecycle.js"
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -20,7 +23,7 @@ const SECURITY_HEADERS = {
   "Referrer-Policy": "no-referrer"
 } as const
 
-export const edgeMiddleware = (config: AppConfigShape) => {
+export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape) => {
   const cors = HttpMiddleware.cors({
     // A predicate, not the list: given one origin, the middleware would send it to every caller.
     allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
@@ -35,18 +38,22 @@ export const edgeMiddleware = (config: AppConfigShape) => {
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
       yield* HttpApp.appendPreResponseHandler((_, response) =>
-        Effect.succeed(
-          // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
+        Effect.map(lifecycle.shuttingDown, (shuttingDown) =>
           HttpServerResponse.setHeaders(response, {
             ...SECURITY_HEADERS,
+            // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
             "Cache-Control": "no-store",
-            "X-Request-Id": requestId
+            "X-Request-Id": requestId,
+            // Draining: a keep-alive connection would hold the drain open and carry requests the
+            // server is about to stop serving; Node ends the socket after this response.
+            ...(shuttingDown ? { Connection: "close" } : {})
           })
         )
       )
       return yield* Effect.annotateLogs(app, "request_id", requestId)
     })
   )
-  // CORS outermost: error responses need its headers too, or browsers hide them from the page.
-  return HttpMiddleware.make((app) => cors(edge(app)))
+  // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.
+  // Tracking outermost: the middleware's effect ends only once the response has been written.
+  return HttpMiddleware.make((app) => lifecycle.track(cors(edge(app))))
 }

@@ -2,7 +2,9 @@
  * The one error mapping of the API, in two places by necessity:
  * - `apiErrorMiddleware` runs inside the HttpApi, before its errors are encoded: it enforces the
  *   body limit and turns schema decode failures (and malformed JSON) into FastAPI's 422 shape.
- *   Unknown routes answer a JSON 404, and bugs a JSON 500 (logged, never detailed).
+ *   Unknown routes answer a JSON 404, and bugs a JSON 500 (logged, never detailed). It also bounds
+ *   every request by REQUEST_TIMEOUT (503 `request_timeout`), and a database failure that escaped
+ *   its repository's mapping still answers 503 `database_unavailable`, not 500.
  * - `edgeMiddleware` (Edge.ts) adds the headers every response carries.
  */
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -11,21 +13,26 @@ import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { withMaxBodySize } from "@effect/platform/HttpIncomingMessage"
 import { Cause, Effect, Layer, Option, Predicate } from "effect"
 import { Api } from "../domain/Api.js"
-import { PayloadTooLarge, ValidationFailed, type ValidationIssue } from "../domain/Errors.js"
+import { PayloadTooLarge, ServiceUnavailable, ValidationFailed, type ValidationIssue } from "../domain/Errors.js"
 import { AppConfig } from "../infra/Config.js"
+import { isSqlError, isUnavailable } from "../infra/DatabaseErrors.js"
 
 /** Path parameters of the API: an issue under one of these is located in the path. */
 const PATH_PARAMETERS = new Set<PropertyKey>(["task_id", "session_id"])
+/** Request headers the API decodes: an issue under one of these is located in the header. */
+const HEADER_PARAMETERS = new Set<PropertyKey>(["idempotency-key"])
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 const issueType = (tag: string) => (tag === "Missing" ? "missing" : tag === "Unexpected" ? "extra_forbidden" : "value_error")
 
-/** A schema decode failure as FastAPI reports it: `loc` starts with `body`, `query` or `path`. */
+/** A schema decode failure as FastAPI reports it: `loc` starts with `body`, `query`, `path` or `header`. */
 export const toValidationFailed = (error: HttpApiDecodeError, method: string) => {
   const issues = error.issues.map((issue): ValidationIssue => {
     const path = issue.path.map((key) => (typeof key === "number" ? key : String(key)))
       const source = PATH_PARAMETERS.has(issue.path[0] ?? "")
         ? "path"
+        : HEADER_PARAMETERS.has(issue.path[0] ?? "")
+        ? "header"
         : METHODS_WITH_BODY.has(method)
         ? "body"
         : "query"
@@ -72,26 +79,45 @@ const readBodyWithin = (maxBytes: number) =>
     )
   })
 
+const requestTimedOut = () => new ServiceUnavailable({ error_code: "request_timeout" })
+
+/** What a failed or crashed request answers; failures the API declares pass through to be encoded. */
+const answerFor = (
+  // `never`: the app's error type is erased here; its failures are still there at run time.
+  cause: Cause.Cause<never>,
+  method: string
+): Effect.Effect<HttpServerResponse.HttpServerResponse, ValidationFailed | ServiceUnavailable> => {
+  const error: unknown = Cause.squash(cause)
+  if (error instanceof HttpApiDecodeError) return Effect.fail(toValidationFailed(error, method))
+  if (isBodyDecodeDefect(error)) return Effect.fail(malformedJson())
+  if (error instanceof RouteNotFound) return Effect.succeed(json(404, { detail: "Not Found", error_code: "not_found" }))
+  // A lost connection is never a bug, even where a repository did not map it: "retry later".
+  if (isSqlError(error) && isUnavailable(error)) {
+    return Effect.zipRight(
+      Effect.logWarning("database unavailable (unmapped)", cause),
+      Effect.fail(ServiceUnavailable.database())
+    )
+  }
+  if (Cause.isFailure(cause) || !Cause.isDie(cause)) return Effect.failCause(cause)
+  // A bug: logged with its cause, answered without details.
+  return Effect.as(
+    Effect.logError("unhandled error", cause),
+    json(500, { detail: "Internal Server Error", error_code: "internal_error" })
+  )
+}
+
 export const apiErrorMiddleware = Layer.unwrapEffect(
   Effect.gen(function*() {
-    const { maxBodyBytes } = yield* AppConfig
+    const { maxBodyBytes, requestTimeout } = yield* AppConfig
     return HttpApiBuilder.middleware(Api, (app) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         yield* readBodyWithin(maxBodyBytes)
-        // The app's error type is erased to `never` here; its failures are still there at run time.
-        return yield* Effect.catchAllCause(app, (cause) => {
-          const error: unknown = Cause.squash(cause)
-          if (error instanceof HttpApiDecodeError) return Effect.fail(toValidationFailed(error, request.method))
-          if (isBodyDecodeDefect(error)) return Effect.fail(malformedJson())
-          if (error instanceof RouteNotFound) return Effect.succeed(json(404, { detail: "Not Found", error_code: "not_found" }))
-          if (Cause.isFailure(cause) || !Cause.isDie(cause)) return Effect.failCause(cause)
-          // A bug: logged with its cause, answered without details.
-          return Effect.as(
-            Effect.logError("unhandled error", cause),
-            json(500, { detail: "Internal Server Error", error_code: "internal_error" })
-          )
-        })
-      }))
+        return yield* Effect.catchAllCause(app, (cause) => answerFor(cause, request.method))
+      }).pipe(
+        // Once per request, around everything (body read, authentication, handler): interrupting
+        // the handler cancels its SQL statement and rolls its transaction back.
+        Effect.timeoutFail({ duration: requestTimeout, onTimeout: requestTimedOut })
+      ))
   })
 )

@@ -4,7 +4,10 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect } from "effect"
 import { Api } from "../domain/Api.js"
 import { type HealthCheck, type HealthReport, NotReady } from "../domain/Health.js"
+import { AppConfig } from "../infra/Config.js"
 import { migrationsCurrent } from "../infra/Migrations.js"
+import { RateLimits } from "../infra/RateLimits.js"
+import { Lifecycle } from "./Lifecycle.js"
 
 const READINESS_TIMEOUT = "2 seconds"
 
@@ -16,6 +19,9 @@ const overall = (checks: Record<string, ReadonlyArray<HealthCheck>>) => {
 export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const limits = yield* RateLimits
+    const { rateLimit } = yield* AppConfig
+    const lifecycle = yield* Lifecycle
 
     const databaseCheck = Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
@@ -48,9 +54,35 @@ export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
       } satisfies HealthCheck
     })
 
+    // An unreachable rate-limit store is a warning, not a failure: the task API keeps serving
+    // (its limiter fails open) while credential endpoints answer 503.
+    const rateLimitStoreCheck = Effect.gen(function*() {
+      const reachable = yield* limits.probe
+      return {
+        componentType: "datastore",
+        status: reachable ? "pass" : "warn",
+        observedValue: rateLimit.store,
+        time: new Date(yield* Clock.currentTimeMillis).toISOString(),
+        ...(reachable ? {} : { output: "rate-limit store unreachable: credential endpoints answer 503" })
+      } satisfies HealthCheck
+    })
+
     const ready = Effect.gen(function*() {
-      const [database, migrations] = yield* Effect.all([databaseCheck, migrationsCheck], { concurrency: 2 })
-      const checks = { "database:responseTime": [database], "migrations:current": [migrations] }
+      // Draining (SIGTERM): out of rotation at once, without waiting on any dependency.
+      if (yield* lifecycle.shuttingDown) {
+        const time = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const checks = { shutdown: [{ status: "fail", time, output: "shutting down" } satisfies HealthCheck] }
+        return yield* new NotReady({ report: { status: "fail", checks } })
+      }
+      const [database, migrations, rateLimitStore] = yield* Effect.all(
+        [databaseCheck, migrationsCheck, rateLimitStoreCheck],
+        { concurrency: 3 }
+      )
+      const checks = {
+        "database:responseTime": [database],
+        "migrations:current": [migrations],
+        "ratelimit:store": [rateLimitStore]
+      }
       const report: HealthReport = { status: overall(checks), checks }
       return report.status === "fail" ? yield* new NotReady({ report }) : report
     })

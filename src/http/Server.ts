@@ -1,13 +1,13 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
 import { HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
 import { Api } from "../domain/Api.js"
 import { AccountsLive } from "../infra/Accounts.js"
 import { AppConfig } from "../infra/Config.js"
 import { DatabaseLive } from "../infra/Database.js"
+import { IdempotencyRepoLive } from "../infra/IdempotencyRepo.js"
 import { PasswordHasherLive } from "../infra/PasswordHasher.js"
+import { RateLimitsLive } from "../infra/RateLimits.js"
 import { SessionRepoLive } from "../infra/SessionRepo.js"
 import { SessionsLive } from "../infra/Sessions.js"
 import { TaskRepoLive } from "../infra/TaskRepo.js"
@@ -17,15 +17,18 @@ import { UserRepoLive } from "../infra/UserRepo.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { AuthHttpLive } from "./AuthHttp.js"
 import { edgeMiddleware } from "./Edge.js"
+import { withResponseHeaders } from "./ResponseHeaders.js"
 import { apiErrorMiddleware } from "./Errors.js"
+import { GracefulShutdownLive, nodeServerLayer } from "./GracefulShutdown.js"
 import { HealthHttpLive } from "./HealthHttp.js"
+import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
 import { TasksHttpLive } from "./TasksHttp.js"
 
 /** The domain services on a migrated database. */
 export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
   Layer.provideMerge(SessionsLive),
-  Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive)),
-  Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive)),
+  Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive, IdempotencyRepoLive)),
+  Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive, RateLimitsLive)),
   Layer.provideMerge(DatabaseLive)
 )
 
@@ -34,21 +37,27 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide(AuthenticationLive)
 )
 
-/** Node's HTTP server on `HOST`:`PORT`. */
-export const NodeServerLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, ({ host, port }) => NodeHttpServer.layer(createServer, { host, port }))
-)
+/** Node's HTTP server on `HOST`:`PORT`, held (as `NodeServer`) for the shutdown drain. */
+export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer({ host, port })))
 
 /** Serves the API on the provided server; the port opens only once everything it needs is up. */
 export const HttpLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) => HttpApiBuilder.serve(edgeMiddleware(config)))
+  Effect.gen(function*() {
+    const edge = edgeMiddleware(yield* AppConfig, yield* Lifecycle)
+    return HttpApiBuilder.serve((app) => edge(withResponseHeaders(app)))
+  })
 ).pipe(
   Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(apiErrorMiddleware),
   Layer.provide(ApiLive),
-  HttpServer.withLogAddress
+  HttpServer.withLogAddress,
+  Layer.provideMerge(LifecycleLive)
 )
 
-/** The whole service given its configuration. */
-export const AppLive = HttpLive.pipe(Layer.provide(NodeServerLive), Layer.provide(ServicesLive))
+/** The whole service given its configuration; on the way down it drains before anything closes. */
+export const AppLive = GracefulShutdownLive.pipe(
+  Layer.provide(HttpLive),
+  Layer.provide(NodeServerLive),
+  Layer.provide(ServicesLive)
+)

@@ -10,8 +10,11 @@ export const TasksHttpLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
     const tasks = yield* Tasks
     const callerId = Effect.map(CurrentCaller, (caller) => caller.user.id)
     return handlers
-      .handle("create", ({ payload }) =>
-        callerId.pipe(Effect.flatMap((userId) => tasks.create(userId, payload)), Effect.map(envelope)))
+      .handle("create", ({ headers, payload }) =>
+        callerId.pipe(
+          Effect.flatMap((userId) => tasks.create(userId, payload, headers["idempotency-key"])),
+          Effect.map(envelope)
+        ))
       .handle("list", ({ urlParams }) =>
         callerId.pipe(Effect.flatMap((userId) => tasks.list(userId, urlParams)), Effect.map(envelope)))
       .handle("get", ({ path }) =>

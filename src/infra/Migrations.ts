@@ -58,6 +58,11 @@ const migrate = Migrator.make({})
 export const runMigrations = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const connection = yield* sql.reserve
+  // Waiting while another instance migrates is not a slow statement: DATABASE_STATEMENT_TIMEOUT
+  // must not fail this boot. RESET gives the connection its configured timeout back before it
+  // returns to the pool.
+  yield* connection.executeRaw("SET statement_timeout = 0", [])
+  yield* Effect.addFinalizer(() => connection.executeRaw("RESET statement_timeout", []).pipe(Effect.ignore))
   yield* connection.executeRaw("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY])
   yield* Effect.addFinalizer(() =>
     connection.executeRaw("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).pipe(Effect.ignore)

@@ -2,12 +2,14 @@
  * Task operations for one caller, shared by REST and RPC so validation, isolation and errors
  * cannot drift between them. Enum-like inputs are checked here to answer the old backend's 400s.
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
+import { Envelope, envelope } from "../domain/Envelope.js"
 import type { BadRequest, ServiceUnavailable } from "../domain/Errors.js"
 import { TaskNotFound } from "../domain/Errors.js"
+import { IDEMPOTENCY_KEY_TTL, IdempotencyKeyReused } from "../domain/Idempotency.js"
 import {
-  type CreateTaskBody,
+  CreateTaskBody,
   invalidPriority,
   invalidSortField,
   invalidSortOrder,
@@ -15,15 +17,26 @@ import {
   isSortField,
   isSortOrder,
   type ListTasksQuery,
-  type Task,
+  Task,
   TaskPage,
   type UpdateTaskBody
 } from "../domain/Task.js"
+import { fingerprint } from "./Fingerprint.js"
+import { type IdempotencyEntry, IdempotencyRepo } from "./IdempotencyRepo.js"
 import { type TaskChanges, TaskRepo } from "./TaskRepo.js"
 import { currentDate } from "./Time.js"
 
 export interface TasksShape {
-  readonly create: (userId: string, body: CreateTaskBody) => Effect.Effect<Task, BadRequest | ServiceUnavailable>
+  /**
+   * With an idempotency key, a repeat of the same body within IDEMPOTENCY_KEY_TTL answers the
+   * task the first request created (and creates nothing); another body fails with
+   * IdempotencyKeyReused.
+   */
+  readonly create: (
+    userId: string,
+    body: CreateTaskBody,
+    idempotencyKey?: string
+  ) => Effect.Effect<Task, BadRequest | IdempotencyKeyReused | ServiceUnavailable>
   readonly list: (userId: string, query: ListTasksQuery) => Effect.Effect<TaskPage, BadRequest | ServiceUnavailable>
   readonly get: (userId: string, taskId: string) => Effect.Effect<Task, TaskNotFound | ServiceUnavailable>
   readonly update: (
@@ -41,15 +54,25 @@ export interface TasksShape {
 
 export class Tasks extends Context.Tag("tasks-api/Tasks")<Tasks, TasksShape>() {}
 
+/**
+ * What a key replays is the REST response of `POST /api/tasks` (status and envelope), stored as
+ * it went on the wire: decoded again through the same schema, it encodes to the same JSON.
+ */
+const CREATED = 201
+const CreatedResponse = Envelope(Task)
+const encodeCreated = Schema.encode(CreatedResponse)
+const decodeCreated = Schema.decodeUnknown(CreatedResponse)
+const encodeCreateBody = Schema.encode(CreateTaskBody)
+
 export const TasksLive = Layer.effect(
   Tasks,
   Effect.gen(function*() {
     const repo = yield* TaskRepo
+    const idempotency = yield* IdempotencyRepo
     const now = currentDate
 
-    const create: TasksShape["create"] = Effect.fn("Tasks.create")(function*(userId, body) {
-      if (!isPriority(body.priority)) return yield* invalidPriority()
-      return yield* repo.insert({
+    const insert = (userId: string, body: CreateTaskBody, at: Date) =>
+      repo.insert({
         id: randomUUID(),
         userId,
         title: body.title,
@@ -57,8 +80,48 @@ export const TasksLive = Layer.effect(
         dueDatetime: body.due_datetime ?? null,
         priority: body.priority,
         isCompleted: body.is_completed,
-        now: yield* now
+        now: at
       })
+
+    // Stored entries were written by `createIdempotent` below: one that does not decode is a bug.
+    const replay = (entry: IdempotencyEntry, requestFingerprint: string) =>
+      entry.fingerprint !== requestFingerprint
+        ? Effect.fail(new IdempotencyKeyReused())
+        : entry.status !== CREATED
+        ? Effect.dieMessage(`idempotency entry with unexpected status ${entry.status}`)
+        : Effect.map(Effect.orDie(decodeCreated(entry.body)), (response) => response.data)
+
+    const createIdempotent = Effect.fn("Tasks.createIdempotent")(
+      function*(userId: string, body: CreateTaskBody, key: string) {
+        // The decoded body, encoded back: defaults applied and values normalised (a trimmed title,
+        // an ISO instant), so retries that mean the same request match.
+        const requestFingerprint = fingerprint(yield* Effect.orDie(encodeCreateBody(body)))
+        const at = yield* now
+        const liveSince = new Date(at.getTime() - Duration.toMillis(IDEMPOTENCY_KEY_TTL))
+        // The common retry (the first request has long finished) needs no transaction.
+        const stored = yield* idempotency.findLive(userId, key, liveSince)
+        if (Option.isSome(stored)) return yield* replay(stored.value, requestFingerprint)
+        const outcome = yield* idempotency.createOnce(
+          { userId, key, fingerprint: requestFingerprint },
+          { now: at, liveSince },
+          Effect.gen(function*() {
+            const task = yield* insert(userId, body, at)
+            const response = yield* Effect.orDie(encodeCreated(envelope(task)))
+            return { value: task, response: { status: CREATED, body: response } }
+          })
+        )
+        // Left: a concurrent request with this key won; its task stands and ours was rolled back.
+        return yield* Either.match(outcome, {
+          onRight: Effect.succeed,
+          onLeft: (winner) => replay(winner, requestFingerprint)
+        })
+      }
+    )
+
+    const create: TasksShape["create"] = Effect.fn("Tasks.create")(function*(userId, body, idempotencyKey) {
+      if (!isPriority(body.priority)) return yield* invalidPriority()
+      if (idempotencyKey !== undefined) return yield* createIdempotent(userId, body, idempotencyKey)
+      return yield* insert(userId, body, yield* now)
     })
 
     const list: TasksShape["list"] = Effect.fn("Tasks.list")(function*(userId, query) {

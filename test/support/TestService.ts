@@ -62,6 +62,8 @@ export const TestService = (options: TestServiceOptions = {}) =>
         BCRYPT_COST: "10",
         DATA_DIR: dataDir,
         LOG_LEVEL: "warn",
+        // Suites sign up many users from 127.0.0.1; the rate-limit suites turn limits back on.
+        RATE_LIMIT_ENABLED: "false",
         ...options.env
       })
       const info = Layer.effect(

@@ -1,0 +1,71 @@
+/**
+ * Rate limits at the HTTP edge: which rules a request counts against, the `RateLimit-*` headers
+ * every limited response carries, 429 with `Retry-After`, and what an unreachable store means —
+ * closed (503) for credential endpoints, open for the task API; logged either way.
+ */
+import { Effect } from "effect"
+import { RateLimited, ServiceUnavailable } from "../domain/Errors.js"
+import type { RateRule } from "../infra/Config.js"
+import { RateLimits, type RateLimitState } from "../infra/RateLimits.js"
+import { addResponseHeaders } from "./ResponseHeaders.js"
+
+export interface RateCheck {
+  readonly rule: RateRule
+  /** Stable rule name, part of the key and of logs: `signin:ip`, `api:user`, … */
+  readonly name: string
+  /** The subject (an IP, an account, a session, a user); null when unknown: the check is skipped. */
+  readonly subject: string | null
+  /** false: only require that some remain (failures are counted separately). */
+  readonly count?: boolean
+}
+
+const headersFor = (state: RateLimitState, retryAfter?: number) => ({
+  "RateLimit-Limit": String(state.limit),
+  "RateLimit-Remaining": String(state.remaining),
+  "RateLimit-Reset": String(state.resetSeconds),
+  ...(retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) })
+})
+
+/** The tightest of several states: the one with the fewest requests left. */
+const tightest = (states: ReadonlyArray<RateLimitState>) =>
+  states.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a))
+
+export const enforce = (checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" | "open") =>
+  Effect.gen(function*() {
+    const limits = yield* RateLimits
+    if (!limits.enabled) return
+    const states: Array<RateLimitState> = []
+    for (const check of checks) {
+      if (check.subject === null) continue
+      const key = `${check.name}:${check.subject}`
+      const state = yield* (check.count === false ? limits.ensureRemaining(check.rule, key) : limits.consume(check.rule, key)).pipe(
+        Effect.catchTag("RateLimitHit", (hit) =>
+          Effect.zipRight(
+            Effect.zipRight(
+              Effect.logWarning("ratelimit.exceeded").pipe(
+                Effect.annotateLogs({ event: "ratelimit.exceeded", rule: check.name })
+              ),
+              addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))
+            ),
+            Effect.fail(new RateLimited())
+          )),
+        Effect.catchTag("RateLimitStoreDown", (down) =>
+          Effect.zipRight(
+            Effect.logError("rate-limit store unreachable").pipe(
+              Effect.annotateLogs({ event: "ratelimit.store_unavailable", rule: check.name, failing: onStoreDown, error: down.message })
+            ),
+            onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined)
+          ))
+      )
+      if (state !== undefined) states.push(state)
+    }
+    if (states.length > 0) yield* addResponseHeaders(headersFor(tightest(states)))
+  })
+
+/** Counts one more failure against `check` (signin failures per account); never fails the request. */
+export const recordFailure = (check: RateCheck) =>
+  Effect.gen(function*() {
+    const limits = yield* RateLimits
+    if (!limits.enabled || check.subject === null) return
+    yield* Effect.ignore(limits.consume(check.rule, `${check.name}:${check.subject}`))
+  })

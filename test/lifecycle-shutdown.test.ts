@@ -1,0 +1,211 @@
+/**
+ * Graceful shutdown (operations.md, "Shutdown and faults"): on SIGTERM readiness turns 503 at once,
+ * new connections are refused, in-flight requests finish, and the process exits 0 within
+ * SHUTDOWN_GRACE; no accepted write is lost. The built service runs as a child process (a real
+ * signal, a real clock, a real exit code) on a copy of the migrated template database.
+ *
+ * To have writes provably in flight when the signal lands, the test holds the user's row
+ * `FOR UPDATE`: inserting a task checks its foreign key with `FOR KEY SHARE` on that row, so the
+ * writes wait in PostgreSQL until the test lets them go, after the signal.
+ */
+import { expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber } from "effect"
+import { connect, type Socket } from "node:net"
+import pg from "pg"
+import { inject } from "vitest"
+import { signup } from "./support/http.js"
+import { createDatabase, dropDatabase } from "./support/postgres.js"
+import { readyService } from "./support/serviceProcess.js"
+import { TestServer } from "./support/TestService.js"
+
+const WRITES = 50
+const SHUTDOWN_GRACE = Duration.seconds(8)
+/** Process exit and the embedded bookkeeping after the grace: a bound on waiting, not a measure. */
+const EXIT_MARGIN = Duration.seconds(5)
+const MIN_BLOCKED_AT_SIGNAL = 3
+
+const suiteDatabase = Effect.acquireRelease(
+  Effect.promise(() => createDatabase(inject("pgAdminUrl"))),
+  ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
+)
+
+/** A client with `"user"` row `userId` locked FOR UPDATE in an open transaction. */
+const holdUserRow = (databaseUrl: string, userId: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: databaseUrl })
+      await client.connect()
+      await client.query("BEGIN")
+      await client.query(`SELECT id FROM "user" WHERE id = $1 FOR UPDATE`, [userId])
+      return client
+    }),
+    (client) => Effect.promise(() => client.end())
+  )
+
+/**
+ * Backends of this database waiting on a lock: the service's writes queued behind ours. Read on
+ * the lock's own client, inside its transaction, so the activity snapshot is cleared first (it is
+ * otherwise taken once per transaction).
+ */
+const blockedWrites = (client: pg.Client) =>
+  Effect.promise(async () => {
+    await client.query("SELECT pg_stat_clear_snapshot()")
+    const result = await client.query<{ readonly n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`
+    )
+    return result.rows[0]?.n ?? 0
+  })
+
+interface WriteOutcome {
+  /** 0 when no HTTP answer came (connection refused or reset before the request was accepted). */
+  readonly status: number
+  readonly id?: string
+}
+
+const createTask = (baseUrl: string, token: string, index: number) =>
+  Effect.promise(async (): Promise<WriteOutcome> => {
+    try {
+      const response = await fetch(`${baseUrl}/api/tasks`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ title: `write ${index}`, priority: "urgent_important" }),
+        signal: AbortSignal.timeout(30_000)
+      })
+      const text = await response.text()
+      const id = response.status === 201 ? (JSON.parse(text) as { data: { id: string } }).data.id : undefined
+      return { status: response.status, id }
+    } catch {
+      return { status: 0 }
+    }
+  })
+
+/**
+ * A connection whose request has begun (headers not finished): it is not idle, so the drain keeps
+ * it open, and finishing the request later shows what readiness answers during the drain.
+ */
+const beginReadinessProbe = (port: number) =>
+  Effect.acquireRelease(
+    Effect.async<Socket>((resume) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        resume(Effect.succeed(socket))
+      })
+      socket.once("error", (error) => resume(Effect.die(error)))
+    }),
+    (socket) => Effect.sync(() => socket.destroy())
+  )
+
+interface RawReply {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+/** Ends the probe's request and reads the reply until the server closes the connection. */
+const finishReadinessProbe = (socket: Socket) =>
+  Effect.async<RawReply>((resume) => {
+    let raw = ""
+    const done = () => {
+      const [head = "", body = ""] = raw.split("\r\n\r\n", 2)
+      const [statusLine = "", ...headerLines] = head.split("\r\n")
+      const headers = Object.fromEntries(
+        headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()])
+      )
+      resume(Effect.succeed({ status: Number(statusLine.split(" ")[1] ?? 0), headers, body }))
+    }
+    if (socket.destroyed) return done()
+    socket.setEncoding("utf8").on("data", (chunk: string) => (raw += chunk))
+    socket.once("close", done)
+    socket.write("\r\n")
+  })
+
+/** Whether a new TCP connection to the port is refused (the listening socket is closed). */
+const refusesConnections = (port: number) =>
+  Effect.async<boolean>((resume) => {
+    const socket = connect(port, "127.0.0.1")
+    socket.once("connect", () => {
+      socket.destroy()
+      resume(Effect.succeed(false))
+    })
+    socket.once("error", (error: NodeJS.ErrnoException) => resume(Effect.succeed(error.code === "ECONNREFUSED")))
+  })
+
+const untilRefused = (port: number) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (yield* refusesConnections(port)) return true
+      yield* Effect.sleep("100 millis")
+    }
+    return false
+  })
+
+const untilBlocked = (client: pg.Client, atLeast: number) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const blocked = yield* blockedWrites(client)
+      if (blocked >= atLeast) return blocked
+      yield* Effect.sleep("50 millis")
+    }
+    return yield* blockedWrites(client)
+  })
+
+it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refused, every accepted write kept, exit 0", () =>
+  Effect.gen(function*() {
+    const database = yield* suiteDatabase
+    const service = yield* readyService({
+      DATABASE_URL: database.url,
+      SHUTDOWN_GRACE: `${Duration.toSeconds(SHUTDOWN_GRACE)}s`
+    })
+    const user = yield* Effect.provideService(signup("shutdown"), TestServer, {
+      baseUrl: service.baseUrl,
+      databaseUrl: database.url
+    })
+
+    const lock = yield* holdUserRow(database.url, user.userId)
+    const probe = yield* beginReadinessProbe(service.port)
+    const writes = yield* Effect.fork(
+      Effect.forEach(Array.from({ length: WRITES }, (_, i) => i), (i) => createTask(service.baseUrl, user.token, i), {
+        concurrency: "unbounded"
+      })
+    )
+    const blockedAtSignal = yield* untilBlocked(lock, MIN_BLOCKED_AT_SIGNAL)
+    expect(blockedAtSignal, service.output()).toBeGreaterThanOrEqual(MIN_BLOCKED_AT_SIGNAL)
+
+    const signalledAt = Date.now()
+    service.child.kill("SIGTERM")
+
+    // The listening socket closes (after readiness has turned): new connections are refused ...
+    expect(yield* untilRefused(service.port), service.output()).toBe(true)
+    // ... while a connection already carrying a request is served, and readiness says 503.
+    const readiness = yield* finishReadinessProbe(probe).pipe(Effect.timeout("10 seconds"))
+    expect(readiness.status, `${readiness.body}\n${service.output()}`).toBe(503)
+    expect(readiness.headers["connection"]).toBe("close")
+    const report = JSON.parse(readiness.body) as {
+      status: string
+      checks: Record<string, ReadonlyArray<{ status: string }>>
+    }
+    expect(report.status).toBe("fail")
+    expect(report.checks["shutdown"]?.[0]?.status).toBe("fail")
+
+    // Let the writes through: the in-flight ones finish during the drain.
+    yield* Effect.promise(() => lock.query("COMMIT"))
+    const outcomes = yield* Fiber.join(writes).pipe(Effect.timeout("30 seconds"))
+
+    const exit = yield* service.exited.pipe(Effect.timeout(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN)))
+    const tookMillis = Date.now() - signalledAt
+    expect(exit, service.output()).toEqual({ code: 0, signal: null })
+    expect(tookMillis).toBeLessThan(Duration.toMillis(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN)))
+
+    // Every HTTP answer is a 201 (nothing accepted was refused or failed), at least the writes
+    // that were waiting in PostgreSQL when the signal came are among them, and the rows are
+    // exactly the acknowledged writes: none lost, none written without its answer.
+    const answered = outcomes.filter((o) => o.status !== 0)
+    expect(answered.map((o) => o.status)).toEqual(answered.map(() => 201))
+    expect(answered.length).toBeGreaterThanOrEqual(blockedAtSignal)
+    const acknowledged = answered.flatMap((o) => (o.id === undefined ? [] : [o.id])).sort()
+    const rows = yield* Effect.promise(() =>
+      lock.query<{ readonly id: string }>("SELECT id FROM task WHERE user_id = $1 ORDER BY id", [user.userId])
+    )
+    expect(rows.rows.map((r) => r.id).sort()).toEqual(acknowledged)
+  }).pipe(Effect.scoped), 90_000)

@@ -1,0 +1,126 @@
+/**
+ * The built service (`dist/main.js`, built by `npm test`) as a child process: for what only a real
+ * process shows (signals, exit codes, a real clock, a database that goes away). Killed with
+ * SIGKILL when the scope closes, if it has not exited by then. Run these tests with `it.live`.
+ */
+import { Duration, Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { freePort } from "./postgres.js"
+import { TEST_JWT_SECRET } from "./TestService.js"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+
+export interface Exited {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+export interface ServiceProcess {
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string
+  readonly port: number
+  readonly child: ChildProcess
+  /** Everything it printed so far (stdout and stderr): for failure messages. */
+  readonly output: () => string
+  /** Completes when the process has exited (at once when it already has). */
+  readonly exited: Effect.Effect<Exited>
+}
+
+const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
+
+/** Starts `node dist/main.js` with the test defaults plus `env` (which wins), on a free port. */
+export const spawnService = (env: Record<string, string>) =>
+  Effect.gen(function*() {
+    const port = yield* Effect.promise(freePort)
+    const dataDir = yield* Effect.acquireRelease(
+      Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-process-"))),
+      (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+    )
+    let output = ""
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["dist/main.js"], {
+          cwd: ROOT,
+          env: {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            APP_ENV: "test",
+            JWT_SECRET: TEST_JWT_SECRET,
+            HOST: "127.0.0.1",
+            PORT: String(port),
+            DATA_DIR: dataDir,
+            BCRYPT_COST: "10",
+            LOG_LEVEL: "warn",
+            RATE_LIMIT_ENABLED: "false",
+            ...env
+          },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      (child) =>
+        Effect.async<void>((resume) => {
+          if (hasExited(child)) return resume(Effect.void)
+          child.once("exit", () => resume(Effect.void))
+          child.kill("SIGKILL")
+        })
+    )
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
+    const exit = new Promise<Exited>((resolve) => {
+      if (hasExited(child)) resolve({ code: child.exitCode, signal: child.signalCode })
+      child.once("exit", (code, signal) => resolve({ code, signal }))
+    })
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      port,
+      child,
+      output: () => output,
+      exited: Effect.promise(() => exit)
+    } satisfies ServiceProcess
+  })
+
+/** One GET with a bound; 0 when no HTTP answer came (refused, reset, timed out). */
+export const statusOf = (url: string, timeout: Duration.DurationInput = "5 seconds") =>
+  Effect.promise(() =>
+    fetch(url, { signal: AbortSignal.timeout(Duration.toMillis(timeout)) }).then(
+      async (response) => {
+        await response.arrayBuffer()
+        return response.status
+      },
+      () => 0
+    )
+  )
+
+/**
+ * Polls `GET path` every 100 ms until it answers `status`, for at most `within`; dies with the
+ * process output otherwise (or at once if the process exits). A bounded wait on a process, not a
+ * timing assertion.
+ */
+export const waitForStatus = (
+  service: ServiceProcess,
+  path: string,
+  status: number,
+  within: Duration.DurationInput = "60 seconds"
+) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + Duration.toMillis(within)
+    let last = 0
+    while (Date.now() < deadline) {
+      if (hasExited(service.child)) {
+        return yield* Effect.dieMessage(
+          `the service exited (${service.child.exitCode ?? service.child.signalCode}):\n${service.output()}`
+        )
+      }
+      last = yield* statusOf(`${service.baseUrl}${path}`)
+      if (last === status) return
+      yield* Effect.sleep("100 millis")
+    }
+    return yield* Effect.dieMessage(`${path} never answered ${status} (last ${last}):\n${service.output()}`)
+  })
+
+/** The service, started and ready (`/health/ready` 200). */
+export const readyService = (env: Record<string, string>) =>
+  Effect.tap(spawnService(env), (service) => waitForStatus(service, "/health/ready", 200))
