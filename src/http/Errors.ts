@@ -79,7 +79,6 @@ const readBodyWithin = (maxBytes: number) =>
     )
   })
 
-const requestTimedOut = () => new ServiceUnavailable({ error_code: "request_timeout" })
 
 /** What a failed or crashed request answers; failures the API declares pass through to be encoded. */
 const answerFor = (
@@ -117,7 +116,7 @@ export const apiErrorMiddleware = Layer.unwrapEffect(
       }).pipe(
         // Once per request, around everything (body read, authentication, handler): interrupting
         // the handler cancels its SQL statement and rolls its transaction back.
-        Effect.timeoutFail({ duration: requestTimeout, onTimeout: requestTimedOut })
+        Effect.timeoutFail({ duration: requestTimeout, onTimeout: ServiceUnavailable.requestTimeout })
       ))
   })
 )

@@ -40,7 +40,7 @@ const stopAccepting = (server: Server) =>
     return Deferred.await(allClosed)
   })
 
-export const drain = Effect.gen(function*() {
+const drain = Effect.gen(function*() {
   const lifecycle = yield* Lifecycle
   const server = yield* NodeServer
   const { shutdownGrace } = yield* AppConfig

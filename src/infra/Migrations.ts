@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 export const MIGRATIONS_DIRECTORY = fileURLToPath(new URL("../../migrations", import.meta.url))
 export const MIGRATIONS_TABLE = "effect_sql_migrations"
 /** Arbitrary, fixed: the advisory-lock key every instance agrees on. */
-const MIGRATION_LOCK_KEY = 7_261_004_113
+export const MIGRATION_LOCK_KEY = 7_261_004_113
 
 export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
   readonly migration: string

@@ -1,11 +1,12 @@
 /**
  * The built service (`dist/main.js`, built by `npm test`) as a child process: for what only a real
- * process shows (signals, exit codes, a real clock, a database that goes away). Killed with
- * SIGKILL when the scope closes, if it has not exited by then. Run these tests with `it.live`.
+ * process shows (signals, exit codes, a real clock, a database that goes away). Stopped when the
+ * scope closes if it has not exited by then (SIGTERM, SIGKILL after 10 s). Run these tests with
+ * `it.live`.
  */
 import { Duration, Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtemp, rm } from "node:fs/promises"
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -23,6 +24,8 @@ export interface ServiceProcess {
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string
   readonly port: number
+  /** Its DATA_DIR (where an embedded PostgreSQL keeps its data when no DATABASE_URL is given). */
+  readonly dataDir: string
   readonly child: ChildProcess
   /** Everything it printed so far (stdout and stderr): for failure messages. */
   readonly output: () => string
@@ -32,12 +35,56 @@ export interface ServiceProcess {
 
 const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
 
+/** How long a child gets to shut down gracefully in a finalizer before it is killed. */
+const STOP_GRACE_MS = 10_000
+
+/** SIGTERM (so an embedded PostgreSQL is stopped with it), then SIGKILL if it lingers. */
+const stop = (child: ChildProcess) =>
+  Effect.async<void>((resume) => {
+    if (hasExited(child)) return resume(Effect.void)
+    const kill = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resume(Effect.void)
+    })
+    child.kill("SIGTERM")
+  })
+
+/**
+ * A killed service leaves its embedded PostgreSQL running: stop it by the pid in its lock file,
+ * before its data directory is deleted.
+ */
+const stopOrphanedPostgres = (dataDir: string) =>
+  Effect.promise(async () => {
+    const lockFile = await readFile(join(dataDir, "postgres", "postmaster.pid"), "utf8").catch(() => undefined)
+    const pid = Number(lockFile?.split("\n")[0])
+    if (!Number.isInteger(pid) || pid <= 0) return
+    try {
+      process.kill(pid, "SIGINT") // fast shutdown
+    } catch {
+      return // already gone
+    }
+    for (let attempt = 0; attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      try {
+        process.kill(pid, 0)
+      } catch {
+        return
+      }
+    }
+  })
+
 /** Starts `node dist/main.js` with the test defaults plus `env` (which wins), on a free port. */
 export const spawnService = (env: Record<string, string>) =>
   Effect.gen(function*() {
     const port = yield* Effect.promise(freePort)
     const dataDir = yield* Effect.acquireRelease(
-      Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-process-"))),
+      Effect.promise(async () => {
+        const dir = await mkdtemp(join(tmpdir(), "tasks-api-process-"))
+        // Run as root, an embedded PostgreSQL runs as the `postgres` user, which must reach its data.
+        await chmod(dir, 0o755)
+        return dir
+      }),
       (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
     )
     let output = ""
@@ -60,12 +107,7 @@ export const spawnService = (env: Record<string, string>) =>
           stdio: ["ignore", "pipe", "pipe"]
         })
       ),
-      (child) =>
-        Effect.async<void>((resume) => {
-          if (hasExited(child)) return resume(Effect.void)
-          child.once("exit", () => resume(Effect.void))
-          child.kill("SIGKILL")
-        })
+      (child) => Effect.zipRight(stop(child), stopOrphanedPostgres(dataDir))
     )
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
@@ -76,6 +118,7 @@ export const spawnService = (env: Record<string, string>) =>
     return {
       baseUrl: `http://127.0.0.1:${port}`,
       port,
+      dataDir,
       child,
       output: () => output,
       exited: Effect.promise(() => exit)
