@@ -1,14 +1,23 @@
 /**
- * What every response gets, whatever produced it: a request id, security headers and CORS. The server writes a response as soon as the app returns
- * it, so these are pre-response handlers rather than a mapping of the app's result.
+ * What every request gets, whatever produced its response: a request id, security headers, CORS,
+ * the headers code inside the request asked for, and one access-log line. The server writes a
+ * response as soon as the app returns it, so these happen in a pre-response handler rather than
+ * by mapping the app's result. Every log line written while serving carries `request_id`,
+ * `trace_id` and `client_ip`.
+ *
  * The edge also counts each request as in flight until its response is written, for the shutdown
  * drain, and once shutdown has begun tells the client to close its connection.
  */
 import { HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
+import { performance } from "node:perf_hooks"
 import type { AppConfigShape } from "../infra/Config.js"
+import { clientAddress } from "./ClientInfo.js"
 import type { LifecycleShape } from "./Lifecycle.js"
+import { newRequestState, withRequestState } from "./RequestState.js"
+import { recordRequest } from "./RequestMetrics.js"
+import { routeOf } from "./Routes.js"
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -33,24 +42,52 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
     credentials: true,
     maxAge: 600
   })
+  const clientOf = clientAddress(config.trustProxy)
+
   const edge = HttpMiddleware.make((app) =>
     Effect.gen(function*() {
+      const started = performance.now()
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
+      const clientIp = clientOf(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
+      const traceId = Option.match(yield* Effect.currentSpan.pipe(Effect.option), {
+        onNone: () => undefined,
+        onSome: (span) => span.traceId
+      })
+      const route = routeOf(request.method, request.url)
+      const state = newRequestState()
+      const requestAnnotations = {
+        request_id: requestId,
+        ...(traceId === undefined ? {} : { trace_id: traceId }),
+        ...(clientIp === null ? {} : { client_ip: clientIp })
+      }
       yield* HttpApp.appendPreResponseHandler((_, response) =>
-        Effect.map(lifecycle.shuttingDown, (shuttingDown) =>
-          HttpServerResponse.setHeaders(response, {
+        Effect.gen(function*() {
+          const durationMs = Math.round((performance.now() - started) * 100) / 100
+          yield* Effect.logInfo("request").pipe(
+            Effect.annotateLogs({
+              event: "http.request",
+              method: request.method,
+              route,
+              status: response.status,
+              duration_ms: durationMs,
+              ...(state.userId === undefined ? {} : { user_id: state.userId })
+            })
+          )
+          yield* recordRequest({ method: request.method, route, status: response.status, durationMs })
+          return HttpServerResponse.setHeaders(response, {
+            ...state.headers,
             ...SECURITY_HEADERS,
             // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
             "Cache-Control": "no-store",
             "X-Request-Id": requestId,
             // Draining: a keep-alive connection would hold the drain open and carry requests the
             // server is about to stop serving; Node ends the socket after this response.
-            ...(shuttingDown ? { Connection: "close" } : {})
+            ...((yield* lifecycle.shuttingDown) ? { Connection: "close" } : {})
           })
-        )
+        }).pipe(Effect.annotateLogs(requestAnnotations))
       )
-      return yield* Effect.annotateLogs(app, "request_id", requestId)
+      return yield* withRequestState(state, app).pipe(Effect.annotateLogs(requestAnnotations))
     })
   )
   // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.

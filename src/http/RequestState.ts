@@ -1,0 +1,41 @@
+/**
+ * What code deep inside a request learns and the edge needs when the response goes out: headers
+ * to add (rate limits, the auth challenge) and who the caller turned out to be (for the access
+ * log). One mutable record per request, reached through a FiberRef: every fiber the request
+ * forks inherits the same record, so writes are seen whether the handler succeeds or fails.
+ */
+import { Effect, FiberRef, GlobalValue } from "effect"
+
+export interface RequestState {
+  readonly headers: Record<string, string>
+  userId: string | undefined
+  sessionId: string | undefined
+}
+
+const current = GlobalValue.globalValue(
+  Symbol.for("tasks-api/RequestState"),
+  () => FiberRef.unsafeMake<RequestState | undefined>(undefined)
+)
+
+const update = (f: (state: RequestState) => void) =>
+  Effect.flatMap(FiberRef.get(current), (state) =>
+    Effect.sync(() => {
+      if (state !== undefined) f(state)
+    }))
+
+/** Adds headers to the current request's response (a no-op outside a request). */
+export const addResponseHeaders = (headers: Record<string, string>) =>
+  update((state) => Object.assign(state.headers, headers))
+
+/** Records the authenticated caller of the current request. */
+export const noteCaller = (userId: string, sessionId: string) =>
+  update((state) => {
+    state.userId = userId
+    state.sessionId = sessionId
+  })
+
+/** Runs `effect` with a fresh record for one request. */
+export const withRequestState = <A, E, R>(state: RequestState, effect: Effect.Effect<A, E, R>) =>
+  Effect.locally(effect, current, state)
+
+export const newRequestState = (): RequestState => ({ headers: {}, userId: undefined, sessionId: undefined })
