@@ -36,12 +36,12 @@ CREATE TABLE task_change_horizon (
 
 -- An instant as JavaScript's toISOString writes it, which is what the REST API answers.
 CREATE FUNCTION task_change_instant(value timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT to_char(value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
 CREATE FUNCTION task_change_snapshot(t task) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', t.id,
         'user_id', t.user_id,
@@ -72,11 +72,9 @@ BEGIN
         PERFORM task_change_append(NEW.user_id, NEW.id, 'created', task_change_snapshot(NEW));
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM task_change_append(OLD.user_id, OLD.id, 'deleted', NULL);
-    ELSIF NEW.user_id IS DISTINCT FROM OLD.user_id THEN
-        -- Never done by the API; if it happens, the old owner must lose the task, not see its new state.
-        PERFORM task_change_append(OLD.user_id, OLD.id, 'deleted', NULL);
-        PERFORM task_change_append(NEW.user_id, NEW.id, 'created', task_change_snapshot(NEW));
-    ELSIF NEW.id IS DISTINCT FROM OLD.id THEN
+    ELSIF NEW.user_id IS DISTINCT FROM OLD.user_id OR NEW.id IS DISTINCT FROM OLD.id THEN
+        -- Never done by the API. Should it happen, the old owner must lose the task (not be shown
+        -- its new state), and the new owner gain it.
         PERFORM task_change_append(OLD.user_id, OLD.id, 'deleted', NULL);
         PERFORM task_change_append(NEW.user_id, NEW.id, 'created', task_change_snapshot(NEW));
     ELSE

@@ -152,10 +152,13 @@ const QueryInt = Schema.NumberFromString.pipe(
   Schema.annotations({ message: () => "Input should be a valid integer, unable to parse string as an integer" }),
   Schema.int({ message: () => "Input should be a valid integer, unable to parse string as an integer" })
 )
+// Typed for query numbers explicitly: left to inference outside a pipe, the filters' schema
+// parameter widens to `Schema.Any` and the query's type to `any` (and its context to `unknown`).
+type QueryNumber = Schema.Schema<number, string>
 const atLeast = (min: number) =>
-  Schema.greaterThanOrEqualTo(min, { message: () => `Input should be greater than or equal to ${min}` })
+  Schema.greaterThanOrEqualTo<QueryNumber>(min, { message: () => `Input should be greater than or equal to ${min}` })
 const atMost = (max: number) =>
-  Schema.lessThanOrEqualTo(max, { message: () => `Input should be less than or equal to ${max}` })
+  Schema.lessThanOrEqualTo<QueryNumber>(max, { message: () => `Input should be less than or equal to ${max}` })
 
 /** `GET /api/tasks` query. Enum-like parameters are strings so bad values answer the old 400. */
 export const ListTasksQuery = Schema.Struct({

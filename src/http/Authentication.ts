@@ -1,5 +1,5 @@
 /** The Bearer authentication middleware: one place where every protected endpoint is guarded. */
-import { HttpServerRequest } from "@effect/platform"
+import { type Headers, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { Authentication } from "../domain/Api.js"
 import { Unauthorized } from "../domain/Errors.js"
@@ -7,7 +7,7 @@ import { Accounts } from "../infra/Accounts.js"
 import { RateLimits } from "../infra/RateLimits.js"
 import { AppConfig } from "../infra/Config.js"
 import { enforce } from "./RateLimit.js"
-import { addResponseHeaders } from "./ResponseHeaders.js"
+import { addResponseHeaders, noteCaller } from "./RequestState.js"
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i
 
@@ -20,28 +20,44 @@ const challenge = (error: Unauthorized) =>
     "WWW-Authenticate": error.error_code === "not_authenticated" ? "Bearer" : "Bearer error=\"invalid_token\""
   })
 
+/**
+ * The access token of a request's `Authorization` header. A missing header and a wrong scheme
+ * answer differently, as the contract says.
+ */
+export const bearerToken = (headers: Headers.Headers): Effect.Effect<string, Unauthorized> => {
+  const header = headers["authorization"]
+  if (header === undefined || header.trim() === "") return Effect.fail(Unauthorized.missing())
+  const token = BEARER.exec(header)?.[1]
+  return token === undefined ? Effect.fail(Unauthorized.invalid()) : Effect.succeed(token)
+}
+
+/**
+ * Authenticates a request's headers, for REST and RPC alike: verifies the token and its session,
+ * notes the caller for the access log, and counts the call against the per-user API limit (one
+ * budget for both APIs; an unreachable store lets the task API go on).
+ */
+export const makeAuthenticateHeaders = Effect.gen(function*() {
+  const accounts = yield* Accounts
+  const { rateLimit } = yield* AppConfig
+  const limits = yield* RateLimits
+  return (headers: Headers.Headers) =>
+    Effect.gen(function*() {
+      const caller = yield* accounts.authenticate(yield* bearerToken(headers))
+      yield* noteCaller(caller.user.id, caller.session.id)
+      yield* enforce([{ name: "api:user", rule: rateLimit.apiPerUser, subject: caller.user.id }], "open").pipe(
+        Effect.provideService(RateLimits, limits)
+      )
+      return caller
+    })
+})
+
 export const AuthenticationLive = Layer.effect(
   Authentication,
-  Effect.gen(function*() {
-    const accounts = yield* Accounts
-    const { rateLimit } = yield* AppConfig
-    const limits = yield* RateLimits
-    return {
-      // The raw header is read here (not the pre-sliced token) so a missing header and a wrong
-      // scheme answer differently, as the contract says.
-      bearer: () =>
-        Effect.gen(function*() {
-          const header = (yield* HttpServerRequest.HttpServerRequest).headers.authorization
-          if (header === undefined || header.trim() === "") return yield* Unauthorized.missing()
-          const token = BEARER.exec(header)?.[1]
-          if (token === undefined) return yield* Unauthorized.invalid()
-          const caller = yield* accounts.authenticate(token)
-          // Every authenticated call counts per user; an unreachable store lets the task API go on.
-          yield* enforce([{ name: "api:user", rule: rateLimit.apiPerUser, subject: caller.user.id }], "open").pipe(
-            Effect.provideService(RateLimits, limits)
-          )
-          return caller
-        }).pipe(Effect.tapErrorTag("Unauthorized", challenge))
-    }
-  })
+  Effect.map(makeAuthenticateHeaders, (authenticate) => ({
+    bearer: () =>
+      HttpServerRequest.HttpServerRequest.pipe(
+        Effect.flatMap((request) => authenticate(request.headers)),
+        Effect.tapErrorTag("Unauthorized", challenge)
+      )
+  }))
 )

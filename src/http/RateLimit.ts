@@ -6,8 +6,10 @@
 import { Effect } from "effect"
 import { RateLimited, ServiceUnavailable } from "../domain/Errors.js"
 import type { RateRule } from "../infra/Config.js"
+import { countRateLimitRejection } from "../infra/Metrics.js"
 import { RateLimits, type RateLimitState } from "../infra/RateLimits.js"
-import { addResponseHeaders } from "./ResponseHeaders.js"
+import { securityEvent } from "../infra/SecurityEvents.js"
+import { addResponseHeaders } from "./RequestState.js"
 
 export interface RateCheck {
   readonly rule: RateRule
@@ -42,12 +44,15 @@ export const enforce = (checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" 
         Effect.catchTag("RateLimitHit", (hit) =>
           Effect.zipRight(
             Effect.zipRight(
-              Effect.logWarning("ratelimit.exceeded").pipe(
-                Effect.annotateLogs({ event: "ratelimit.exceeded", rule: check.name })
-              ),
+              securityEvent("ratelimit.exceeded", {
+                rule: check.name,
+                // The per-user and per-session rules name their subject; IPs are already annotated.
+                ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
+                ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
+              }),
               addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))
             ),
-            Effect.fail(new RateLimited())
+            Effect.zipRight(countRateLimitRejection(check.name), Effect.fail(new RateLimited()))
           )),
         Effect.catchTag("RateLimitStoreDown", (down) =>
           Effect.zipRight(

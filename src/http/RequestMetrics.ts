@@ -10,7 +10,8 @@ export interface RequestOutcome {
   readonly durationMs: number
 }
 
-export const recordRequest = ({ durationMs, method, route, status }: RequestOutcome) => {
+/** Once per request, from the edge's pre-response handler: the status is the one written. */
+export const recordRequest = ({ durationMs, method, route, status }: RequestOutcome): Effect.Effect<void> => {
   const labels = [
     MetricLabel.make("http.route", route),
     MetricLabel.make("http.request.method", method),

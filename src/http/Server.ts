@@ -1,5 +1,5 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
-import { HttpApiBuilder, HttpApiScalar, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { Api } from "../domain/Api.js"
 import { AccountsLive } from "../infra/Accounts.js"
@@ -10,6 +10,7 @@ import { PasswordHasherLive } from "../infra/PasswordHasher.js"
 import { RateLimitsLive } from "../infra/RateLimits.js"
 import { SessionRepoLive } from "../infra/SessionRepo.js"
 import { SessionsLive } from "../infra/Sessions.js"
+import { TelemetryLive } from "../infra/Telemetry.js"
 import { TaskRepoLive } from "../infra/TaskRepo.js"
 import { TasksLive } from "../infra/Tasks.js"
 import { TokensLive } from "../infra/Tokens.js"
@@ -17,11 +18,12 @@ import { UserRepoLive } from "../infra/UserRepo.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { AuthHttpLive } from "./AuthHttp.js"
 import { edgeMiddleware } from "./Edge.js"
-import { withResponseHeaders } from "./ResponseHeaders.js"
 import { apiErrorMiddleware } from "./Errors.js"
 import { GracefulShutdownLive, nodeServerLayer } from "./GracefulShutdown.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
+import { RpcHttpLive } from "./RpcServer.js"
+import { serverSpanName } from "./ServerSpans.js"
 import { TasksHttpLive } from "./TasksHttp.js"
 
 /** The domain services on a migrated database. */
@@ -44,13 +46,17 @@ export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, ({ host, 
 export const HttpLive = Layer.unwrapEffect(
   Effect.gen(function*() {
     const edge = edgeMiddleware(yield* AppConfig, yield* Lifecycle)
-    return HttpApiBuilder.serve((app) => edge(withResponseHeaders(app)))
+    return HttpApiBuilder.serve(edge)
   })
 ).pipe(
+  // Server spans are named by route template (the platform's tracer middleware makes them).
+  HttpMiddleware.withSpanNameGenerator(serverSpanName),
   Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(apiErrorMiddleware),
   Layer.provide(ApiLive),
+  // `POST /rpc` (internal RPC): a route of the same router, so the same edge and error middleware.
+  Layer.provide(RpcHttpLive),
   HttpServer.withLogAddress,
   Layer.provideMerge(LifecycleLive)
 )
@@ -59,5 +65,7 @@ export const HttpLive = Layer.unwrapEffect(
 export const AppLive = GracefulShutdownLive.pipe(
   Layer.provide(HttpLive),
   Layer.provide(NodeServerLive),
-  Layer.provide(ServicesLive)
+  Layer.provide(ServicesLive),
+  // Beneath everything: its tracer and header redaction reach every layer and request built after it.
+  Layer.provide(TelemetryLive)
 )

@@ -20,7 +20,9 @@ import {
 import { passwordProblem } from "../domain/PasswordPolicy.js"
 import { Email, isBanned } from "../domain/User.js"
 import { orUnavailable } from "./DatabaseErrors.js"
+import { countSigninOutcome } from "./Metrics.js"
 import { PasswordHasher } from "./PasswordHasher.js"
+import { securityEvent } from "./SecurityEvents.js"
 import { SessionRepo } from "./SessionRepo.js"
 import { type ClientInfo, Sessions } from "./Sessions.js"
 import { Tokens } from "./Tokens.js"
@@ -93,8 +95,9 @@ export const AccountsLive = Layer.effect(
             new BadRequest({ detail: "An account with this email already exists", error_code: "email_taken" })
           ))
       )
-      yield* Effect.logInfo("auth.signup").pipe(Effect.annotateLogs({ user_id: user.id }))
-      return yield* sessions.open(user, client)
+      const { pair, sessionId } = yield* sessions.open(user, client)
+      yield* securityEvent("auth.signup", { user_id: user.id, session_id: sessionId })
+      return pair
     })
 
     const signin: AccountsShape["signin"] = Effect.fn("Accounts.signin")(function*(input, client) {
@@ -102,19 +105,31 @@ export const AccountsLive = Layer.effect(
       const account = Option.flatMap(found, (f) => Option.map(f.credential, (c) => ({ user: f.user, ...c })))
       if (Option.isNone(account)) {
         yield* hasher.verifyDummy(input.password)
+        yield* securityEvent("auth.signin.failed", {
+          user_id: Option.getOrUndefined(Option.map(found, (f) => f.user.id)),
+          reason: "unknown_account"
+        })
         return yield* new InvalidCredentials()
       }
       const { accountId, passwordHash, user } = account.value
       const verification = yield* hasher.verify(input.password, passwordHash)
-      if (!verification.valid) return yield* new InvalidCredentials()
+      if (!verification.valid) {
+        yield* securityEvent("auth.signin.failed", { user_id: user.id, reason: "wrong_password" })
+        return yield* new InvalidCredentials()
+      }
       // Checked only after the password: a ban is not disclosed to someone without it.
-      if (isBanned(user, yield* now)) return yield* new AccountBanned()
+      if (isBanned(user, yield* now)) {
+        yield* securityEvent("auth.signin.failed", { user_id: user.id, reason: "account_banned" })
+        return yield* new AccountBanned()
+      }
       if (verification.needsRehash) {
         yield* users.updatePasswordHash(accountId, yield* hasher.hash(input.password), yield* now)
-        yield* Effect.logInfo("auth.password.rehashed").pipe(Effect.annotateLogs({ user_id: user.id }))
+        yield* Effect.logInfo("password hash upgraded").pipe(Effect.annotateLogs({ user_id: user.id }))
       }
-      return yield* sessions.open(user, client)
-    })
+      const { pair, sessionId } = yield* sessions.open(user, client)
+      yield* securityEvent("auth.signin.succeeded", { user_id: user.id, session_id: sessionId })
+      return pair
+    }, countSigninOutcome)
 
     const authenticate: AccountsShape["authenticate"] = Effect.fn("Accounts.authenticate")(function*(accessToken) {
       const claims = yield* tokens.verifyAccessToken(accessToken).pipe(
@@ -165,9 +180,7 @@ export const AccountsLive = Layer.effect(
             }
           })
         ).pipe(orUnavailable)
-        yield* Effect.logInfo("auth.password.changed").pipe(
-          Effect.annotateLogs({ event: "auth.password.changed", user_id: caller.user.id, session_id: caller.session.id })
-        )
+        yield* securityEvent("auth.password.changed", { user_id: caller.user.id, session_id: caller.session.id })
       }
     )
 

@@ -56,6 +56,20 @@ export interface AppConfigShape {
   readonly trustProxy: TrustProxy
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
+  /** OpenTelemetry export (traces and metrics over OTLP/HTTP JSON); off while `endpoint` is absent. */
+  readonly otel: OtelSettings
+}
+
+export interface OtelSettings {
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`, the base URL (`/v1/traces`, `/v1/metrics` are appended). */
+  readonly endpoint: Option.Option<string>
+  readonly serviceName: string
+  /** `OTEL_EXPORTER_OTLP_HEADERS`: the values are credentials (API keys), kept redacted. */
+  readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+  /** `OTEL_BSP_SCHEDULE_DELAY` (ms): how often finished spans are sent. */
+  readonly tracesExportInterval: Duration.Duration
+  /** `OTEL_METRIC_EXPORT_INTERVAL` (ms): how often the metrics are sent. */
+  readonly metricsExportInterval: Duration.Duration
 }
 
 /** `limit` requests per `window`, e.g. `10/1m`. */
@@ -110,7 +124,16 @@ const ALIASES: ReadonlyArray<readonly [string, string]> = [
 ]
 
 /** Never echoed in diagnostics (a database URL carries its password). */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "JWT_SECRET", "JWT_PREVIOUS_SECRETS", "JWT_PRIVATE_KEY", "REDIS_URL"])
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "JWT_SECRET",
+  "JWT_PREVIOUS_SECRETS",
+  "JWT_PRIVATE_KEY",
+  "REDIS_URL",
+  // A collector's URL may carry basic-auth credentials; its headers carry API keys.
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_HEADERS"
+])
 
 /** `90s`, `15m`, `7d`, `250ms`, `2h`. */
 export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
@@ -342,6 +365,45 @@ const databaseUrl = Config.redacted("DATABASE_URL").pipe(
   Config.option
 )
 
+/** `k=v,k2=v2` (OTel's format: values may be percent-encoded). Never echoed: the values are secrets. */
+const otlpHeaders = Config.string("OTEL_EXPORTER_OTLP_HEADERS").pipe(
+  Config.withDefault(""),
+  Config.mapOrFail((raw) => {
+    const headers: Record<string, Redacted.Redacted<string>> = {}
+    for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
+      const at = pair.indexOf("=")
+      const name = at > 0 ? pair.slice(0, at).trim() : ""
+      let value: string | undefined
+      try {
+        value = decodeURIComponent(pair.slice(at + 1).trim())
+      } catch {
+        value = undefined
+      }
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === undefined) {
+        return Either.left(invalid("OTEL_EXPORTER_OTLP_HEADERS", "expected comma-separated name=value pairs"))
+      }
+      headers[name.toLowerCase()] = Redacted.make(value)
+    }
+    return Either.right(headers)
+  })
+)
+
+const otel = Config.all({
+  endpoint: Config.option(
+    Config.string("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(
+      Config.mapOrFail((raw) =>
+        /^https?:\/\//.test(raw.trim()) && URL.canParse(raw.trim())
+          ? Either.right(raw.trim())
+          : Either.left(invalid("OTEL_EXPORTER_OTLP_ENDPOINT", "expected an http:// or https:// URL"))
+      )
+    )
+  ),
+  serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tasks-api")),
+  headers: otlpHeaders,
+  tracesExportInterval: integer("OTEL_BSP_SCHEDULE_DELAY", 5_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
+  metricsExportInterval: integer("OTEL_METRIC_EXPORT_INTERVAL", 60_000, 1, 3_600_000).pipe(Config.map(Duration.millis))
+})
+
 /** The settings as read from the environment, before cross-field rules and generated defaults. */
 const settings = Config.all({
   env: oneOf("APP_ENV", ["development", "test", "production"], "development"),
@@ -380,7 +442,8 @@ const settings = Config.all({
   rateLimit,
   trustProxy,
   logLevel: Config.option(oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
-  logFormat: Config.option(oneOf("LOG_FORMAT", ["json", "pretty"]))
+  logFormat: Config.option(oneOf("LOG_FORMAT", ["json", "pretty"])),
+  otel
 })
 
 /**

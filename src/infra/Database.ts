@@ -13,6 +13,7 @@ import { createServer } from "node:net"
 import { resolve } from "node:path"
 import pg from "pg"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
+import { trackPoolInUse } from "./Metrics.js"
 import { type MigrationFailed, runMigrations } from "./Migrations.js"
 
 export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")<{
@@ -149,6 +150,7 @@ const connectPool = (url: Redacted.Redacted<string>, config: AppConfigShape) =>
         })
         // An idle client losing its server emits here; without a listener the process would crash.
         pool.on("error", () => {})
+        trackPoolInUse(pool)
         return pool
       }),
       // `end` waits for every checked-out client: a request still stuck on a statement after the

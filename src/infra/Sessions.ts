@@ -10,8 +10,10 @@ import { type LogoutScope, TokenPair } from "../domain/Auth.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../domain/Errors.js"
 import { isBanned, type User } from "../domain/User.js"
 import { AppConfig } from "./Config.js"
+import { countRefreshReuse } from "./Metrics.js"
 import { mintRefreshToken, parseRefreshToken } from "./RefreshTokens.js"
 import { type RevocationReason, SessionRepo, type SessionRecord } from "./SessionRepo.js"
+import { securityEvent } from "./SecurityEvents.js"
 import { Tokens } from "./Tokens.js"
 import { currentDate } from "./Time.js"
 
@@ -22,7 +24,10 @@ export interface ClientInfo {
 }
 
 export interface SessionsShape {
-  readonly open: (user: User, client: ClientInfo) => Effect.Effect<TokenPair, ServiceUnavailable>
+  readonly open: (
+    user: User,
+    client: ClientInfo
+  ) => Effect.Effect<{ readonly pair: TokenPair; readonly sessionId: string }, ServiceUnavailable>
   readonly refresh: (refreshToken: string) => Effect.Effect<TokenPair, RefreshRefused | ServiceUnavailable>
   readonly logout: (caller: Caller, scope: LogoutScope) => Effect.Effect<void, ServiceUnavailable>
   /** RFC 7009: ends the session of a refresh or access token; unknown tokens are ignored. */
@@ -81,7 +86,7 @@ export const SessionsLive = Layer.effect(
       const expiresAt = new Date(openedAt.getTime() + Duration.toMillis(config.sessionMaxAge))
       const idleExpiresAt = idleExpiry(openedAt, expiresAt)
       yield* repo.insert({ id: sessionId, userId: user.id, now: openedAt, idleExpiresAt, expiresAt, ...client })
-      return yield* tokenPair(user, sessionId, 0, idleExpiresAt)
+      return { pair: yield* tokenPair(user, sessionId, 0, idleExpiresAt), sessionId }
     })
 
     const refresh: SessionsShape["refresh"] = Effect.fn("Sessions.refresh")(function*(refreshToken) {
@@ -98,18 +103,18 @@ export const SessionsLive = Layer.effect(
           // A token rotated away is presented again: theft evidence. End the whole session (if it
           // is not over already), and say so every time such a token comes back.
           return repo.revoke(session.id, "refresh_token_reused", at).pipe(
-            Effect.zipRight(
-              Effect.logWarning("auth.refresh.reused").pipe(
-                Effect.annotateLogs({ event: "auth.refresh.reused", user_id: user.id, session_id: session.id })
-              )
-            ),
+            Effect.zipRight(securityEvent("auth.refresh.reused", { user_id: user.id, session_id: session.id })),
+            Effect.zipRight(countRefreshReuse),
             Effect.zipRight(refuse(RefreshRefused.reused()))
           )
         }
         if (session.revokedAt !== null) return refuse(RefreshRefused.revoked())
         if (session.expiresAt <= at || session.idleExpiresAt <= at) return refuse(RefreshRefused.expired())
         if (isBanned(user, at)) {
-          return repo.revoke(session.id, "user_banned", at).pipe(Effect.zipRight(refuse(RefreshRefused.revoked())))
+          return repo.revoke(session.id, "user_banned", at).pipe(
+            Effect.zipRight(securityEvent("auth.user.banned", { user_id: user.id, session_id: session.id })),
+            Effect.zipRight(refuse(RefreshRefused.revoked()))
+          )
         }
         if (withinGrace) {
           // Another tab refreshed a moment ago: answer the token that rotation handed out.
@@ -132,9 +137,7 @@ export const SessionsLive = Layer.effect(
       function*(userId, reason, keep) {
         const ended = yield* repo.revokeAllOfUser(userId, reason, yield* now, keep)
         if (ended > 0) {
-          yield* Effect.logInfo("auth.session.revoked").pipe(
-            Effect.annotateLogs({ event: "auth.session.revoked", user_id: userId, reason, sessions: ended })
-          )
+          yield* securityEvent("auth.session.revoked", { user_id: userId, reason, sessions: ended })
         }
         return ended
       }
@@ -144,9 +147,7 @@ export const SessionsLive = Layer.effect(
       Effect.flatMap(now, (at) => repo.revokeOwned(userId, sessionId, reason, at)).pipe(
         Effect.tap((ended) =>
           ended
-            ? Effect.logInfo("auth.session.revoked").pipe(
-              Effect.annotateLogs({ event: "auth.session.revoked", user_id: userId, session_id: sessionId, reason })
-            )
+            ? securityEvent("auth.session.revoked", { user_id: userId, session_id: sessionId, reason })
             : Effect.void
         )
       )

@@ -3,16 +3,25 @@
  * database, with `TestClock` as its clock (started at the real time, so tokens look normal, and
  * moved only by `TestClock.adjust`). A suite is `it.layer(TestService())(…)`.
  */
-import { HttpServer } from "@effect/platform"
+import { FetchHttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, TestClock } from "effect"
+import { randomUUID } from "node:crypto"
 import { mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inject } from "vitest"
+import {
+  type AccessToken,
+  makeTasksRestClient,
+  makeTasksRpcClient,
+  type TasksRestClientShape,
+  type TasksRpcClientShape
+} from "../../src/client/index.js"
 import { HttpLive, ServicesLive } from "../../src/http/Server.js"
 import { appConfigFrom } from "../../src/infra/Config.js"
+import { TelemetryLive } from "../../src/infra/Telemetry.js"
 import { createDatabase, dropDatabase } from "./postgres.js"
 
 /** A fixed secret for tests (≥ 32 bytes), so suites can mint tokens of their own. */
@@ -78,8 +87,67 @@ export const TestService = (options: TestServiceOptions = {}) =>
         Layer.provideMerge(HttpLive),
         Layer.provideMerge(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 0 })),
         Layer.provideMerge(ServicesLive),
+        // Beneath the service, as in AppLive: traces and metrics export when OTEL_* is configured.
+        Layer.provideMerge(TelemetryLive),
         Layer.provideMerge(config),
         Layer.provide(ClockAtNow)
       )
     })
   )
+
+// ---------------------------------------------------------------------------------------------
+// The shipped clients (src/client) against the suite's service: a suite that needs a signed-up
+// user and typed clients is `it.layer(TestServiceWithClients())(…)` and reads them from
+// `TestUser`; further users come from `clientUser()`.
+
+/** The shipped RPC client on the suite's service, for the scope; anonymous without a token. */
+export const rpcClient = (accessToken?: AccessToken) =>
+  Effect.flatMap(TestServer, ({ baseUrl }) => makeTasksRpcClient({ baseUrl, accessToken })).pipe(
+    Effect.provide(FetchHttpClient.layer)
+  )
+
+/** The shipped REST client (`HttpApiClient.make(Api)`) on the suite's service; anonymous without a token. */
+export const restClient = (accessToken?: AccessToken) =>
+  Effect.flatMap(TestServer, ({ baseUrl }) => makeTasksRestClient({ baseUrl, accessToken })).pipe(
+    Effect.provide(FetchHttpClient.layer)
+  )
+
+export interface ClientUser {
+  readonly email: string
+  readonly password: string
+  readonly userId: string
+  readonly token: string
+  readonly refreshToken: string
+  /** Both clients, acting as this user. */
+  readonly rpc: TasksRpcClientShape
+  readonly rest: TasksRestClientShape
+}
+
+export const TEST_PASSWORD = "correct horse battery staple"
+
+/** Signs a new user up (through the REST client) and answers both clients acting as them. */
+export const clientUser = (prefix = "client") =>
+  Effect.gen(function*() {
+    const email = `${prefix}-${randomUUID()}@example.com`
+    const anonymous = yield* restClient()
+    const { data } = yield* anonymous.auth.signup({ payload: { email, password: TEST_PASSWORD, name: prefix } }).pipe(
+      Effect.orDie
+    )
+    const user: ClientUser = {
+      email,
+      password: TEST_PASSWORD,
+      userId: data.user_id,
+      token: data.token,
+      refreshToken: data.refresh_token,
+      rpc: yield* rpcClient(data.token),
+      rest: yield* restClient(data.token)
+    }
+    return user
+  })
+
+/** The suite's signed-up user of `TestServiceWithClients`. */
+export class TestUser extends Context.Tag("test/TestUser")<TestUser, ClientUser>() {}
+
+/** `TestService` (same options) plus a signed-up user with both clients, as `TestUser`. */
+export const TestServiceWithClients = (options: TestServiceOptions = {}) =>
+  Layer.scoped(TestUser, clientUser("suite")).pipe(Layer.provideMerge(TestService(options)))

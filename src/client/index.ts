@@ -1,0 +1,31 @@
+/**
+ * `tasks-api/client`: everything an internal TypeScript client needs, and no server code — the
+ * RPC group and REST API definitions, their schemas and typed errors, and ready clients of both.
+ * (test/rpc-client-entry.test.ts checks that nothing under src/http, src/infra or a server-only
+ * package is reachable from here.)
+ */
+export { type AccessToken, type TasksClientOptions } from "./AccessToken.js"
+export { makeTasksRestClient, TasksRestClient, type TasksRestClientShape } from "./TasksRestClient.js"
+export {
+  makeTasksRpcClient,
+  rpcAuthenticationClient,
+  TasksRpcClient,
+  type TasksRpcClientShape
+} from "./TasksRpcClient.js"
+
+export { Api, AuthApi, HealthApi, TasksApi } from "../domain/Api.js"
+export * from "../domain/Auth.js"
+export * from "../domain/Errors.js"
+export { IdempotencyKeyReused } from "../domain/Idempotency.js"
+export {
+  CreateTaskPayload,
+  ListTasksPayload,
+  RpcAuthentication,
+  TasksRpc,
+  UpdateTaskPayload,
+  WatchTasksPayload
+} from "../domain/Rpc.js"
+export { CreateTaskBody, Priority, PRIORITIES, Task, TaskPage, UpdateTaskBody } from "../domain/Task.js"
+export * from "../domain/TaskChange.js"
+export { User } from "../domain/User.js"
+export { RpcClientError } from "@effect/rpc/RpcClientError"

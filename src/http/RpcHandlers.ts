@@ -1,0 +1,75 @@
+/** The procedures of `TasksRpc`: the RPC face of the Tasks service, for the authenticated caller. */
+import { Effect, Schema, Stream } from "effect"
+import { CurrentCaller } from "../domain/Api.js"
+import { IdempotencyHeaders } from "../domain/Idempotency.js"
+import { TasksRpc } from "../domain/Rpc.js"
+import { CreateTaskBody, ListTasksQuery, SetCompletedBody, TaskId, UpdateTaskBody } from "../domain/Task.js"
+import { Tasks } from "../infra/Tasks.js"
+import { bearerToken } from "./Authentication.js"
+import { answerDefects, answerStreamDefects } from "./RpcFailures.js"
+import { asQueryParameters, validate } from "./RpcValidation.js"
+import { TaskFeed } from "./TaskFeed.js"
+
+/** REST's `/api/tasks/:task_id` path: the id is validated (and canonicalised) as there. */
+const TaskPath = Schema.Struct({ task_id: TaskId })
+
+const callerId = Effect.map(CurrentCaller, (caller) => caller.user.id)
+
+// Like REST, the path is decoded before the body, and the body before the headers.
+const taskIdOf = (id: string, method: "GET" | "PUT" | "PATCH" | "DELETE") =>
+  Effect.map(validate(TaskPath, { task_id: id }, method), (path) => path.task_id)
+
+export const RpcHandlersLive = TasksRpc.toLayer(
+  Effect.gen(function*() {
+    const tasks = yield* Tasks
+    const feed = yield* TaskFeed
+    return TasksRpc.of({
+      ListTasks: (options) =>
+        Effect.gen(function*() {
+          const query = yield* validate(ListTasksQuery, asQueryParameters(options), "GET")
+          return yield* tasks.list(yield* callerId, query)
+        }).pipe(answerDefects),
+      GetTask: ({ id }) =>
+        Effect.gen(function*() {
+          const taskId = yield* taskIdOf(id, "GET")
+          return yield* tasks.get(yield* callerId, taskId)
+        }).pipe(answerDefects),
+      CreateTask: ({ idempotency_key, ...fields }) =>
+        Effect.gen(function*() {
+          const body = yield* validate(CreateTaskBody, fields, "POST")
+          const headers = yield* validate(
+            IdempotencyHeaders,
+            idempotency_key === undefined ? {} : { "idempotency-key": idempotency_key },
+            "POST"
+          )
+          return yield* tasks.create(yield* callerId, body, headers["idempotency-key"])
+        }).pipe(answerDefects),
+      UpdateTask: ({ id, ...fields }) =>
+        Effect.gen(function*() {
+          const taskId = yield* taskIdOf(id, "PUT")
+          const body = yield* validate(UpdateTaskBody, fields, "PUT")
+          return yield* tasks.update(yield* callerId, taskId, body)
+        }).pipe(answerDefects),
+      SetTaskCompleted: ({ completed, id }) =>
+        Effect.gen(function*() {
+          const taskId = yield* taskIdOf(id, "PATCH")
+          const body = yield* validate(SetCompletedBody, { completed }, "PATCH")
+          return yield* tasks.setCompleted(yield* callerId, taskId, body.completed)
+        }).pipe(answerDefects),
+      DeleteTask: ({ id }) =>
+        Effect.gen(function*() {
+          const taskId = yield* taskIdOf(id, "DELETE")
+          return yield* tasks.delete(yield* callerId, taskId)
+        }).pipe(answerDefects),
+      CurrentUser: () => Effect.map(CurrentCaller, (caller) => caller.user),
+      // The token is kept (the middleware has verified it) so the feed can re-check it as it runs.
+      WatchTasks: ({ after }, { headers }) =>
+        Stream.unwrap(
+          Effect.gen(function*() {
+            const caller = yield* CurrentCaller
+            return feed.watch(caller, yield* bearerToken(headers), after)
+          })
+        ).pipe(answerStreamDefects)
+    })
+  })
+)
