@@ -159,7 +159,8 @@ export const waitForStatus = (
       }
       last = yield* statusOf(`${service.baseUrl}${path}`)
       if (last === status) return
-      yield* Effect.sleep("100 millis")
+      // Real time, not Effect's clock: this also runs inside suites whose clock is TestClock.
+      yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 100)))
     }
     return yield* Effect.dieMessage(`${path} never answered ${status} (last ${last}):\n${service.output()}`)
   })
