@@ -1,12 +1,12 @@
 /**
  * The process logger: one JSON object per line in production, pretty in development, level from
- * LOG_LEVEL. Redaction is enforced here, in one place, for every line whoever writes it:
- * annotations whose name says secret (password, token, authorization, cookie, …) are replaced,
- * and any configured secret value, bearer token or JWT that appears in a message, an annotation
- * or an error is cut out.
+ * LOG_LEVEL. Every line, whoever writes it, passes through the scrubber of Redaction.ts (the one
+ * spans pass through too): credential-named fields are replaced, and configured secrets, bearer
+ * values, JWTs and opaque tokens are cut out of messages, fields and errors.
  */
-import { Cause, HashMap, Layer, List, Logger, LogLevel, Option, Redacted } from "effect"
+import { Cause, HashMap, Layer, List, Logger, LogLevel } from "effect"
 import type { AppConfigShape, LogLevelName } from "./Config.js"
+import { makeScrubber, type Scrubber, secretsOf } from "./Redaction.js"
 
 const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
   trace: LogLevel.Trace,
@@ -17,50 +17,11 @@ const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
   fatal: LogLevel.Fatal
 }
 
-export const REDACTED = "[REDACTED]"
-
-const SECRET_NAME = /pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential/i
-const BEARER = /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi
-const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
-
-/** The configured secrets whose values must never appear in a log line. */
-export const secretValues = (config: AppConfigShape): ReadonlyArray<string> => {
-  const values = [config.jwtSecret, ...config.jwtPreviousSecrets].map(Redacted.value)
-  for (const url of [config.databaseUrl, config.rateLimit.redisUrl]) {
-    if (Option.isSome(url)) {
-      const raw = Redacted.value(url.value)
-      values.push(raw)
-      const password = URL.canParse(raw) ? decodeURIComponent(new URL(raw).password) : ""
-      if (password.length >= 4) values.push(password)
-    }
-  }
-  return values.filter((v) => v.length >= 4).sort((a, b) => b.length - a.length)
-}
-
-/** A redactor for strings and annotation values, given the secrets to cut out. */
-export const makeRedactor = (secrets: ReadonlyArray<string>) => {
-  const text = (value: string) => {
-    let out = value.replace(BEARER, `Bearer ${REDACTED}`).replace(JWT, REDACTED)
-    for (const secret of secrets) out = out.split(secret).join(REDACTED)
-    return out
-  }
-  const value = (name: string, v: unknown): unknown => {
-    if (SECRET_NAME.test(name)) return REDACTED
-    if (typeof v === "string") return text(v)
-    if (Array.isArray(v)) return v.map((item) => value("", item))
-    if (typeof v === "object" && v !== null && !(v instanceof Date)) {
-      return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, value(k, item)]))
-    }
-    return v
-  }
-  return { text, value }
-}
-
 const messageText = (message: unknown): string =>
   Array.isArray(message) ? message.map(messageText).join(" ") : typeof message === "string" ? message : JSON.stringify(message)
 
 /** One JSON object per line: time, level, message, then the annotations as top-level fields. */
-const jsonLogger = (redact: ReturnType<typeof makeRedactor>) =>
+const jsonLogger = (redact: Scrubber) =>
   Logger.make(({ annotations, cause, date, logLevel, message, spans }) => {
     const line: Record<string, unknown> = {
       time: date.toISOString(),
@@ -75,7 +36,7 @@ const jsonLogger = (redact: ReturnType<typeof makeRedactor>) =>
   })
 
 /** The pretty logger, fed redacted messages and annotations. */
-const prettyLogger = (redact: ReturnType<typeof makeRedactor>) =>
+const prettyLogger = (redact: Scrubber) =>
   Logger.mapInputOptions(Logger.prettyLoggerDefault, (options) => ({
     ...options,
     message: redact.value("", options.message),
@@ -83,7 +44,7 @@ const prettyLogger = (redact: ReturnType<typeof makeRedactor>) =>
   }))
 
 export const loggingLayer = (config: AppConfigShape) => {
-  const redact = makeRedactor(secretValues(config))
+  const redact = makeScrubber(secretsOf(config))
   return Layer.merge(
     Logger.replace(Logger.defaultLogger, config.logFormat === "json" ? jsonLogger(redact) : prettyLogger(redact)),
     Logger.minimumLogLevel(LEVELS[config.logLevel])

@@ -4,87 +4,12 @@
  * not listed in `Headers.currentRedactedNames`; Effect attaches each log line (message,
  * annotations, cause) to the current span as an event; a failed span carries its cause's messages
  * and stacks. So the exporting tracer is wrapped, and everything on its way into a span passes
- * through a scrubber: known secret values, credential-shaped strings, credential-named keys and
- * query-string values are replaced.
+ * through the scrubber of Redaction.ts.
  */
-import { Cause, Exit, Inspectable, Tracer } from "effect"
+import { Cause, Exit, Tracer } from "effect"
+import type { Scrubber } from "./Redaction.js"
 
-export const REDACTED = "<redacted>"
-
-/** Keys whose value is a credential whatever it looks like (`password`, `refresh_token`, `…header.cookie`). */
-const SENSITIVE_KEY = /(^|[._-])(password|passwd|secret|token|authorization|cookie|api[-_]?key)$/i
-
-/** Keys holding a URL or a query string: the query's values may carry tokens (`?access_token=…`). */
-const URL_KEYS = new Set(["url.full", "url.original", "http.url", "http.target"])
-const QUERY_KEYS = new Set(["url.query"])
-
-/** Credentials recognisable by their shape alone. */
-const CREDENTIAL_SHAPES: ReadonlyArray<RegExp> = [
-  // JWS / JWT: the protected header is base64url JSON, so it starts with `eyJ` (`{"`).
-  /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g,
-  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
-  // Opaque tokens and API keys: refresh tokens are 76 base64url characters. Nothing we trace
-  // (ids, SQL, paths, stacks) has a run this long without a separator.
-  /[A-Za-z0-9_-]{64,}/g
-]
-
-/** Shorter values would be replaced wherever they happen to occur, for no protection. */
-const MIN_SECRET_LENGTH = 8
-
-export interface Scrubber {
-  readonly text: (text: string) => string
-  readonly value: (key: string, value: unknown) => unknown
-  readonly record: (attributes: Readonly<Record<string, unknown>>) => Record<string, unknown>
-}
-
-const redactQuery = (query: string) =>
-  query.split("&").map((part) => {
-    const at = part.indexOf("=")
-    return at < 0 ? part : `${part.slice(0, at)}=${REDACTED}`
-  }).join("&")
-
-const redactUrlQuery = (url: string) => {
-  const at = url.indexOf("?")
-  return at < 0 ? url : `${url.slice(0, at)}?${redactQuery(url.slice(at + 1))}`
-}
-
-/** A scrubber that also removes each of `secrets` (configuration values) wherever it appears. */
-export const makeScrubber = (secrets: ReadonlyArray<string>): Scrubber => {
-  const known = [...new Set(secrets.flatMap((s) => [s, encodeURIComponent(s)]))]
-    .filter((s) => s.length >= MIN_SECRET_LENGTH)
-    // Longest first: a secret containing another is removed whole.
-    .sort((a, b) => b.length - a.length)
-
-  const text = (input: string) => {
-    let out = input
-    for (const secret of known) out = out.replaceAll(secret, REDACTED)
-    for (const shape of CREDENTIAL_SHAPES) out = out.replace(shape, REDACTED)
-    return out
-  }
-
-  const scrubUnknown = (value: unknown): unknown => {
-    if (typeof value === "string") return text(value)
-    if (Array.isArray(value)) return value.map(scrubUnknown)
-    if (value === null || typeof value !== "object") return value
-    // Objects are exported as their text anyway: scrub that text, so nothing nested slips through.
-    return text(Inspectable.toStringUnknown(value))
-  }
-
-  const value = (key: string, input: unknown): unknown => {
-    if (SENSITIVE_KEY.test(key)) return REDACTED
-    if (typeof input === "string" && URL_KEYS.has(key)) return text(redactUrlQuery(input))
-    if (typeof input === "string" && QUERY_KEYS.has(key)) return text(redactQuery(input))
-    return scrubUnknown(input)
-  }
-
-  const record = (attributes: Readonly<Record<string, unknown>>) => {
-    const out: Record<string, unknown> = {}
-    for (const [key, v] of Object.entries(attributes)) out[key] = value(key, v)
-    return out
-  }
-
-  return { text, value, record }
-}
+export { makeScrubber, REDACTED } from "./Redaction.js"
 
 /**
  * The exit as the span will report it: a failure keeps its errors' names, and their messages and

@@ -8,7 +8,8 @@ import { OtlpMetrics, OtlpSerialization, OtlpTracer } from "@effect/opentelemetr
 import { FetchHttpClient, Headers } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig, type AppConfigShape } from "./Config.js"
-import { makeScrubber, redactingTracer } from "./SpanRedaction.js"
+import { makeScrubber, secretsOf } from "./Redaction.js"
+import { redactingTracer } from "./SpanRedaction.js"
 
 /**
  * Request and response headers the server span must not copy, beyond the platform's
@@ -28,29 +29,6 @@ const CREDENTIAL_HEADERS: ReadonlyArray<string | RegExp> = [
 const RedactHeadersLive = Layer.scopedDiscard(
   Effect.locallyScopedWith(Headers.currentRedactedNames, (names) => [...names, ...CREDENTIAL_HEADERS])
 )
-
-const passwordOf = (url: string) => {
-  try {
-    return decodeURIComponent(new URL(url).password)
-  } catch {
-    return ""
-  }
-}
-
-/** Configuration values that must never reach a span, wherever they might be echoed from. */
-const secretsOf = (config: AppConfigShape): Array<string> => {
-  const urls = [
-    ...Option.toArray(config.databaseUrl).map(Redacted.value),
-    ...Option.toArray(config.rateLimit.redisUrl).map(Redacted.value),
-    ...Option.toArray(config.otel.endpoint)
-  ]
-  return [
-    Redacted.value(config.jwtSecret),
-    ...config.jwtPreviousSecrets.map(Redacted.value),
-    ...Object.values(config.otel.headers).map(Redacted.value),
-    ...urls.map(passwordOf)
-  ].filter((secret) => secret.length > 0)
-}
 
 const exportersLive = (config: AppConfigShape, endpoint: string) => {
   const base = endpoint.replace(/\/+$/, "")
