@@ -78,7 +78,7 @@ export const PasswordHasherLive = Layer.effect(
       }
       const legacy = LEGACY_SHA256.exec(storedHash)
       const valid = legacy !== null && verifyLegacySha256(password, legacy[1], legacy[2])
-      // Pay a bcrypt compare anyway, so a legacy or unusable hash answers in the same time as any other.
+      // Pay a bcrypt compare anyway: a legacy or unusable hash takes as long to refuse as a bcrypt one.
       return Effect.as(compare(password, dummyHash), { valid, needsRehash: valid })
     }
     return {
