@@ -16,6 +16,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { inject } from "vitest"
 import { signup } from "./support/http.js"
+import { holdRow, waitingOnLocks } from "./support/locks.js"
 import { createDatabase, dropDatabase } from "./support/postgres.js"
 import { readyService, spawnService, waitForStatus } from "./support/serviceProcess.js"
 import { TestServer } from "./support/TestService.js"
@@ -31,33 +32,6 @@ const suiteDatabase = Effect.acquireRelease(
   ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
 )
 
-/** A client with `"user"` row `userId` locked FOR UPDATE in an open transaction. */
-const holdUserRow = (databaseUrl: string, userId: string) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const client = new pg.Client({ connectionString: databaseUrl })
-      await client.connect()
-      await client.query("BEGIN")
-      await client.query(`SELECT id FROM "user" WHERE id = $1 FOR UPDATE`, [userId])
-      return client
-    }),
-    (client) => Effect.promise(() => client.end())
-  )
-
-/**
- * Backends of this database waiting on a lock: the service's writes queued behind ours. Read on
- * the lock's own client, inside its transaction, so the activity snapshot is cleared first (it is
- * otherwise taken once per transaction).
- */
-const blockedWrites = (client: pg.Client) =>
-  Effect.promise(async () => {
-    await client.query("SELECT pg_stat_clear_snapshot()")
-    const result = await client.query<{ readonly n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`
-    )
-    return result.rows[0]?.n ?? 0
-  })
 
 interface WriteOutcome {
   /** 0 when no HTTP answer came (connection refused or reset before the request was accepted). */
@@ -147,11 +121,11 @@ const untilBlocked = (client: pg.Client, atLeast: number) =>
   Effect.gen(function*() {
     const reached = (blocked: number) => (atLeast === 0 ? blocked === 0 : blocked >= atLeast)
     for (let attempt = 0; attempt < 200; attempt++) {
-      const blocked = yield* blockedWrites(client)
+      const blocked = yield* waitingOnLocks(client)
       if (reached(blocked)) return blocked
       yield* Effect.sleep("50 millis")
     }
-    return yield* blockedWrites(client)
+    return yield* waitingOnLocks(client)
   })
 
 it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refused, every accepted write kept, exit 0", () =>
@@ -166,7 +140,7 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
       databaseUrl: database.url
     })
 
-    const lock = yield* holdUserRow(database.url, user.userId)
+    const lock = yield* holdRow(database.url, "user", user.userId)
     const probe = yield* beginReadinessProbe(service.port)
     const writes = yield* Effect.fork(
       Effect.forEach(Array.from({ length: WRITES }, (_, i) => i), (i) => createTask(service.baseUrl, user.token, i), {
@@ -265,7 +239,7 @@ it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write 
       baseUrl: service.baseUrl,
       databaseUrl: database.url
     })
-    const lock = yield* holdUserRow(database.url, user.userId)
+    const lock = yield* holdRow(database.url, "user", user.userId)
     const stuck = yield* Effect.fork(createTask(service.baseUrl, user.token, 0))
     expect(yield* untilBlocked(lock, 1), service.output()).toBe(1)
 

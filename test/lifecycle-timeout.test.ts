@@ -12,36 +12,11 @@ import { Effect, Fiber, TestClock } from "effect"
 import pg from "pg"
 import { Lifecycle } from "../src/http/Lifecycle.js"
 import { get, post, put, signup } from "./support/http.js"
+import { holdRow, pause, waitingOnLocks } from "./support/locks.js"
 import { TestServer, TestService } from "./support/TestService.js"
 
 const REQUEST_TIMEOUT = "5 seconds"
 
-/** A real-time pause: under TestClock, Effect.sleep would wait for the test to move the clock. */
-const pause = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
-
-/** A client holding task row `taskId` FOR UPDATE in an open transaction; ended with the scope. */
-const holdTaskRow = (databaseUrl: string, taskId: string) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const client = new pg.Client({ connectionString: databaseUrl })
-      await client.connect()
-      await client.query("BEGIN")
-      await client.query("SELECT id FROM task WHERE id = $1 FOR UPDATE", [taskId])
-      return client
-    }),
-    (client) => Effect.promise(() => client.end())
-  )
-
-/** Statements of this database waiting on a lock (the activity snapshot is per transaction: cleared). */
-const waitingOnLocks = (client: pg.Client) =>
-  Effect.promise(async () => {
-    await client.query("SELECT pg_stat_clear_snapshot()")
-    const result = await client.query<{ readonly n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`
-    )
-    return result.rows[0]?.n ?? 0
-  })
 
 /** Polls (real time, bounded) until `waitingOnLocks` is `count`; answers the last value seen. */
 const untilWaiting = (client: pg.Client, count: number) =>
@@ -63,7 +38,7 @@ it.layer(TestService({ env: { REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT:
       expect(created.status).toBe(201)
       const taskId = created.body.data.id as string
 
-      const lock = yield* holdTaskRow(databaseUrl, taskId)
+      const lock = yield* holdRow(databaseUrl, "task", taskId)
       const pending = yield* Effect.fork(put(`/api/tasks/${taskId}`, { token: user.token, json: { title: "too late" } }))
       expect(yield* untilWaiting(lock, 1)).toBe(1) // the UPDATE is in PostgreSQL, behind our lock
 

@@ -6,6 +6,7 @@
 import { expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { get, post, signup } from "./support/http.js"
+import { pause } from "./support/locks.js"
 import { type RedisServer, redisServer } from "./support/redis.js"
 import { onSecondInstance, SecondInstanceLive } from "./support/SecondInstance.js"
 import { TestService } from "./support/TestService.js"
@@ -22,8 +23,6 @@ const ServiceOnRedis = Layer.unwrapScoped(
 
 const wrongSignin = (email: string) => post("/api/v1/auth/signin", { json: { email, password: "not it at all" } })
 
-/** A real-time pause (the suite's clock is TestClock): only to wait for a reconnect. */
-const pause = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
 it.layer(ServiceOnRedis, { timeout: "60 seconds" })("the Redis store", (it) => {
   it.layer(

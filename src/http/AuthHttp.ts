@@ -6,7 +6,6 @@ import { isLogoutScope, LOGOUT_SCOPES } from "../domain/Auth.js"
 import { envelope } from "../domain/Envelope.js"
 import { BadRequest } from "../domain/Errors.js"
 import { Accounts } from "../infra/Accounts.js"
-import { parseRefreshToken } from "../infra/RefreshTokens.js"
 import { Sessions } from "../infra/Sessions.js"
 import { Tokens } from "../infra/Tokens.js"
 import { UserRepo } from "../infra/UserRepo.js"
@@ -28,7 +27,6 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
     const users = yield* UserRepo
     const { rateLimit: rules } = yield* AppConfig
     const clientInfo = yield* makeClientInfo
-    const refreshKeys = [tokens.refreshTokenKeys.current, ...tokens.refreshTokenKeys.previous]
     return handlers
       .handle("signup", ({ payload }) =>
         Effect.gen(function*() {
@@ -85,7 +83,7 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("refresh", ({ payload }) =>
         Effect.gen(function*() {
           const client = yield* clientInfo
-          const session = parseRefreshToken(payload.refresh_token, refreshKeys)?.sessionId ?? null
+          const session = sessions.sessionOfRefreshToken(payload.refresh_token)
           yield* enforce(
             [
               { name: "refresh:session", rule: rules.refreshPerSession, subject: session },

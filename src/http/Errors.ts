@@ -79,7 +79,6 @@ const readBodyWithin = (maxBytes: number) =>
     )
   })
 
-
 /** What a failed or crashed request answers; failures the API declares pass through to be encoded. */
 const answerFor = (
   // `never`: the app's error type is erased here; its failures are still there at run time.

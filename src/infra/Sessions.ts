@@ -29,6 +29,8 @@ export interface SessionsShape {
     client: ClientInfo
   ) => Effect.Effect<{ readonly pair: TokenPair; readonly sessionId: string }, ServiceUnavailable>
   readonly refresh: (refreshToken: string) => Effect.Effect<TokenPair, RefreshRefused | ServiceUnavailable>
+  /** The session an authentic refresh token names (whether or not it is still current), else null. */
+  readonly sessionOfRefreshToken: (refreshToken: string) => string | null
   readonly logout: (caller: Caller, scope: LogoutScope) => Effect.Effect<void, ServiceUnavailable>
   /** RFC 7009: ends the session of a refresh or access token; unknown tokens are ignored. */
   readonly revokeToken: (token: string) => Effect.Effect<void, ServiceUnavailable>
@@ -188,6 +190,9 @@ export const SessionsLive = Layer.effect(
     const listActive: SessionsShape["listActive"] = (userId) =>
       Effect.flatMap(now, (at) => repo.listActive(userId, at))
 
-    return { open, refresh, logout, revokeToken, listActive, end, endAllOfUser }
+    const sessionOfRefreshToken: SessionsShape["sessionOfRefreshToken"] = (refreshToken) =>
+      parseRefreshToken(refreshToken, refreshKeys)?.sessionId ?? null
+
+    return { open, refresh, sessionOfRefreshToken, logout, revokeToken, listActive, end, endAllOfUser }
   })
 )
