@@ -5,7 +5,7 @@
 import { expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import bcrypt from "bcryptjs"
-import { Effect } from "effect"
+import { Effect, TestClock } from "effect"
 import { decodeJwt } from "jose"
 import { randomUUID } from "node:crypto"
 import { get, post, request, signup, type Reply } from "./support/http.js"
@@ -426,6 +426,8 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("existing auth e
       const user = yield* signup("ban-token")
       expect((yield* get(`${AUTH}/me`, { token: user.token })).status).toBe(200)
       yield* ban(user.userId)
+      // A ban made in the database reaches the service within its session-check interval (5 s).
+      yield* TestClock.adjust("5 seconds")
       for (const [method, path] of BEARER_ENDPOINTS) {
         const reply = yield* request(method, path, { token: user.token })
         expect(reply.status).toBe(401)

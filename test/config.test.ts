@@ -160,6 +160,22 @@ describe("loadConfig", () => {
       expect(Duration.toMillis(config.refreshTokenTtl)).toBe(7 * 86_400_000)
       expect(Duration.toMillis(config.sessionMaxAge)).toBe(30 * 86_400_000)
       expect(Duration.toMillis(config.refreshReuseGrace)).toBe(10_000)
+      expect(Duration.toMillis(config.sessionCheckInterval)).toBe(5_000)
+    }))
+
+  it.effect("SESSION_CHECK_INTERVAL: 0 or up to 5s; longer would break the contract's revocation bound", () =>
+    Effect.gen(function*() {
+      expect(Duration.toMillis((yield* load({ ...base, SESSION_CHECK_INTERVAL: "0" })).sessionCheckInterval)).toBe(0)
+      expect(Duration.toMillis((yield* load({ ...base, SESSION_CHECK_INTERVAL: "1500ms" })).sessionCheckInterval)).toBe(1_500)
+      const problems = yield* problemsOf({ ...base, SESSION_CHECK_INTERVAL: "6s" })
+      expect(problems).toEqual([
+        {
+          variable: "SESSION_CHECK_INTERVAL",
+          problem: "at most 5s: revocations must reach every instance within 5 seconds",
+          received: "6s"
+        }
+      ])
+      expect(variablesOf(yield* problemsOf({ ...base, SESSION_CHECK_INTERVAL: "soon" }))).toEqual(["SESSION_CHECK_INTERVAL"])
     }))
 
   it.effect("durations like 90s, 15m, 7d parse", () =>

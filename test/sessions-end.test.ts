@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, TestClock } from "effect"
 import { createHmac, randomUUID } from "node:crypto"
 import { mintRefreshToken } from "../src/infra/RefreshTokens.js"
 import { refreshKeyOf } from "../src/infra/Tokens.js"
@@ -333,6 +333,8 @@ it.layer(serviceWith())("ban", (it) => {
       for (const session of sessions) yield* expectAccepted(session.token, userId)
 
       yield* sql`UPDATE "user" SET banned = true WHERE id = ${userId}`
+      // Behind the service's back: its tokens are refused once the session-check interval (5 s) passes.
+      yield* TestClock.adjust("5 seconds")
 
       yield* expectRevokedFor(sessions, "user_banned")
       for (const session of sessions) yield* expectSessionEnded(session)

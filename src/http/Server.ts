@@ -2,6 +2,7 @@
 import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { Api } from "../domain/Api.js"
+import { AccessChecksLive } from "../infra/AccessChecks.js"
 import { AccountsLive } from "../infra/Accounts.js"
 import { AppConfig } from "../infra/Config.js"
 import { DatabaseLive } from "../infra/Database.js"
@@ -29,6 +30,7 @@ import { TasksHttpLive } from "./TasksHttp.js"
 /** The domain services on a migrated database. */
 export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
   Layer.provideMerge(SessionsLive),
+  Layer.provideMerge(AccessChecksLive),
   Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive, IdempotencyRepoLive)),
   Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive, RateLimitsLive)),
   Layer.provideMerge(DatabaseLive)

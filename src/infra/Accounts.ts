@@ -19,13 +19,12 @@ import {
 } from "../domain/Errors.js"
 import { passwordProblem } from "../domain/PasswordPolicy.js"
 import { Email, isBanned } from "../domain/User.js"
+import { AccessChecks } from "./AccessChecks.js"
 import { orUnavailable } from "./DatabaseErrors.js"
 import { countSigninOutcome } from "./Metrics.js"
 import { PasswordHasher } from "./PasswordHasher.js"
 import { securityEvent } from "./SecurityEvents.js"
-import { SessionRepo } from "./SessionRepo.js"
 import { type ClientInfo, Sessions } from "./Sessions.js"
-import { Tokens } from "./Tokens.js"
 import { UserRepo } from "./UserRepo.js"
 import { currentDate } from "./Time.js"
 
@@ -51,9 +50,6 @@ export interface AccountsShape {
   ) => Effect.Effect<void, WrongPassword | PasswordRejected | ServiceUnavailable>
 }
 
-/** The session id a legacy token's caller is given: it names no row. */
-export const LEGACY_SESSION_ID = "legacy"
-
 export class Accounts extends Context.Tag("tasks-api/Accounts")<Accounts, AccountsShape>() {}
 
 const decodeEmail = Schema.decodeUnknownOption(Email)
@@ -63,10 +59,9 @@ export const AccountsLive = Layer.effect(
   Accounts,
   Effect.gen(function*() {
     const hasher = yield* PasswordHasher
-    const tokens = yield* Tokens
     const users = yield* UserRepo
     const sessions = yield* Sessions
-    const sessionRepo = yield* SessionRepo
+    const accessChecks = yield* AccessChecks
     const sql = yield* SqlClient.SqlClient
     const now = currentDate
 
@@ -131,32 +126,7 @@ export const AccountsLive = Layer.effect(
       return pair
     }, countSigninOutcome)
 
-    const authenticate: AccountsShape["authenticate"] = Effect.fn("Accounts.authenticate")(function*(accessToken) {
-      const claims = yield* tokens.verifyAccessToken(accessToken).pipe(
-        Effect.catchTag("InvalidToken", () => Effect.fail(Unauthorized.invalid()))
-      )
-      const at = yield* now
-      if (claims.sessionId === null) {
-        // A legacy token of the old backend (accepted only while LEGACY_TOKENS_UNTIL is ahead):
-        // no session to check, but the user must still exist and not be banned.
-        const found = yield* users.findById(claims.userId)
-        if (Option.isNone(found) || isBanned(found.value.user, at)) return yield* Unauthorized.invalid()
-        return {
-          user: found.value.user,
-          session: { id: LEGACY_SESSION_ID, expiresAt: claims.expiresAt, ipAddress: null, userAgent: null },
-          issuedAt: claims.issuedAt,
-          expiresAt: claims.expiresAt
-        }
-      }
-      const active = yield* sessionRepo.findActive(claims.sessionId, claims.userId, at)
-      if (Option.isNone(active) || isBanned(active.value.user, at)) return yield* Unauthorized.invalid()
-      return {
-        user: active.value.user,
-        session: active.value.session,
-        issuedAt: claims.issuedAt,
-        expiresAt: claims.expiresAt
-      }
-    })
+    const authenticate: AccountsShape["authenticate"] = accessChecks.check
 
     const changePassword: AccountsShape["changePassword"] = Effect.fn("Accounts.changePassword")(
       function*(caller, input) {

@@ -46,6 +46,12 @@ export interface AppConfigShape {
   readonly refreshTokenTtl: Duration.Duration
   readonly sessionMaxAge: Duration.Duration
   readonly refreshReuseGrace: Duration.Duration
+  /**
+   * How long a passed access-token check (signature and active session) is trusted on this
+   * instance before the session is read again: the delay with which a session ended on another
+   * instance is seen here. At most 5 s (security.md); 0 checks every request.
+   */
+  readonly sessionCheckInterval: Duration.Duration
   readonly bcryptCost: number
   readonly corsOrigins: ReadonlyArray<string>
   readonly maxBodyBytes: number
@@ -434,6 +440,16 @@ const settings = Config.all({
   refreshTokenTtl: duration("REFRESH_TOKEN_TTL", "7d"),
   sessionMaxAge: duration("SESSION_MAX_AGE", "30d"),
   refreshReuseGrace: duration("REFRESH_REUSE_GRACE", "10s"),
+  sessionCheckInterval: Config.string("SESSION_CHECK_INTERVAL").pipe(
+    Config.withDefault("5s"),
+    Config.mapOrFail((raw) => {
+      const d = raw.trim() === "0" ? Option.some(Duration.zero) : parseDuration(raw)
+      if (Option.isNone(d)) return Either.left(invalid("SESSION_CHECK_INTERVAL", "expected 0 or a duration such as 2s"))
+      return Duration.lessThanOrEqualTo(d.value, Duration.seconds(5))
+        ? Either.right(d.value)
+        : Either.left(invalid("SESSION_CHECK_INTERVAL", "at most 5s: revocations must reach every instance within 5 seconds"))
+    })
+  ),
   bcryptCost: integer("BCRYPT_COST", 12, 10, 15),
   corsOrigins: origins("CORS_ORIGINS", "http://localhost:3000"),
   maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1, 1_073_741_824),

@@ -3,14 +3,12 @@
  * storm of signins never stalls other requests. Verifies the old backend's hashes too (bcrypt
  * `$2a$`/`$2b$` of any cost, and its `salt:sha256hex`) and says when a hash should be upgraded.
  */
-import { Worker } from "@effect/platform"
-import { NodeWorker } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { availableParallelism } from "node:os"
-import { Worker as ThreadWorker } from "node:worker_threads"
+import { Piscina } from "piscina"
 import { AppConfig } from "./Config.js"
-import { ComparePassword, HashPassword, type PasswordRequest } from "./PasswordWorkerProtocol.js"
+import type { PasswordTask } from "./PasswordWorker.js"
 
 export interface Verification {
   readonly valid: boolean
@@ -37,35 +35,41 @@ const verifyLegacySha256 = (password: string, salt: string, expectedHex: string)
   return actual.length === expected.length && timingSafeEqual(actual, expected)
 }
 
-class PasswordPool extends Context.Tag("tasks-api/PasswordPool")<
-  PasswordPool,
-  Worker.SerializedWorkerPool<PasswordRequest>
->() {}
-
 /** Built JS runs the built worker; TypeScript sources (tests, `npm run dev`) go through tsx. */
-const spawnPasswordWorker = () =>
-  new ThreadWorker(
-    new URL(import.meta.url.endsWith(".ts") ? "./PasswordWorker.dev.mjs" : "./PasswordWorker.js", import.meta.url)
-  )
+const WORKER_FILE = new URL(
+  import.meta.url.endsWith(".ts") ? "./PasswordWorker.dev.mjs" : "./PasswordWorker.js",
+  import.meta.url
+).href
 
-const PasswordPoolLive = Worker.makePoolSerializedLayer(PasswordPool, {
-  size: Math.max(1, availableParallelism()),
-  concurrency: 1
-}).pipe(Layer.provide(NodeWorker.layer(spawnPasswordWorker)))
+/** One worker per core, started with the service and kept: a signin never waits for a thread to boot. */
+const makePool = Effect.acquireRelease(
+  Effect.sync(() => {
+    const threads = Math.max(1, availableParallelism())
+    return new Piscina<PasswordTask, string | boolean>({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY
+    })
+  }),
+  (pool) => Effect.promise(() => pool.destroy())
+)
 
-export const PasswordHasherLive = Layer.effect(
+export const PasswordHasherLive = Layer.scoped(
   PasswordHasher,
   Effect.gen(function*() {
     const { bcryptCost } = yield* AppConfig
-    const pool = yield* PasswordPool
-    // A worker that dies is a bug or an exhausted machine, not a wrong password.
-    const run = <A>(effect: Effect.Effect<A, unknown>) => Effect.orDie(effect)
+    const pool = yield* makePool
+    // A worker that dies is a bug or an exhausted machine, not a wrong password. Interrupting the
+    // request drops its task if no worker has taken it yet.
+    const run = (task: PasswordTask) => Effect.orDie(Effect.tryPromise((signal) => pool.run(task, { signal })))
     const hash = (password: string) =>
-      run(pool.executeEffect(new HashPassword({ password, cost: bcryptCost }))).pipe(
+      run({ kind: "hash", password, cost: bcryptCost }).pipe(
+        Effect.map(String),
         Effect.withSpan("PasswordHasher.hash")
       )
     const compare = (password: string, hash: string) =>
-      run(pool.executeEffect(new ComparePassword({ password, hash })))
+      run({ kind: "compare", password, hash }).pipe(Effect.map((valid) => valid === true))
     const dummyHash = yield* hash("dummy password for unknown accounts")
 
     const verify = (password: string, storedHash: string): Effect.Effect<Verification> => {
@@ -87,4 +91,5 @@ export const PasswordHasherLive = Layer.effect(
       verifyDummy: (password) => compare(password, dummyHash).pipe(Effect.asVoid, Effect.withSpan("PasswordHasher.verify"))
     }
   })
-).pipe(Layer.provide(PasswordPoolLive))
+
+)

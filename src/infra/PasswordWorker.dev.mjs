@@ -3,4 +3,4 @@
 import { register } from "tsx/esm/api"
 
 register()
-await import("./PasswordWorker.ts")
+export default (await import("./PasswordWorker.ts")).default

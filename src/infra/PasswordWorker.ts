@@ -1,13 +1,13 @@
-/** Worker-thread entry: bcrypt off the event loop's thread (bcryptjs is pure JS and blocks). */
-import { WorkerRunner } from "@effect/platform"
-import { NodeRuntime, NodeWorkerRunner } from "@effect/platform-node"
+/**
+ * Worker-thread entry: bcrypt off the event loop's thread (bcryptjs is pure JS and blocks).
+ * Deliberately nothing but bcryptjs: every worker is a V8 isolate of its own, and loading Effect
+ * in each would cost ~50 MB apiece for two function calls.
+ */
 import bcrypt from "bcryptjs"
-import { Effect, Layer } from "effect"
-import { PasswordRequest } from "./PasswordWorkerProtocol.js"
 
-const Handlers = WorkerRunner.layerSerialized(PasswordRequest, {
-  HashPassword: ({ cost, password }) => Effect.sync(() => bcrypt.hashSync(password, cost)),
-  ComparePassword: ({ hash, password }) => Effect.sync(() => bcrypt.compareSync(password, hash))
-})
+export type PasswordTask =
+  | { readonly kind: "hash"; readonly password: string; readonly cost: number }
+  | { readonly kind: "compare"; readonly password: string; readonly hash: string }
 
-WorkerRunner.launch(Handlers.pipe(Layer.provide(NodeWorkerRunner.layer))).pipe(NodeRuntime.runMain)
+export default (task: PasswordTask): string | boolean =>
+  task.kind === "hash" ? bcrypt.hashSync(task.password, task.cost) : bcrypt.compareSync(task.password, task.hash)

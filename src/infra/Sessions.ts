@@ -9,6 +9,7 @@ import type { Caller } from "../domain/Api.js"
 import { type LogoutScope, TokenPair } from "../domain/Auth.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../domain/Errors.js"
 import { isBanned, type User } from "../domain/User.js"
+import { AccessChecks } from "./AccessChecks.js"
 import { AppConfig } from "./Config.js"
 import { countRefreshReuse } from "./Metrics.js"
 import { mintRefreshToken, parseRefreshToken } from "./RefreshTokens.js"
@@ -57,7 +58,11 @@ export const SessionsLive = Layer.effect(
     const config = yield* AppConfig
     const tokens = yield* Tokens
     const repo = yield* SessionRepo
+    const accessChecks = yield* AccessChecks
     const now = currentDate
+    /** Ends one session, here too: its access tokens are refused from the next request on. */
+    const revoke = (sessionId: string, reason: RevocationReason, at: Date) =>
+      Effect.zipRight(repo.revoke(sessionId, reason, at), accessChecks.forgetSession(sessionId))
     const refreshKeys = [tokens.refreshTokenKeys.current, ...tokens.refreshTokenKeys.previous]
     const graceMillis = Duration.toMillis(config.refreshReuseGrace)
 
@@ -104,7 +109,7 @@ export const SessionsLive = Layer.effect(
         if (claims.counter < session.refreshCounter && !withinGrace) {
           // A token rotated away is presented again: theft evidence. End the whole session (if it
           // is not over already), and say so every time such a token comes back.
-          return repo.revoke(session.id, "refresh_token_reused", at).pipe(
+          return revoke(session.id, "refresh_token_reused", at).pipe(
             Effect.zipRight(securityEvent("auth.refresh.reused", { user_id: user.id, session_id: session.id })),
             Effect.zipRight(countRefreshReuse),
             Effect.zipRight(refuse(RefreshRefused.reused()))
@@ -113,7 +118,7 @@ export const SessionsLive = Layer.effect(
         if (session.revokedAt !== null) return refuse(RefreshRefused.revoked())
         if (session.expiresAt <= at || session.idleExpiresAt <= at) return refuse(RefreshRefused.expired())
         if (isBanned(user, at)) {
-          return repo.revoke(session.id, "user_banned", at).pipe(
+          return revoke(session.id, "user_banned", at).pipe(
             Effect.zipRight(securityEvent("auth.user.banned", { user_id: user.id, session_id: session.id })),
             Effect.zipRight(refuse(RefreshRefused.revoked()))
           )
@@ -138,6 +143,7 @@ export const SessionsLive = Layer.effect(
     const endAllOfUser: SessionsShape["endAllOfUser"] = Effect.fn("Sessions.endAllOfUser")(
       function*(userId, reason, keep) {
         const ended = yield* repo.revokeAllOfUser(userId, reason, yield* now, keep)
+        yield* accessChecks.forgetUser(userId, keep)
         if (ended > 0) {
           yield* securityEvent("auth.session.revoked", { user_id: userId, reason, sessions: ended })
         }
@@ -149,7 +155,10 @@ export const SessionsLive = Layer.effect(
       Effect.flatMap(now, (at) => repo.revokeOwned(userId, sessionId, reason, at)).pipe(
         Effect.tap((ended) =>
           ended
-            ? securityEvent("auth.session.revoked", { user_id: userId, session_id: sessionId, reason })
+            ? Effect.zipRight(
+              accessChecks.forgetSession(sessionId),
+              securityEvent("auth.session.revoked", { user_id: userId, session_id: sessionId, reason })
+            )
             : Effect.void
         )
       )
@@ -174,7 +183,7 @@ export const SessionsLive = Layer.effect(
         return yield* repo.withLocked(refreshClaims.sessionId, (locked) =>
           Option.match(locked, {
             onNone: () => Effect.void,
-            onSome: ({ session }) => repo.revoke(session.id, "revoked", at)
+            onSome: ({ session }) => revoke(session.id, "revoked", at)
           }))
       }
       const access = yield* Effect.option(tokens.verifyAccessToken(token))

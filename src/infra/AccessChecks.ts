@@ -1,0 +1,137 @@
+/**
+ * The per-request check of an access token: its signature and claims, and that its session is
+ * active and its user allowed in. A passed check is remembered for SESSION_CHECK_INTERVAL (at most
+ * the 5 s security.md allows a revocation to take to reach another instance), so a busy client
+ * costs one signature verification and one session read per interval, not per request.
+ *
+ * A session ended through this instance is forgotten here at once. Its id (or its user, for "all
+ * sessions of a user") is also remembered for one interval, during which no check of it is cached:
+ * a request racing the revocation's commit may still pass, but never for longer than itself.
+ */
+import { Cache, Context, Duration, Effect, Layer, Option } from "effect"
+import type { Caller } from "../domain/Api.js"
+import { type ServiceUnavailable, Unauthorized } from "../domain/Errors.js"
+import { isBanned } from "../domain/User.js"
+import { AppConfig } from "./Config.js"
+import { SessionRepo } from "./SessionRepo.js"
+import { currentDate } from "./Time.js"
+import { Tokens } from "./Tokens.js"
+import { UserRepo } from "./UserRepo.js"
+
+/** The session id a legacy token's caller is given: it names no row. */
+export const LEGACY_SESSION_ID = "legacy"
+
+/** How many distinct tokens are remembered; the least recently used go first. */
+const CAPACITY = 50_000
+
+export interface AccessChecksShape {
+  /** Verifies an access token and that its session is active and its user allowed in. */
+  readonly check: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
+  /** The session ended here: its tokens are refused from the next request on. */
+  readonly forgetSession: (sessionId: string) => Effect.Effect<void>
+  /** Every session of the user but `keep` ended here. */
+  readonly forgetUser: (userId: string, keep: string | null) => Effect.Effect<void>
+}
+
+export class AccessChecks extends Context.Tag("tasks-api/AccessChecks")<AccessChecks, AccessChecksShape>() {}
+
+export const AccessChecksLive = Layer.effect(
+  AccessChecks,
+  Effect.gen(function*() {
+    const { sessionCheckInterval } = yield* AppConfig
+    const tokens = yield* Tokens
+    const users = yield* UserRepo
+    const sessionRepo = yield* SessionRepo
+    const intervalMillis = Duration.toMillis(sessionCheckInterval)
+    // The Clock the service runs on (TestClock in tests): the cache's own expiry reads it too.
+    const clock = yield* Effect.clock
+
+    const verify = (accessToken: string) =>
+      Effect.gen(function*() {
+        const claims = yield* tokens.verifyAccessToken(accessToken).pipe(
+          Effect.catchTag("InvalidToken", () => Effect.fail(Unauthorized.invalid()))
+        )
+        const at = yield* currentDate
+        if (claims.sessionId === null) {
+          // A legacy token of the old backend (accepted only while LEGACY_TOKENS_UNTIL is ahead):
+          // no session to check, but the user must still exist and not be banned.
+          const found = yield* users.findById(claims.userId)
+          if (Option.isNone(found) || isBanned(found.value.user, at)) return yield* Unauthorized.invalid()
+          return {
+            user: found.value.user,
+            session: { id: LEGACY_SESSION_ID, expiresAt: claims.expiresAt, ipAddress: null, userAgent: null },
+            issuedAt: claims.issuedAt,
+            expiresAt: claims.expiresAt
+          } satisfies Caller
+        }
+        const active = yield* sessionRepo.findActive(claims.sessionId, claims.userId, at)
+        if (Option.isNone(active) || isBanned(active.value.user, at)) return yield* Unauthorized.invalid()
+        return {
+          user: active.value.user,
+          session: active.value.session,
+          issuedAt: claims.issuedAt,
+          expiresAt: claims.expiresAt
+        } satisfies Caller
+      }).pipe(Effect.withSpan("AccessChecks.verify"))
+
+    if (intervalMillis <= 1) {
+      return { check: verify, forgetSession: () => Effect.void, forgetUser: () => Effect.void }
+    }
+
+    // Sessions and users ended here lately, with when the mark lapses (epoch ms).
+    const endedLately = new Map<string, number>()
+    const sessionMark = (id: string) => `session:${id}`
+    const userMark = (id: string) => `user:${id}`
+    const endedLatelyHere = (caller: Caller) => {
+      const nowMillis = clock.unsafeCurrentTimeMillis()
+      return (endedLately.get(sessionMark(caller.session.id)) ?? 0) > nowMillis ||
+        (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
+    }
+
+    const cache = yield* Cache.makeWith({
+      capacity: CAPACITY,
+      lookup: verify,
+      // Only a pass is remembered: a refusal or an outage is asked again on the next request.
+      // A millisecond short of the interval: the cache keeps an entry while now <= its expiry, and
+      // a session ended elsewhere must be refused by the end of the interval, not one tick later.
+      // What must not be remembered at all is invalidated by `check` as soon as it is answered.
+      timeToLive: () => Duration.millis(intervalMillis - 1)
+    })
+
+    const mark = (key: string) =>
+      Effect.sync(() => {
+        const nowMillis = clock.unsafeCurrentTimeMillis()
+        for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
+        endedLately.set(key, nowMillis + intervalMillis)
+      })
+
+    const forgetWhere = (ended: (caller: Caller) => boolean) =>
+      Effect.flatMap(cache.entries, (entries) =>
+        Effect.forEach(entries, ([token, caller]) => (ended(caller) ? cache.invalidate(token) : Effect.void), {
+          discard: true
+        }))
+
+    return {
+      check: (accessToken) =>
+        cache.get(accessToken).pipe(
+          // A refusal or an outage is asked again on the next request, and so is a pass that may
+          // have raced a session ended here.
+          Effect.tapError(() => cache.invalidate(accessToken)),
+          Effect.tap((caller) => (endedLatelyHere(caller) ? cache.invalidate(accessToken) : Effect.void)),
+          Effect.flatMap((caller) =>
+            Effect.flatMap(currentDate, (at) =>
+              // Remembered, but the token or its session may have run out since: ask again.
+              caller.expiresAt > at && caller.session.expiresAt > at
+                ? Effect.succeed(caller)
+                : Effect.zipRight(cache.invalidate(accessToken), verify(accessToken))))
+        ),
+      forgetSession: (sessionId) =>
+        Effect.zipRight(mark(sessionMark(sessionId)), forgetWhere((caller) => caller.session.id === sessionId)),
+      forgetUser: (userId, keep) =>
+        Effect.zipRight(
+          mark(userMark(userId)),
+          forgetWhere((caller) => caller.user.id === userId && caller.session.id !== keep)
+        )
+    }
+  })
+)
