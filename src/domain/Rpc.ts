@@ -46,7 +46,9 @@ export const ListTasksPayload = Schema.Struct({
   limit: Schema.optional(Schema.Number),
   offset: Schema.optional(Schema.Number),
   sort_by: Schema.optional(Schema.String),
-  sort_order: Schema.optional(Schema.String)
+  sort_order: Schema.optional(Schema.String),
+  /** A page's `next_cursor`: the page after it, for the same query (keyset paging). */
+  cursor: Schema.optional(Schema.String)
 })
 export type ListTasksPayload = typeof ListTasksPayload.Type
 

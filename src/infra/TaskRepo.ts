@@ -2,10 +2,10 @@
  * Task storage. Every query is scoped by the owner's id: another user's task is, to the caller,
  * a task that does not exist.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
 import type { ServiceUnavailable } from "../domain/Errors.js"
-import { Task, type SortField, type TaskListRequest } from "../domain/Task.js"
+import { type KeysetPosition, type SortField, type SortOrder, Task, type TaskListRequest } from "../domain/Task.js"
 import { orUnavailable } from "./DatabaseErrors.js"
 
 export interface NewTask {
@@ -31,10 +31,7 @@ export interface TaskChanges {
 export interface TaskRepoShape {
   readonly insert: (task: NewTask) => Effect.Effect<Task, ServiceUnavailable>
   readonly findOwned: (userId: string, taskId: string) => Effect.Effect<Option.Option<Task>, ServiceUnavailable>
-  readonly page: (
-    userId: string,
-    request: TaskListRequest
-  ) => Effect.Effect<{ readonly tasks: ReadonlyArray<Task>; readonly total: number }, ServiceUnavailable>
+  readonly page: (userId: string, request: TaskListRequest) => Effect.Effect<TaskPageRows, ServiceUnavailable>
   readonly update: (
     userId: string,
     taskId: string,
@@ -42,6 +39,14 @@ export interface TaskRepoShape {
     now: Date
   ) => Effect.Effect<Option.Option<Task>, ServiceUnavailable>
   readonly delete: (userId: string, taskId: string) => Effect.Effect<boolean, ServiceUnavailable>
+}
+
+export interface TaskPageRows {
+  readonly tasks: ReadonlyArray<Task>
+  /** All of the user's tasks that match the filters. */
+  readonly total: number
+  /** Where this page ended, when more tasks follow it; none on the last page. */
+  readonly next: Option.Option<KeysetPosition>
 }
 
 export class TaskRepo extends Context.Tag("tasks-api/TaskRepo")<TaskRepo, TaskRepoShape>() {}
@@ -61,13 +66,88 @@ interface TaskRow {
 /** Rows come from our own schema: no need to re-validate them field by field. */
 const toTask = (row: TaskRow) => new Task(row, true)
 
-/** Sort columns are chosen from this fixed map, never from the request text. */
-const SORT_COLUMNS: Record<SortField, string> = {
-  created_at: "created_at",
-  updated_at: "updated_at",
-  due_datetime: "due_datetime",
-  priority: "priority",
-  title: "title"
+/**
+ * Sort columns, chosen from this fixed map, never from the request text. Each has an index
+ * `(user_id, column, id)` (migration 0003) that both the first page and every cursor page scan.
+ */
+interface SortColumn {
+  readonly name: SortField
+  /** Instants are compared, and written into cursors, as PostgreSQL text (microseconds kept). */
+  readonly instant: boolean
+  readonly nullable: boolean
+}
+const SORT_COLUMNS: Record<SortField, SortColumn> = {
+  created_at: { name: "created_at", instant: true, nullable: false },
+  updated_at: { name: "updated_at", instant: true, nullable: false },
+  due_datetime: { name: "due_datetime", instant: true, nullable: true },
+  priority: { name: "priority", instant: false, nullable: false }, // as text, as it always sorted
+  title: { name: "title", instant: false, nullable: false }
+}
+
+type PageRow = TaskRow & { readonly sort_key: string | null; readonly total_count: string }
+
+/**
+ * The list statement: one page (one row more than `limit`, telling whether another follows) and
+ * the total count of matching tasks, in one round trip. Exported so tests can EXPLAIN exactly it.
+ */
+export const pageStatement = (sql: SqlClient.SqlClient, userId: string, request: TaskListRequest) => {
+  const filters = [sql`user_id = ${userId}`]
+  if (request.priority !== undefined) filters.push(sql`priority = ${request.priority}`)
+  if (request.completed !== undefined) filters.push(sql`is_completed = ${request.completed}`)
+  const sortColumn = SORT_COLUMNS[request.sortBy]
+  const column = sql(sortColumn.name)
+  // Ties broken by id in the same direction: a total order, so pages never repeat or skip. NULL
+  // due dates come last ascending and first descending (PostgreSQL's default, the index's order).
+  const order = request.sortOrder === "asc" ? sql`${column} ASC, id ASC` : sql`${column} DESC, id DESC`
+  const sortKey = sortColumn.instant
+    ? sql`CASE WHEN isfinite(${column})
+        THEN to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z" BC')
+        ELSE ${column}::text END`
+    : column
+  const rows = request.limit + 1
+  const select = (range: ReadonlyArray<Statement.Fragment>) =>
+    sql`SELECT *, ${sortKey} AS sort_key FROM task WHERE ${sql.and([...filters, ...range])}
+        ORDER BY ${order} LIMIT ${rows}`
+  const pageAfter = (after: KeysetPosition) => {
+    const ranges = keysetRanges(sql, sortColumn, request.sortOrder, after)
+    if (ranges.length === 1) return select(ranges)
+    // Each range is an index scan in sort order; a Merge Append joins them in order, without a sort.
+    const union = sql.join(" UNION ALL ", false)(ranges.map((range) => sql`(${select([range])})`))
+    return sql`SELECT * FROM (${union}) ranges ORDER BY ${order} LIMIT ${rows}`
+  }
+  const page = request.after === undefined ? sql`${select([])} OFFSET ${request.offset}` : pageAfter(request.after)
+  return sql<PageRow>`
+    WITH matching AS (SELECT count(*) AS total_count FROM task WHERE ${sql.and(filters)})
+    SELECT page.*, matching.total_count
+    FROM matching LEFT JOIN LATERAL (${page}) page ON true`
+}
+
+/**
+ * The tasks after `after` in the sort order, as ranges of the sort index in scan order. Row
+ * comparisons are index conditions that seek straight to the position. A row comparison with a
+ * NULL is never true, so NULL due dates (last ascending, first descending) are a range of their own.
+ *
+ * The position's values reach the planner only as sub-selects, so it plans every page alike: an
+ * ordered index scan that stops after the page. Shown the values, it switches near the end of a
+ * list to reading the whole range left and sorting it, cheap only while its estimate of that
+ * range's size holds.
+ */
+const keysetRanges = (
+  sql: SqlClient.SqlClient,
+  column: SortColumn,
+  order: SortOrder,
+  after: KeysetPosition
+): ReadonlyArray<Statement.Fragment> => {
+  const name = sql(column.name)
+  const id = sql`(SELECT CAST(${after.id} AS text))`
+  const key = sql`(SELECT CAST(${after.key} AS ${sql.literal(column.instant ? "timestamptz" : "text")}))`
+  if (order === "asc") {
+    if (after.key === null) return [sql`(${name} IS NULL AND id > ${id})`]
+    const following = sql`(${name}, id) > (${key}, ${id})`
+    return column.nullable ? [following, sql`${name} IS NULL`] : [following]
+  }
+  if (after.key === null) return [sql`(${name} IS NULL AND id < ${id})`, sql`${name} IS NOT NULL`]
+  return [sql`(${name}, id) < (${key}, ${id})`]
 }
 
 export const TaskRepoLive = Layer.effect(
@@ -93,29 +173,24 @@ export const TaskRepoLive = Layer.effect(
         Effect.withSpan("TaskRepo.findOwned")
       )
 
-    const page: TaskRepoShape["page"] = (userId, request) => {
-      const filters = [sql`user_id = ${userId}`]
-      if (request.priority !== undefined) filters.push(sql`priority = ${request.priority}`)
-      if (request.completed !== undefined) filters.push(sql`is_completed = ${request.completed}`)
-      const where = sql.and(filters)
-      const column = sql(SORT_COLUMNS[request.sortBy])
-      // Ties broken by id in the same direction: a total order, so pages never repeat or skip.
-      const order = request.sortOrder === "asc" ? sql`${column} ASC, id ASC` : sql`${column} DESC, id DESC`
-      // One round trip: the page and the total count of matching tasks.
-      return sql<TaskRow & { readonly total_count: string }>`
-        WITH matching AS (SELECT count(*) AS total_count FROM task WHERE ${where})
-        SELECT page.*, matching.total_count
-        FROM matching LEFT JOIN LATERAL (
-          SELECT * FROM task WHERE ${where} ORDER BY ${order} LIMIT ${request.limit} OFFSET ${request.offset}
-        ) page ON true`.pipe(
-        Effect.map((rows) => ({
-          total: Number(rows[0]?.total_count ?? 0),
-          tasks: rows.filter((row) => row.id !== null).map(({ total_count: _, ...row }) => toTask(row))
-        })),
+    const page: TaskRepoShape["page"] = (userId, request) =>
+      pageStatement(sql, userId, request).pipe(
+        Effect.map((rows): TaskPageRows => {
+          // An empty page is one row of NULLs beside the count (the LEFT JOIN).
+          const found = rows.filter((row) => row.id !== null)
+          const shown = found.slice(0, request.limit)
+          const last = shown.at(-1)
+          return {
+            total: Number(rows[0]?.total_count ?? 0),
+            tasks: shown.map(({ sort_key: _, total_count: __, ...row }) => toTask(row)),
+            next: found.length > shown.length && last !== undefined
+              ? Option.some({ key: last.sort_key, id: last.id })
+              : Option.none()
+          }
+        }),
         orUnavailable,
         Effect.withSpan("TaskRepo.page")
       )
-    }
 
     const update: TaskRepoShape["update"] = (userId, taskId, changes, now) =>
       sql<TaskRow>`

@@ -5,11 +5,17 @@
 import { Context, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Envelope, envelope } from "../domain/Envelope.js"
-import type { BadRequest, ServiceUnavailable } from "../domain/Errors.js"
+import type { BadRequest, ServiceUnavailable, ValidationFailed } from "../domain/Errors.js"
 import { TaskNotFound } from "../domain/Errors.js"
 import { IDEMPOTENCY_KEY_TTL, IdempotencyKeyReused } from "../domain/Idempotency.js"
 import {
   CreateTaskBody,
+  cursorAfter,
+  cursorContinues,
+  cursorMismatch,
+  cursorWithOffset,
+  decodeListCursor,
+  invalidCursor,
   invalidPriority,
   invalidSortField,
   invalidSortOrder,
@@ -37,7 +43,11 @@ export interface TasksShape {
     body: CreateTaskBody,
     idempotencyKey?: string
   ) => Effect.Effect<Task, BadRequest | IdempotencyKeyReused | ServiceUnavailable>
-  readonly list: (userId: string, query: ListTasksQuery) => Effect.Effect<TaskPage, BadRequest | ServiceUnavailable>
+  /** With a `cursor`, the page after the one that cursor ended (keyset paging; `offset` must be 0). */
+  readonly list: (
+    userId: string,
+    query: ListTasksQuery
+  ) => Effect.Effect<TaskPage, BadRequest | ValidationFailed | ServiceUnavailable>
   readonly get: (userId: string, taskId: string) => Effect.Effect<Task, TaskNotFound | ServiceUnavailable>
   readonly update: (
     userId: string,
@@ -125,19 +135,33 @@ export const TasksLive = Layer.effect(
     })
 
     const list: TasksShape["list"] = Effect.fn("Tasks.list")(function*(userId, query) {
-      const { priority, sort_by, sort_order } = query
+      const { completed, limit, offset, priority, sort_by, sort_order } = query
+      // The query schema has refused a cursor that does not decode; callers that skip it get the same 422.
+      const cursor = query.cursor === undefined
+        ? undefined
+        : yield* Option.match(decodeListCursor(query.cursor), {
+          onNone: () => Effect.fail(invalidCursor()),
+          onSome: Effect.succeed
+        })
+      // The query's shape (422) before the old backend's 400s on its values, as FastAPI orders them.
+      if (cursor !== undefined && offset > 0) return yield* cursorWithOffset()
       if (priority !== undefined && !isPriority(priority)) return yield* invalidPriority()
       if (!isSortField(sort_by)) return yield* invalidSortField()
       if (!isSortOrder(sort_order)) return yield* invalidSortOrder()
-      const { tasks, total } = yield* repo.page(userId, {
+      // Only a valid sort can be compared with the cursor's.
+      const shape = { sort_by, sort_order, priority, completed }
+      if (cursor !== undefined && !cursorContinues(cursor, shape)) return yield* cursorMismatch()
+      const { next, tasks, total } = yield* repo.page(userId, {
         priority,
-        completed: query.completed,
-        limit: query.limit,
-        offset: query.offset,
+        completed,
+        limit,
+        offset,
         sortBy: sort_by,
-        sortOrder: sort_order
+        sortOrder: sort_order,
+        after: cursor === undefined ? undefined : { key: cursor.key, id: cursor.id }
       })
-      return new TaskPage({ tasks, total_count: total, limit: query.limit, offset: query.offset }, true)
+      const next_cursor = Option.match(next, { onNone: () => null, onSome: (at) => cursorAfter(shape, at) })
+      return new TaskPage({ tasks, total_count: total, limit, offset, next_cursor }, true)
     })
 
     const get: TasksShape["get"] = Effect.fn("Tasks.get")(function*(userId, taskId) {
