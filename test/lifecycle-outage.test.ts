@@ -27,7 +27,12 @@ it.live("PostgreSQL down: 503 database_unavailable, readiness 503, liveness 200;
   Effect.gen(function*() {
     const postgres = yield* ownPostgres
     const database = yield* Effect.promise(() => createDatabase(postgres.adminUrl, "template0"))
-    const service = yield* readyService({ DATABASE_URL: database.url, REQUEST_TIMEOUT })
+    const service = yield* readyService({
+      DATABASE_URL: database.url,
+      REQUEST_TIMEOUT,
+      // Every request reads its session: each endpoint below then needs the database, as asserted.
+      SESSION_CHECK_INTERVAL: "0"
+    })
     const onService = <A, E>(effect: Effect.Effect<A, E, TestServer>) =>
       Effect.provideService(effect, TestServer, { baseUrl: service.baseUrl, databaseUrl: database.url })
 
@@ -53,7 +58,7 @@ it.live("PostgreSQL down: 503 database_unavailable, readiness 503, liveness 200;
         headers: { "idempotency-key": "outage-1" }
       })],
       ["update task", put(`/api/tasks/${taskId}`, { token, json: { title: "during" } })],
-      ["complete task", request("PATCH", `/api/tasks/${taskId}/complete`, { token, json: { is_completed: true } })],
+      ["complete task", request("PATCH", `/api/tasks/${taskId}/complete`, { token, json: { completed: true } })],
       ["delete task", del(`/api/tasks/${taskId}`, { token })],
       ["me", get("/api/v1/auth/me", { token })],
       ["sessions", get("/api/v1/auth/sessions", { token })],

@@ -4,7 +4,7 @@
  * parent, and child spans for SQL, password hashing, token work and rate limiting under it.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, TestClock } from "effect"
 import { get, post, signup } from "./support/http.js"
 import { rpcClient } from "./support/TestService.js"
 import {
@@ -47,6 +47,8 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true" }))("traces", (it) => {
       expect(created.status, created.text).toBe(201)
       const taskId: string = created.body.data.id
 
+      // Past the session-check interval: this request verifies its token (and reads its session) again.
+      yield* TestClock.adjust("5 seconds")
       const traceId = randomHex(16)
       const sentSpanId = randomHex(8)
       const read = yield* get(`/api/tasks/${taskId}`, {

@@ -164,6 +164,8 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
       const { token, userId } = yield* victim
       yield* expectAccepted(token, userId)
       yield* sql`DELETE FROM "user" WHERE id = ${userId}`
+      // Deleted behind the service's back: refused once its session-check interval (5 s) has passed.
+      yield* TestClock.adjust("5 seconds")
       yield* expectRefused(token)
     }))
 })

@@ -88,15 +88,19 @@ export const AccessChecksLive = Layer.effect(
         (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
     }
 
-    const cache = yield* Cache.makeWith({
+    // Filled by `check` itself (`set`), never by a lookup: the cache would run its lookup in the
+    // layer's context, and the verification's spans belong under the request's span.
+    const cache = yield* Cache.makeWith<string, Caller>({
       capacity: CAPACITY,
-      lookup: verify,
-      // Only a pass is remembered: a refusal or an outage is asked again on the next request.
+      lookup: () => Effect.dieMessage("AccessChecks: entries are only set"),
       // A millisecond short of the interval: the cache keeps an entry while now <= its expiry, and
       // a session ended elsewhere must be refused by the end of the interval, not one tick later.
-      // What must not be remembered at all is invalidated by `check` as soon as it is answered.
       timeToLive: () => Duration.millis(intervalMillis - 1)
     })
+
+    /** Verifies now; remembers a pass unless the session or its user was just ended here. */
+    const verifyAndRemember = (accessToken: string) =>
+      Effect.tap(verify(accessToken), (caller) => (endedLatelyHere(caller) ? Effect.void : cache.set(accessToken, caller)))
 
     const mark = (key: string) =>
       Effect.sync(() => {
@@ -113,18 +117,16 @@ export const AccessChecksLive = Layer.effect(
 
     return {
       check: (accessToken) =>
-        cache.get(accessToken).pipe(
-          // A refusal or an outage is asked again on the next request, and so is a pass that may
-          // have raced a session ended here.
-          Effect.tapError(() => cache.invalidate(accessToken)),
-          Effect.tap((caller) => (endedLatelyHere(caller) ? cache.invalidate(accessToken) : Effect.void)),
-          Effect.flatMap((caller) =>
-            Effect.flatMap(currentDate, (at) =>
-              // Remembered, but the token or its session may have run out since: ask again.
-              caller.expiresAt > at && caller.session.expiresAt > at
-                ? Effect.succeed(caller)
-                : Effect.zipRight(cache.invalidate(accessToken), verify(accessToken))))
-        ),
+        Effect.flatMap(cache.getOptionComplete(accessToken), (remembered) =>
+          Option.match(remembered, {
+            onNone: () => verifyAndRemember(accessToken),
+            onSome: (caller) =>
+              Effect.flatMap(currentDate, (at) =>
+                // Remembered, but the token or its session may have run out since: ask again.
+                caller.expiresAt > at && caller.session.expiresAt > at
+                  ? Effect.succeed(caller)
+                  : Effect.zipRight(cache.invalidate(accessToken), verify(accessToken)))
+          })),
       forgetSession: (sessionId) =>
         Effect.zipRight(mark(sessionMark(sessionId)), forgetWhere((caller) => caller.session.id === sessionId)),
       forgetUser: (userId, keep) =>

@@ -49,7 +49,10 @@ const makePool = Effect.acquireRelease(
       filename: WORKER_FILE,
       minThreads: threads,
       maxThreads: threads,
-      idleTimeout: Number.POSITIVE_INFINITY
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // Below the event loop's priority (nice +10, where the OS allows it): under a signin storm
+      // the cores still hash flat out, but a task read never queues behind bcrypt for the CPU.
+      niceIncrement: 10
     })
   }),
   (pool) => Effect.promise(() => pool.destroy())
@@ -70,7 +73,9 @@ export const PasswordHasherLive = Layer.scoped(
       )
     const compare = (password: string, hash: string) =>
       run({ kind: "compare", password, hash }).pipe(Effect.map((valid) => valid === true))
-    const dummyHash = yield* hash("dummy password for unknown accounts")
+    // Made in the background: the service need not wait for a cost-12 hash before it listens.
+    const dummyHash = yield* Effect.cached(hash("dummy password for unknown accounts"))
+    yield* Effect.forkScoped(dummyHash)
 
     const verify = (password: string, storedHash: string): Effect.Effect<Verification> => {
       const bcryptMatch = BCRYPT_HASH.exec(storedHash)
@@ -83,12 +88,16 @@ export const PasswordHasherLive = Layer.scoped(
       const legacy = LEGACY_SHA256.exec(storedHash)
       const valid = legacy !== null && verifyLegacySha256(password, legacy[1], legacy[2])
       // Pay a bcrypt compare anyway: a legacy or unusable hash takes as long to refuse as a bcrypt one.
-      return Effect.as(compare(password, dummyHash), { valid, needsRehash: valid })
+      return Effect.as(Effect.flatMap(dummyHash, (dummy) => compare(password, dummy)), { valid, needsRehash: valid })
     }
     return {
       hash,
       verify: (password, storedHash) => verify(password, storedHash).pipe(Effect.withSpan("PasswordHasher.verify")),
-      verifyDummy: (password) => compare(password, dummyHash).pipe(Effect.asVoid, Effect.withSpan("PasswordHasher.verify"))
+      verifyDummy: (password) =>
+        Effect.flatMap(dummyHash, (dummy) => compare(password, dummy)).pipe(
+          Effect.asVoid,
+          Effect.withSpan("PasswordHasher.verify")
+        )
     }
   })
 
