@@ -50,6 +50,11 @@ import pg from "pg"
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const REFERENCE_SRC = join(ROOT, "..", "shared", "bench-reference")
 const RESULTS_DIR = join(ROOT, "bench", "results")
+/** The node flags `npm start` runs the service with (its heap bounds), read from package.json. */
+const SERVICE_NODE_FLAGS = (() => {
+  const start = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start
+  return (/node ((?:--\S+ )*)dist\/main\.js/.exec(start)?.[1] ?? "").split(" ").filter(Boolean)
+})()
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
@@ -424,7 +429,7 @@ const serviceEnv = (port, jwtSecret) => ({
 const startService = async (databaseUrl, jwtSecret, logFile) => {
   const port = await freePort()
   const out = openSync(logFile, "w")
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)
+  const nodeArgs = [...SERVICE_NODE_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)]
   const child = startChild("service", process.execPath, [...nodeArgs, "dist/main.js"], {
     cwd: ROOT,
     env: { ...serviceEnv(port, jwtSecret), DATABASE_URL: databaseUrl },
@@ -470,7 +475,7 @@ const measureStart = async (jwtSecret) => {
     const port = await freePort()
     const out = openSync(logFile, "a")
     const started = performance.now()
-    const child = startChild(`service (${label} start)`, process.execPath, ["dist/main.js"], {
+    const child = startChild(`service (${label} start)`, process.execPath, [...SERVICE_NODE_FLAGS, "dist/main.js"], {
       cwd: ROOT,
       env: { ...serviceEnv(port, jwtSecret), APP_ENV: "development", DATA_DIR: dataDir },
       stdio: ["ignore", out, out]

@@ -21,8 +21,8 @@ import { UserRepo } from "./UserRepo.js"
 /** The session id a legacy token's caller is given: it names no row. */
 export const LEGACY_SESSION_ID = "legacy"
 
-/** How many distinct tokens are remembered; the least recently used go first. */
-const CAPACITY = 50_000
+/** How many distinct tokens are remembered (~1 KB each); the least recently used go first. */
+const CAPACITY = 10_000
 
 export interface AccessChecksShape {
   /** Verifies an access token and that its session is active and its user allowed in. */
