@@ -6,7 +6,9 @@
  * `trace_id` and `client_ip`.
  *
  * The edge also counts each request as in flight until its response is written, for the shutdown
- * drain, and once shutdown has begun tells the client to close its connection.
+ * drain, and once shutdown has begun tells the client to close its connection. It bounds each
+ * request by REQUEST_TIMEOUT until the response is ready (a stream may go on after that), and
+ * answers a request that ran out of time 503 `request_timeout`.
  */
 import { HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
@@ -14,7 +16,9 @@ import { randomUUID } from "node:crypto"
 import { performance } from "node:perf_hooks"
 import type { AppConfigShape } from "../infra/Config.js"
 import { clientAddress } from "./ClientInfo.js"
+import { ServiceUnavailable } from "../domain/Errors.js"
 import type { LifecycleShape } from "./Lifecycle.js"
+import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { newRequestState, withRequestState } from "./RequestState.js"
 import { recordRequest } from "./RequestMetrics.js"
 import { routeOf } from "./Routes.js"
@@ -32,7 +36,13 @@ const SECURITY_HEADERS = {
   "Referrer-Policy": "no-referrer"
 } as const
 
-export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape) => {
+/** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
+const timedOutResponse = () => {
+  const { detail, error_code } = ServiceUnavailable.requestTimeout()
+  return HttpServerResponse.unsafeJson({ detail, error_code }, { status: 503 })
+}
+
+export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape, deadlines: RequestDeadlines) => {
   const cors = HttpMiddleware.cors({
     // A predicate, not the list: given one origin, the middleware would send it to every caller.
     allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
@@ -61,8 +71,9 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
         ...(traceId === undefined ? {} : { trace_id: traceId }),
         ...(clientIp === null ? {} : { client_ip: clientIp })
       }
-      yield* HttpApp.appendPreResponseHandler((_, response) =>
+      yield* HttpApp.appendPreResponseHandler((_, answered) =>
         Effect.gen(function*() {
+          const response = state.timedOut ? timedOutResponse() : answered
           const durationMs = Math.round((performance.now() - started) * 100) / 100
           yield* Effect.logInfo("request").pipe(
             Effect.annotateLogs({
@@ -87,7 +98,9 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
           })
         }).pipe(Effect.annotateLogs(requestAnnotations))
       )
-      return yield* withRequestState(state, app).pipe(Effect.annotateLogs(requestAnnotations))
+      return yield* deadlines.within(withRequestState(state, app), () => {
+        state.timedOut = true
+      }).pipe(Effect.annotateLogs(requestAnnotations))
     })
   )
   // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.

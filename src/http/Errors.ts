@@ -2,10 +2,9 @@
  * The one error mapping of the API, in two places by necessity:
  * - `apiErrorMiddleware` runs inside the HttpApi, before its errors are encoded: it enforces the
  *   body limit and turns schema decode failures (and malformed JSON) into FastAPI's 422 shape.
- *   Unknown routes answer a JSON 404, and bugs a JSON 500 (logged, never detailed). It also bounds
- *   every request by REQUEST_TIMEOUT (503 `request_timeout`), and a database failure that escaped
- *   its repository's mapping still answers 503 `database_unavailable`, not 500.
- * - `edgeMiddleware` (Edge.ts) adds the headers every response carries.
+ *   Unknown routes answer a JSON 404, and bugs a JSON 500 (logged, never detailed). A database
+ *   failure that escaped its repository's mapping still answers 503 `database_unavailable`, not 500.
+ * - `edgeMiddleware` (Edge.ts) adds the headers every response carries and enforces REQUEST_TIMEOUT.
  */
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { RouteNotFound } from "@effect/platform/HttpServerError"
@@ -106,16 +105,12 @@ const answerFor = (
 
 export const apiErrorMiddleware = Layer.unwrapEffect(
   Effect.gen(function*() {
-    const { maxBodyBytes, requestTimeout } = yield* AppConfig
+    const { maxBodyBytes } = yield* AppConfig
     return HttpApiBuilder.middleware(Api, (app) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest
         yield* readBodyWithin(maxBodyBytes)
         return yield* Effect.catchAllCause(app, (cause) => answerFor(cause, request.method))
-      }).pipe(
-        // Once per request, around everything (body read, authentication, handler): interrupting
-        // the handler cancels its SQL statement and rolls its transaction back.
-        Effect.timeoutFail({ duration: requestTimeout, onTimeout: ServiceUnavailable.requestTimeout })
-      ))
+      }))
   })
 )

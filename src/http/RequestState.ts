@@ -10,6 +10,8 @@ export interface RequestState {
   readonly headers: Record<string, string>
   userId: string | undefined
   sessionId: string | undefined
+  /** REQUEST_TIMEOUT interrupted the request: the edge answers 503 `request_timeout`. */
+  timedOut: boolean
 }
 
 const current = GlobalValue.globalValue(
@@ -38,4 +40,9 @@ export const noteCaller = (userId: string, sessionId: string) =>
 export const withRequestState = <A, E, R>(state: RequestState, effect: Effect.Effect<A, E, R>) =>
   Effect.locally(effect, current, state)
 
-export const newRequestState = (): RequestState => ({ headers: {}, userId: undefined, sessionId: undefined })
+export const newRequestState = (): RequestState => ({
+  headers: {},
+  userId: undefined,
+  sessionId: undefined,
+  timedOut: false
+})

@@ -23,6 +23,7 @@ import { apiErrorMiddleware } from "./Errors.js"
 import { GracefulShutdownLive, nodeServerLayer } from "./GracefulShutdown.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
+import { makeRequestDeadlines } from "./RequestDeadlines.js"
 import { RpcHttpLive } from "./RpcServer.js"
 import { serverSpanName } from "./ServerSpans.js"
 import { TasksHttpLive } from "./TasksHttp.js"
@@ -45,9 +46,10 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer({ host, port })))
 
 /** Serves the API on the provided server; the port opens only once everything it needs is up. */
-export const HttpLive = Layer.unwrapEffect(
+export const HttpLive = Layer.unwrapScoped(
   Effect.gen(function*() {
-    const edge = edgeMiddleware(yield* AppConfig, yield* Lifecycle)
+    const config = yield* AppConfig
+    const edge = edgeMiddleware(config, yield* Lifecycle, yield* makeRequestDeadlines(config.requestTimeout))
     return HttpApiBuilder.serve(edge)
   })
 ).pipe(

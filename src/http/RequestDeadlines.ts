@@ -1,0 +1,73 @@
+/**
+ * REQUEST_TIMEOUT without a timer fiber per request. Every request gets the same timeout, so the
+ * deadlines of requests in flight come in the order the requests started: one sweeper fiber sleeps
+ * (on Effect's Clock, so TestClock drives it in tests) until the oldest deadline, interrupts each
+ * request whose deadline has come, and sleeps again. A request only adds and removes itself from an
+ * ordered set; `Effect.timeout` would fork two fibers per request and join their FiberRefs back,
+ * which measured as a quarter of the CPU time of a task read.
+ *
+ * An interrupted request's SQL statement is cancelled and its transaction rolled back, as with any
+ * interruption; the edge answers it 503 `request_timeout` (see Edge.ts).
+ */
+import { Deferred, Duration, Effect, FiberId, type Scope } from "effect"
+
+interface InFlight {
+  readonly deadline: number
+  /** Interrupts the request's fiber; marks it timed out first, so the edge can tell why it ended. */
+  readonly expire: () => void
+}
+
+/** Who interrupted a request that ran out of time (shows in its cause). */
+export const REQUEST_TIMEOUT_FIBER_ID = FiberId.make(-1, 0)
+
+export interface RequestDeadlines {
+  /** Runs `request`, interrupting it if it has not returned its response within the timeout. */
+  readonly within: <A, E, R>(request: Effect.Effect<A, E, R>, onExpire: () => void) => Effect.Effect<A, E, R>
+}
+
+export const makeRequestDeadlines = (timeout: Duration.Duration): Effect.Effect<RequestDeadlines, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const timeoutMillis = Duration.toMillis(timeout)
+    const clock = yield* Effect.clock
+    // Insertion order is deadline order (same timeout for all).
+    const inFlight = new Set<InFlight>()
+    let wake = yield* Deferred.make<void>()
+
+    const expireDue = Effect.sync(() => {
+      const now = clock.unsafeCurrentTimeMillis()
+      for (const request of inFlight) {
+        if (request.deadline > now) break
+        inFlight.delete(request)
+        request.expire()
+      }
+    })
+
+    const sweepOnce = Effect.suspend(() => {
+      const oldest = inFlight.values().next()
+      if (oldest.done) {
+        // Nothing in flight: wait for a request instead of polling.
+        return Effect.zipRight(
+          Deferred.await(wake),
+          Effect.flatMap(Deferred.make<void>(), (next) => Effect.sync(() => void (wake = next)))
+        )
+      }
+      const wait = oldest.value.deadline - clock.unsafeCurrentTimeMillis()
+      return Effect.zipRight(wait > 0 ? Effect.sleep(Duration.millis(wait)) : Effect.void, expireDue)
+    })
+    yield* Effect.forkScoped(Effect.forever(sweepOnce))
+
+    const within = <A, E, R>(request: Effect.Effect<A, E, R>, onExpire: () => void) =>
+      Effect.withFiberRuntime<A, E, R>((fiber) => {
+        const entry: InFlight = {
+          deadline: clock.unsafeCurrentTimeMillis() + timeoutMillis,
+          expire: () => {
+            onExpire()
+            fiber.unsafeInterruptAsFork(REQUEST_TIMEOUT_FIBER_ID)
+          }
+        }
+        inFlight.add(entry)
+        if (inFlight.size === 1) Deferred.unsafeDone(wake, Effect.void)
+        return Effect.ensuring(request, Effect.sync(() => inFlight.delete(entry)))
+      })
+    return { within }
+  })
