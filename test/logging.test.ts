@@ -62,9 +62,11 @@ describe("logs of a running service", () => {
         headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` }
       })
       const missing = yield* call(svc, "GET", `/api/tasks/${crypto.randomUUID()}`, { headers: { authorization: `Bearer ${token}` } })
-      yield* settle(svc, (lines) => lines.filter((l) => l.event === "http.request").length >= 3)
+      // Lines are written in a batch just after the event-loop turn that answered: wait for all three.
+      const accessLines = (lines: Array<Line>) => lines.filter((l) => l.event === "http.request" && l.route !== "/health/ready")
+      yield* settle(svc, (lines) => accessLines(lines).length >= 3)
 
-      const access = linesOf(svc).filter((l) => l.event === "http.request" && l.route !== "/health/ready")
+      const access = accessLines(linesOf(svc))
       expect(access.map((l) => [l.method, l.route, l.status])).toEqual([
         ["POST", "/api/v1/auth/signup", 200],
         ["GET", "/api/tasks", 200],

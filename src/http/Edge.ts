@@ -15,6 +15,7 @@ import { Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { performance } from "node:perf_hooks"
 import type { AppConfigShape } from "../infra/Config.js"
+import { makeAccessLog } from "../infra/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
 import { ServiceUnavailable } from "../domain/Errors.js"
 import type { LifecycleShape } from "./Lifecycle.js"
@@ -53,6 +54,7 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
     maxAge: 600
   })
   const clientOf = clientAddress(config.trustProxy)
+  const accessLog = makeAccessLog(config)
 
   const edge = HttpMiddleware.make((app) =>
     Effect.gen(function*() {
@@ -71,33 +73,34 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
         ...(traceId === undefined ? {} : { trace_id: traceId }),
         ...(clientIp === null ? {} : { client_ip: clientIp })
       }
-      yield* HttpApp.appendPreResponseHandler((_, answered) =>
-        Effect.gen(function*() {
-          const response = state.timedOut ? timedOutResponse() : answered
-          const durationMs = Math.round((performance.now() - started) * 100) / 100
-          yield* Effect.logInfo("request").pipe(
-            Effect.annotateLogs({
-              event: "http.request",
-              method: request.method,
-              route,
-              status: response.status,
-              duration_ms: durationMs,
-              ...(state.userId === undefined ? {} : { user_id: state.userId })
+      yield* HttpApp.appendPreResponseHandler((_, answered) => {
+        const response = state.timedOut ? timedOutResponse() : answered
+        const durationMs = Math.round((performance.now() - started) * 100) / 100
+        return accessLog({
+          ...requestAnnotations,
+          event: "http.request",
+          method: request.method,
+          route,
+          status: response.status,
+          duration_ms: durationMs,
+          ...(state.userId === undefined ? {} : { user_id: state.userId })
+        }).pipe(
+          Effect.zipRight(recordRequest({ method: request.method, route, status: response.status, durationMs })),
+          Effect.zipRight(lifecycle.shuttingDown),
+          Effect.map((draining) =>
+            HttpServerResponse.setHeaders(response, {
+              ...state.headers,
+              ...SECURITY_HEADERS,
+              // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
+              "Cache-Control": "no-store",
+              "X-Request-Id": requestId,
+              // Draining: a keep-alive connection would hold the drain open and carry requests the
+              // server is about to stop serving; Node ends the socket after this response.
+              ...(draining ? { Connection: "close" } : {})
             })
           )
-          yield* recordRequest({ method: request.method, route, status: response.status, durationMs })
-          return HttpServerResponse.setHeaders(response, {
-            ...state.headers,
-            ...SECURITY_HEADERS,
-            // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
-            "Cache-Control": "no-store",
-            "X-Request-Id": requestId,
-            // Draining: a keep-alive connection would hold the drain open and carry requests the
-            // server is about to stop serving; Node ends the socket after this response.
-            ...((yield* lifecycle.shuttingDown) ? { Connection: "close" } : {})
-          })
-        }).pipe(Effect.annotateLogs(requestAnnotations))
-      )
+        )
+      })
       return yield* deadlines.within(withRequestState(state, app), () => {
         state.timedOut = true
       }).pipe(Effect.annotateLogs(requestAnnotations))

@@ -4,7 +4,7 @@
  * spans pass through too): credential-named fields are replaced, and configured secrets, bearer
  * values, JWTs and opaque tokens are cut out of messages, fields and errors.
  */
-import { Cause, HashMap, Layer, List, Logger, LogLevel } from "effect"
+import { Cause, Effect, HashMap, Layer, List, Logger, LogLevel } from "effect"
 import type { AppConfigShape, LogLevelName } from "./Config.js"
 import { makeScrubber, type Scrubber, secretsOf } from "./Redaction.js"
 
@@ -20,6 +20,28 @@ const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
 const messageText = (message: unknown): string =>
   Array.isArray(message) ? message.map(messageText).join(" ") : typeof message === "string" ? message : JSON.stringify(message)
 
+/**
+ * Standard output, written once per turn of the event loop with every line logged during it: under
+ * load a write(2) per request line cost more than formatting it. What is pending at exit is
+ * written then (stdout to a file or a pipe is written synchronously on Linux).
+ */
+const makeLineWriter = () => {
+  let pending: Array<string> = []
+  const flush = () => {
+    if (pending.length === 0) return
+    const chunk = pending.join("\n") + "\n"
+    pending = []
+    process.stdout.write(chunk)
+  }
+  process.on("exit", flush)
+  return (line: string) => {
+    if (pending.push(line) === 1) setImmediate(flush)
+  }
+}
+
+/** One writer for the process, however many loggers are built (tests build many). */
+const writeLine = makeLineWriter()
+
 /** One JSON object per line: time, level, message, then the annotations as top-level fields. */
 const jsonLogger = (redact: Scrubber) =>
   Logger.make(({ annotations, cause, date, logLevel, message, spans }) => {
@@ -32,7 +54,7 @@ const jsonLogger = (redact: Scrubber) =>
     if (!Cause.isEmpty(cause)) line.cause = redact.text(Cause.pretty(cause, { renderErrorCause: true }))
     const spanNames = List.toArray(spans).map((s) => s.label)
     if (spanNames.length > 0) line.spans = spanNames
-    globalThis.console.log(JSON.stringify(line))
+    writeLine(JSON.stringify(line))
   })
 
 /** The pretty logger, fed redacted messages and annotations. */
@@ -49,4 +71,28 @@ export const loggingLayer = (config: AppConfigShape) => {
     Logger.replace(Logger.defaultLogger, config.logFormat === "json" ? jsonLogger(redact) : prettyLogger(redact)),
     Logger.minimumLogLevel(LEVELS[config.logLevel])
   )
+}
+
+/**
+ * The access line of each request, written without Effect's log call: one per request, and that
+ * call (annotations, every logger, the fiber's context) cost a sixth of a task read's CPU. The JSON
+ * line is the logger's (same fields, scrubber, writer and Clock); the pretty format, for
+ * development, goes through the logger.
+ */
+export const makeAccessLog = (config: AppConfigShape): (fields: Record<string, unknown>) => Effect.Effect<void> => {
+  if (LogLevel.greaterThan(LEVELS[config.logLevel], LogLevel.Info)) return () => Effect.void
+  if (config.logFormat !== "json") return (fields) => Effect.annotateLogs(Effect.logInfo("request"), fields)
+  const redact = makeScrubber(secretsOf(config))
+  return (fields) =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const line: Record<string, unknown> = {
+          time: new Date(clock.unsafeCurrentTimeMillis()).toISOString(),
+          level: "info",
+          message: "request"
+        }
+        for (const name in fields) line[name] = redact.value(name, fields[name])
+        writeLine(JSON.stringify(line))
+      })
+    )
 }
