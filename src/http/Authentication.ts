@@ -6,7 +6,7 @@ import { Unauthorized } from "../domain/Errors.js"
 import { Accounts } from "../infra/Accounts.js"
 import { RateLimits } from "../infra/RateLimits.js"
 import { AppConfig } from "../infra/Config.js"
-import { enforce } from "./RateLimit.js"
+import { enforceWith } from "./RateLimit.js"
 import { addResponseHeaders, noteCaller } from "./RequestState.js"
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i
@@ -44,9 +44,7 @@ export const makeAuthenticateHeaders = Effect.gen(function*() {
     Effect.gen(function*() {
       const caller = yield* accounts.authenticate(yield* bearerToken(headers))
       yield* noteCaller(caller.user.id, caller.session.id)
-      yield* enforce([{ name: "api:user", rule: rateLimit.apiPerUser, subject: caller.user.id }], "open").pipe(
-        Effect.provideService(RateLimits, limits)
-      )
+      yield* enforceWith(limits, [{ name: "api:user", rule: rateLimit.apiPerUser, subject: caller.user.id }], "open")
       return caller
     })
 })

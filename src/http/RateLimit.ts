@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { RateLimited, ServiceUnavailable } from "../domain/Errors.js"
 import type { RateRule } from "../infra/Config.js"
 import { countRateLimitRejection } from "../infra/Metrics.js"
-import { RateLimits, type RateLimitState } from "../infra/RateLimits.js"
+import { RateLimits, type RateLimitsShape, type RateLimitState } from "../infra/RateLimits.js"
 import { securityEvent } from "../infra/SecurityEvents.js"
 import { addResponseHeaders } from "./RequestState.js"
 
@@ -32,9 +32,13 @@ const headersFor = (state: RateLimitState, retryAfter?: number) => ({
 const tightest = (states: ReadonlyArray<RateLimitState>) =>
   states.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a))
 
+/** Counts the request against each check; fails with 429 (or 503 when closed and the store is down). */
 export const enforce = (checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" | "open") =>
+  Effect.flatMap(RateLimits, (limits) => enforceWith(limits, checks, onStoreDown))
+
+/** `enforce` with the limiter at hand: on every API request, providing it would copy the context. */
+export const enforceWith = (limits: RateLimitsShape, checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" | "open") =>
   Effect.gen(function*() {
-    const limits = yield* RateLimits
     if (!limits.enabled) return
     const states: Array<RateLimitState> = []
     for (const check of checks) {
