@@ -675,8 +675,19 @@ const wrk = (baseUrl, script, connections, seconds) =>
 const measure = async (server, loads) => {
   if (WARMUP > 0) await Promise.all(loads.map((l) => wrk(server.baseUrl, l.script, l.connections, WARMUP)))
   const stopSampling = rssSampler(server.child.pid)
+  const cpuBefore = cpuMillisOf(server.child.pid)
   const results = await Promise.all(loads.map((l) => wrk(server.baseUrl, l.script, l.connections, DURATION)))
-  return { ...results[0], rssMb: stopSampling() / 1024, others: results.slice(1) }
+  const cpuMs = cpuMillisOf(server.child.pid) - cpuBefore
+  // Per request of all the loads: robust where req/s is not, on a machine whose neighbours vary.
+  const requests = results.reduce((sum, r) => sum + r.requests, 0)
+  return { ...results[0], rssMb: stopSampling() / 1024, cpuUsPerRequest: requests > 0 ? (cpuMs * 1000) / requests : null, others: results.slice(1) }
+}
+
+/** User + system CPU time (ms) of a process and all its threads, from /proc (the ticks are 10 ms). */
+const cpuMillisOf = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -774,12 +785,12 @@ const evaluateTargets = ({ rows, start, cursorSkip, large }) => {
 }
 
 const toMarkdown = ({ rows, meta, start, targets, cursorSkip }) => {
-  const header = "| scenario | conns | server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | req/s ratio | p99 ratio | RSS ratio |\n|---|---|---|---|---|---|---|---|---|---|---|"
+  const header = "| scenario | conns | server | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU µs/req | req/s ratio | p99 ratio | RSS ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
   const lines = rows.flatMap((row) => [
-    `| ${row.scenario} | ${row.connections} | service | ${fmtRps(row.service.rps)} | ${fmt(row.service.p50, 1)} | ${fmt(row.service.p99, 1)} | ${row.service.non2xx} | ${fmt(row.service.rssMb)} | ${ratio(row.service.rps, row.reference?.rps)} | ${ratio(row.service.p99, row.reference?.p99)} | ${ratio(row.service.rssMb, row.reference?.rssMb)} |`,
+    `| ${row.scenario} | ${row.connections} | service | ${fmtRps(row.service.rps)} | ${fmt(row.service.p50, 1)} | ${fmt(row.service.p99, 1)} | ${row.service.non2xx} | ${fmt(row.service.rssMb)} | ${fmt(row.service.cpuUsPerRequest)} | ${ratio(row.service.rps, row.reference?.rps)} | ${ratio(row.service.p99, row.reference?.p99)} | ${ratio(row.service.rssMb, row.reference?.rssMb)} |`,
     row.reference
-      ? `| | | reference | ${fmtRps(row.reference.rps)} | ${fmt(row.reference.p50, 1)} | ${fmt(row.reference.p99, 1)} | ${row.reference.non2xx} | ${fmt(row.reference.rssMb)} | | | |`
-      : "| | | reference | – | – | – | – | – | | | |"
+      ? `| | | reference | ${fmtRps(row.reference.rps)} | ${fmt(row.reference.p50, 1)} | ${fmt(row.reference.p99, 1)} | ${row.reference.non2xx} | ${fmt(row.reference.rssMb)} | ${fmt(row.reference.cpuUsPerRequest)} | | | |`
+      : "| | | reference | – | – | – | – | – | – | | | |"
   ])
   const notes = []
   if (start) {
@@ -796,6 +807,7 @@ const toMarkdown = ({ rows, meta, start, targets, cursorSkip }) => {
 ${meta.date} · ${meta.cpus} CPUs · load generator: ${meta.wrkVersion} · ${meta.durationSeconds} s per run (after ${meta.warmupSeconds} s warm-up) · ${meta.database} · ${meta.totalSeconds} s in all
 
 Ratios are service / reference (req/s above 1 is faster; p99 and RSS below 1 are better).
+CPU µs/req is the server process's CPU time (all its threads) over the requests it answered.
 The mixed row reports the list load; its signin load ran at the same time (see latest.json).
 The cursor rows are the service's alone (the reference has no cursor).
 ${notes.length > 0 ? "\n" + notes.join("\n") + "\n" : ""}
