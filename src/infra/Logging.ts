@@ -42,15 +42,23 @@ const makeLineWriter = () => {
 /** One writer for the process, however many loggers are built (tests build many). */
 const writeLine = makeLineWriter()
 
+/** The start of a JSON line: time, level and message, then each field at the top level, scrubbed. */
+const jsonLine = (
+  redact: Scrubber,
+  date: Date,
+  level: string,
+  message: string,
+  fields: Iterable<readonly [string, unknown]>
+): Record<string, unknown> => {
+  const line: Record<string, unknown> = { time: date.toISOString(), level, message: redact.text(message) }
+  for (const [name, v] of fields) line[name] = redact.value(name, v)
+  return line
+}
+
 /** One JSON object per line: time, level, message, then the annotations as top-level fields. */
 const jsonLogger = (redact: Scrubber) =>
   Logger.make(({ annotations, cause, date, logLevel, message, spans }) => {
-    const line: Record<string, unknown> = {
-      time: date.toISOString(),
-      level: logLevel.label.toLowerCase(),
-      message: redact.text(messageText(message))
-    }
-    for (const [name, v] of HashMap.toEntries(annotations)) line[name] = redact.value(name, v)
+    const line = jsonLine(redact, date, logLevel.label.toLowerCase(), messageText(message), annotations)
     if (!Cause.isEmpty(cause)) line.cause = redact.text(Cause.pretty(cause, { renderErrorCause: true }))
     const spanNames = List.toArray(spans).map((s) => s.label)
     if (spanNames.length > 0) line.spans = spanNames
@@ -85,14 +93,10 @@ export const makeAccessLog = (config: AppConfigShape): (fields: Record<string, u
   const redact = makeScrubber(secretsOf(config))
   return (fields) =>
     Effect.clockWith((clock) =>
-      Effect.sync(() => {
-        const line: Record<string, unknown> = {
-          time: new Date(clock.unsafeCurrentTimeMillis()).toISOString(),
-          level: "info",
-          message: "request"
-        }
-        for (const name in fields) line[name] = redact.value(name, fields[name])
-        writeLine(JSON.stringify(line))
-      })
+      Effect.sync(() =>
+        writeLine(
+          JSON.stringify(jsonLine(redact, new Date(clock.unsafeCurrentTimeMillis()), "info", "request", Object.entries(fields)))
+        )
+      )
     )
 }
