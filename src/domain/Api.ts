@@ -3,7 +3,7 @@
  * and `HttpApiClient.make(Api)` turns it into a typed client. No server code is imported here.
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { Context, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import {
   AccountList,
   ChangePasswordBody,
@@ -38,7 +38,7 @@ import { HealthReport, LegacyHealth, NotReady } from "./Health.js"
 import { IdempotencyHeaders, IdempotencyKeyReused } from "./Idempotency.js"
 import { removeDecodeError } from "./OpenApiCleanup.js"
 import { Envelope } from "./Envelope.js"
-import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskId, TaskPage, UpdateTaskBody } from "./Task.js"
+import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskPage, TaskPath, UpdateTaskBody } from "./Task.js"
 import { User } from "./User.js"
 
 /** Who is calling: the verified access token's claims, its active session and its user. */
@@ -56,14 +56,15 @@ export interface Caller {
 }
 export class CurrentCaller extends Context.Tag("tasks-api/CurrentCaller")<CurrentCaller, Caller>() {}
 
+/** The calling user's id: what the task operations are scoped to. */
+export const callerId = Effect.map(CurrentCaller, (caller) => caller.user.id)
+
 /** Bearer authentication: verifies the access token and that its session is still active. */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
   failure: Schema.Union(Unauthorized.Response, RateLimited.Response, ServiceUnavailable.Response),
   provides: CurrentCaller,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
-
-const TaskPath = Schema.Struct({ task_id: TaskId })
 
 export class TasksApi extends HttpApiGroup.make("tasks")
   .add(

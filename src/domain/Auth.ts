@@ -1,5 +1,6 @@
 /** Request and response bodies of `/api/v1/auth`. */
 import { Schema } from "effect"
+import { oneOf } from "./Choices.js"
 import { LinkedAccount, User } from "./User.js"
 
 /** Passwords are checked by the policy in the handler (so a refusal has the old 422 shape), not here. */
@@ -59,8 +60,7 @@ export const RefreshBody = Schema.Struct({ refresh_token: Schema.String }).annot
 
 export const LOGOUT_SCOPES = ["local", "global", "others"] as const
 export type LogoutScope = (typeof LOGOUT_SCOPES)[number]
-export const isLogoutScope = (scope: string): scope is LogoutScope =>
-  (LOGOUT_SCOPES as ReadonlyArray<string>).includes(scope)
+export const isLogoutScope = oneOf(LOGOUT_SCOPES)
 
 /** The body is optional (no body means `local`); `scope` is checked in the handler for the 400. */
 export const LogoutBody = Schema.NullOr(Schema.Struct({ scope: Schema.optional(Schema.String) })).annotations({

@@ -10,15 +10,16 @@ import { Schema } from "effect"
 export const fixed = <const A extends string>(value: A) =>
   Schema.Literal(value).pipe(Schema.propertySignature, Schema.withConstructorDefault(() => value))
 
-/** Encodes a tagged error without its `_tag`, answered with `status`. */
+/** Encodes a tagged error without its `_tag` (restored from the class on decode), answered with `status`. */
 export const onTheWire = <Self extends { readonly _tag: string }, Fields extends Schema.Struct.Fields>(
   errorClass: Schema.Schema<Self, Schema.Struct.Encoded<Fields> & { readonly _tag: string }> & {
     readonly fields: Fields
+    readonly _tag: Self["_tag"]
   },
-  tag: Self["_tag"],
   status: number
 ) => {
   const { _tag: _, ...wireFields } = errorClass.fields as Fields & { readonly _tag: unknown }
+  const tag = errorClass._tag
   return Schema.transform(Schema.Struct(wireFields as unknown as Fields), errorClass, {
     strict: false,
     decode: (body) => ({ ...body, _tag: tag }),
@@ -39,7 +40,11 @@ export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("Va
   detail: Schema.Array(ValidationIssue),
   error_code: fixed("validation_error")
 }) {
-  static readonly Response = onTheWire(ValidationFailed, "ValidationFailed", 422)
+  static readonly Response = onTheWire(ValidationFailed, 422)
+  /** A 422 with one issue, at `loc` (`["body", "email"]`, `["query", "cursor"]`, …). */
+  static at(loc: ValidationIssue["loc"], msg: string, type = "value_error") {
+    return new ValidationFailed({ detail: [{ loc, msg, type }] })
+  }
 }
 
 /** 422 with the old backend's password-policy shape. */
@@ -50,7 +55,7 @@ export class PasswordRejected extends Schema.TaggedError<PasswordRejected>()("Pa
     details: Schema.Struct({ password: Schema.String })
   })
 }) {
-  static readonly Response = onTheWire(PasswordRejected, "PasswordRejected", 422)
+  static readonly Response = onTheWire(PasswordRejected, 422)
   static because(why: string) {
     return new PasswordRejected({
       detail: { error: "Validation failed", error_code: "VALIDATION_ERROR", details: { password: why } }
@@ -63,7 +68,7 @@ export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
   detail: Schema.String,
   error_code: Schema.String
 }) {
-  static readonly Response = onTheWire(BadRequest, "BadRequest", 400)
+  static readonly Response = onTheWire(BadRequest, 400)
 }
 
 /** 401 on an authenticated endpoint: no credentials, or credentials that do not hold. */
@@ -71,7 +76,7 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
   detail: Schema.Literal("Not authenticated", "Could not validate credentials"),
   error_code: Schema.Literal("not_authenticated", "invalid_token")
 }) {
-  static readonly Response = onTheWire(Unauthorized, "Unauthorized", 401)
+  static readonly Response = onTheWire(Unauthorized, 401)
   static readonly missing = () => new Unauthorized({ detail: "Not authenticated", error_code: "not_authenticated" })
   static readonly invalid = () =>
     new Unauthorized({ detail: "Could not validate credentials", error_code: "invalid_token" })
@@ -82,7 +87,7 @@ export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()
   detail: fixed("Invalid email or password"),
   error_code: fixed("invalid_credentials")
 }) {
-  static readonly Response = onTheWire(InvalidCredentials, "InvalidCredentials", 401)
+  static readonly Response = onTheWire(InvalidCredentials, 401)
 }
 
 /** 401 from `/refresh`: why the refresh token was refused (the client signs in again). */
@@ -90,7 +95,7 @@ export class RefreshRefused extends Schema.TaggedError<RefreshRefused>()("Refres
   detail: Schema.String,
   error_code: Schema.Literal("invalid_refresh_token", "refresh_token_reused", "session_expired", "session_revoked")
 }) {
-  static readonly Response = onTheWire(RefreshRefused, "RefreshRefused", 401)
+  static readonly Response = onTheWire(RefreshRefused, 401)
   static readonly invalid = () =>
     new RefreshRefused({ detail: "Invalid refresh token", error_code: "invalid_refresh_token" })
   static readonly reused = () =>
@@ -109,7 +114,7 @@ export class WrongPassword extends Schema.TaggedError<WrongPassword>()("WrongPas
   detail: fixed("Current password is incorrect"),
   error_code: fixed("invalid_current_password")
 }) {
-  static readonly Response = onTheWire(WrongPassword, "WrongPassword", 401)
+  static readonly Response = onTheWire(WrongPassword, 401)
 }
 
 /** 404: not one of the caller's active sessions. */
@@ -117,7 +122,7 @@ export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("Sess
   detail: fixed("Session not found"),
   error_code: fixed("session_not_found")
 }) {
-  static readonly Response = onTheWire(SessionNotFound, "SessionNotFound", 404)
+  static readonly Response = onTheWire(SessionNotFound, 404)
 }
 
 /** 403: the account is banned. */
@@ -125,7 +130,7 @@ export class AccountBanned extends Schema.TaggedError<AccountBanned>()("AccountB
   detail: fixed("Account is banned"),
   error_code: fixed("account_banned")
 }) {
-  static readonly Response = onTheWire(AccountBanned, "AccountBanned", 403)
+  static readonly Response = onTheWire(AccountBanned, 403)
 }
 
 /** 404 for a task that does not exist or belongs to someone else: the two are indistinguishable. */
@@ -133,7 +138,7 @@ export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFou
   detail: Schema.Literal("Task not found", "Task not found or does not belong to user"),
   error_code: Schema.Literal("task_not_found")
 }) {
-  static readonly Response = onTheWire(TaskNotFound, "TaskNotFound", 404)
+  static readonly Response = onTheWire(TaskNotFound, 404)
   /** The wording the old backend used on reads. */
   static readonly onRead = () => new TaskNotFound({ detail: "Task not found", error_code: "task_not_found" })
   /** The wording the old backend used on writes. */
@@ -146,10 +151,12 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
   detail: fixed("Service temporarily unavailable"),
   error_code: Schema.String
 }) {
-  static readonly Response = onTheWire(ServiceUnavailable, "ServiceUnavailable", 503)
+  static readonly Response = onTheWire(ServiceUnavailable, 503)
   static readonly database = () => new ServiceUnavailable({ error_code: "database_unavailable" })
   static readonly rateLimiter = () => new ServiceUnavailable({ error_code: "rate_limiter_unavailable" })
   static readonly requestTimeout = () => new ServiceUnavailable({ error_code: "request_timeout" })
+  /** The instance is draining: a long-lived call ends so the drain need not wait; reconnect elsewhere. */
+  static readonly shuttingDown = () => new ServiceUnavailable({ error_code: "shutting_down" })
 }
 
 /** 429: a rate limit is exhausted; `Retry-After` says when to try again. */
@@ -157,7 +164,7 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   detail: fixed("Too many requests"),
   error_code: fixed("rate_limited")
 }) {
-  static readonly Response = onTheWire(RateLimited, "RateLimited", 429)
+  static readonly Response = onTheWire(RateLimited, 429)
 }
 
 /** 413: the body is larger than `MAX_BODY_BYTES`. */
@@ -165,5 +172,5 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
   detail: fixed("Request body too large"),
   error_code: fixed("payload_too_large")
 }) {
-  static readonly Response = onTheWire(PayloadTooLarge, "PayloadTooLarge", 413)
+  static readonly Response = onTheWire(PayloadTooLarge, 413)
 }

@@ -30,5 +30,5 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
   detail: fixed("Idempotency-Key was already used with a different request body"),
   error_code: fixed("idempotency_key_reused")
 }) {
-  static readonly Response = onTheWire(IdempotencyKeyReused, "IdempotencyKeyReused", 422)
+  static readonly Response = onTheWire(IdempotencyKeyReused, 422)
 }

@@ -3,6 +3,7 @@
  * nothing about composition. Pure: returns why a password is refused, or undefined.
  */
 import { COMMON_PASSWORDS } from "./commonPasswords.js"
+import { normaliseEmail } from "./User.js"
 
 export const MIN_PASSWORD_LENGTH = 8
 /** bcrypt reads 72 bytes: longer passwords are refused rather than silently truncated. */
@@ -19,7 +20,7 @@ export const passwordProblem = (password: string, email: string): string | undef
   if (COMMON_PASSWORDS.has(lowered)) {
     return "Password is too common; choose a less guessable one"
   }
-  if (lowered === email.trim().toLowerCase()) {
+  if (lowered === normaliseEmail(email)) {
     return "Password must not be the same as the email address"
   }
   return undefined

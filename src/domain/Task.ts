@@ -1,5 +1,6 @@
 /** Tasks: the stored shape, the request bodies and the list query, as the old backend had them. */
 import { Option, ParseResult, Schema } from "effect"
+import { oneOf, pythonList } from "./Choices.js"
 import { BadRequest, ValidationFailed } from "./Errors.js"
 
 export const PRIORITIES = [
@@ -16,16 +17,8 @@ export type SortField = (typeof SORT_FIELDS)[number]
 export const SORT_ORDERS = ["asc", "desc"] as const
 export type SortOrder = (typeof SORT_ORDERS)[number]
 
-/** Python's list repr, which the old backend put in its 400 messages. */
-const pythonList = (values: ReadonlyArray<string>) => `[${values.map((v) => `'${v}'`).join(", ")}]`
-
-/**
- * The old backend answered a bad enum value with a 400 and a message, not a 422: the schemas take
- * any string and these checks refuse it with the old wording.
- */
-const oneOf = <const A extends string>(values: ReadonlyArray<A>) => (value: string): value is A =>
-  (values as ReadonlyArray<string>).includes(value)
-
+// The old backend answered a bad enum value with a 400 and a message, not a 422: the schemas take
+// any string and these checks refuse it with the old wording.
 export const isPriority = oneOf(PRIORITIES)
 export const isSortField = oneOf(SORT_FIELDS)
 export const isSortOrder = oneOf(SORT_ORDERS)
@@ -64,6 +57,9 @@ export const TaskId = Schema.transform(
   }
 ).annotations({ identifier: "TaskId", description: "A UUID" })
 export type TaskId = typeof TaskId.Type
+
+/** The path of `/api/tasks/:task_id`, which RPC procedures naming a task validate too. */
+export const TaskPath = Schema.Struct({ task_id: TaskId })
 
 const ISO_DATETIME =
   /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
@@ -261,8 +257,7 @@ export const cursorContinues = (cursor: ListCursor, query: ListShape) =>
   cursor.completed === (query.completed ?? null)
 
 /** A 422 in FastAPI's shape about one query parameter, as a schema failure there would answer. */
-const queryIssue = (parameter: string, msg: string) =>
-  new ValidationFailed({ detail: [{ loc: ["query", parameter], msg, type: "value_error" }] })
+const queryIssue = (parameter: string, msg: string) => ValidationFailed.at(["query", parameter], msg)
 
 export const INVALID_CURSOR = "Invalid cursor"
 export const invalidCursor = () => queryIssue("cursor", INVALID_CURSOR)

@@ -2,11 +2,19 @@
 import { Schema } from "effect"
 
 /** Emails compare case-insensitively: stored and looked up trimmed and lower-cased. */
-export const Email = Schema.Trim.pipe(
-  Schema.compose(Schema.Lowercase),
-  Schema.minLength(3, { message: () => "value is not a valid email address" }),
-  Schema.maxLength(320, { message: () => "value is not a valid email address" }),
-  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "value is not a valid email address" })
+export const normaliseEmail = (email: string) => email.trim().toLowerCase()
+
+/** What a malformed email answers (422, in FastAPI's wording). */
+export const INVALID_EMAIL = "value is not a valid email address"
+
+export const Email = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: normaliseEmail,
+  encode: (email) => email
+}).pipe(
+  Schema.minLength(3, { message: () => INVALID_EMAIL }),
+  Schema.maxLength(320, { message: () => INVALID_EMAIL }),
+  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => INVALID_EMAIL })
 ).annotations({ identifier: "Email", format: "email" })
 
 export class User extends Schema.Class<User>("User")({

@@ -3,19 +3,22 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Api, CurrentCaller } from "../domain/Api.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../domain/Auth.js"
+import { pythonList } from "../domain/Choices.js"
 import { envelope } from "../domain/Envelope.js"
 import { BadRequest } from "../domain/Errors.js"
+import { normaliseEmail } from "../domain/User.js"
 import { Accounts } from "../infra/Accounts.js"
+import { RateLimits } from "../infra/RateLimits.js"
 import { Sessions } from "../infra/Sessions.js"
 import { Tokens } from "../infra/Tokens.js"
 import { UserRepo } from "../infra/UserRepo.js"
 import { AppConfig } from "../infra/Config.js"
 import { makeClientInfo } from "./ClientInfo.js"
-import { enforce, recordFailure } from "./RateLimit.js"
+import { enforceWith, recordFailure } from "./RateLimit.js"
 
 const invalidScope = () =>
   new BadRequest({
-    detail: `Invalid scope. Must be one of: [${LOGOUT_SCOPES.map((s) => `'${s}'`).join(", ")}]`,
+    detail: `Invalid scope. Must be one of: ${pythonList(LOGOUT_SCOPES)}`,
     error_code: "invalid_scope"
   })
 
@@ -26,12 +29,13 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
     const tokens = yield* Tokens
     const users = yield* UserRepo
     const { rateLimit: rules } = yield* AppConfig
+    const limits = yield* RateLimits
     const clientInfo = yield* makeClientInfo
     return handlers
       .handle("signup", ({ payload }) =>
         Effect.gen(function*() {
           const client = yield* clientInfo
-          yield* enforce([{ name: "signup:ip", rule: rules.signupPerIp, subject: client.ipAddress }], "closed")
+          yield* enforceWith(limits, [{ name: "signup:ip", rule: rules.signupPerIp, subject: client.ipAddress }], "closed")
           return envelope(yield* accounts.signup(payload, client))
         }))
       .handle("signin", ({ payload }) =>
@@ -41,15 +45,16 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
           const accountFailures = {
             name: "signin:account",
             rule: rules.signinFailuresPerAccount,
-            subject: payload.email.trim().toLowerCase(),
+            subject: normaliseEmail(payload.email),
             count: false
           }
-          yield* enforce(
+          yield* enforceWith(
+            limits,
             [{ name: "signin:ip", rule: rules.signinPerIp, subject: client.ipAddress }, accountFailures],
             "closed"
           )
           const pair = yield* accounts.signin(payload, client).pipe(
-            Effect.tapErrorTag("InvalidCredentials", () => recordFailure(accountFailures))
+            Effect.tapErrorTag("InvalidCredentials", () => recordFailure(limits, accountFailures))
           )
           return envelope(pair)
         }))
@@ -83,15 +88,17 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("refresh", ({ payload }) =>
         Effect.gen(function*() {
           const client = yield* clientInfo
-          const session = sessions.sessionOfRefreshToken(payload.refresh_token)
-          yield* enforce(
+          // Parsed once: its session is the rate-limit subject, and a refusal waits for the limits.
+          const claims = sessions.refreshClaims(payload.refresh_token)
+          yield* enforceWith(
+            limits,
             [
-              { name: "refresh:session", rule: rules.refreshPerSession, subject: session },
+              { name: "refresh:session", rule: rules.refreshPerSession, subject: claims?.sessionId ?? null },
               { name: "refresh:ip", rule: rules.refreshPerIp, subject: client.ipAddress }
             ],
             "closed"
           )
-          return envelope(yield* sessions.refresh(payload.refresh_token))
+          return envelope(yield* sessions.refresh(claims))
         }))
       .handle("logout", ({ payload }) =>
         Effect.gen(function*() {
@@ -123,7 +130,8 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("changePassword", ({ payload }) =>
         Effect.gen(function*() {
           const caller = yield* CurrentCaller
-          yield* enforce(
+          yield* enforceWith(
+            limits,
             [{ name: "change-password:user", rule: rules.changePasswordPerUser, subject: caller.user.id }],
             "closed"
           )

@@ -3,7 +3,7 @@ import { type Headers, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { Authentication } from "../domain/Api.js"
 import { Unauthorized } from "../domain/Errors.js"
-import { Accounts } from "../infra/Accounts.js"
+import { AccessChecks } from "../infra/AccessChecks.js"
 import { RateLimits } from "../infra/RateLimits.js"
 import { AppConfig } from "../infra/Config.js"
 import { enforceWith } from "./RateLimit.js"
@@ -37,13 +37,13 @@ export const bearerToken = (headers: Headers.Headers): Effect.Effect<string, Una
  * budget for both APIs; an unreachable store lets the task API go on).
  */
 export const makeAuthenticateHeaders = Effect.gen(function*() {
-  const accounts = yield* Accounts
+  const accessChecks = yield* AccessChecks
   const { rateLimit } = yield* AppConfig
   const limits = yield* RateLimits
   return (headers: Headers.Headers) =>
     Effect.gen(function*() {
-      const caller = yield* accounts.authenticate(yield* bearerToken(headers))
-      yield* noteCaller(caller.user.id, caller.session.id)
+      const caller = yield* accessChecks.check(yield* bearerToken(headers))
+      yield* noteCaller(caller.user.id)
       yield* enforceWith(limits, [{ name: "api:user", rule: rateLimit.apiPerUser, subject: caller.user.id }], "open")
       return caller
     })

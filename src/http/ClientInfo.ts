@@ -8,6 +8,7 @@ import { Effect, Option } from "effect"
 import { BlockList, isIPv6 } from "node:net"
 import { AppConfig, type TrustProxy } from "../infra/Config.js"
 import type { ClientInfo } from "../infra/Sessions.js"
+import { currentRequestState } from "./RequestState.js"
 
 const MAX_USER_AGENT = 512
 
@@ -41,11 +42,20 @@ export const clientAddress = (trust: TrustProxy) => {
   }
 }
 
-/** Reads a request's client: built once from the configuration, then applied per request. */
+/**
+ * Reads a request's client: built once from the configuration, then applied per request. The
+ * address is the one the edge resolved (RequestState); resolved here only where no edge ran.
+ */
 export const makeClientInfo = Effect.map(AppConfig, ({ trustProxy }) => {
   const resolve = clientAddress(trustProxy)
-  return Effect.map(HttpServerRequest.HttpServerRequest, (request): ClientInfo => ({
-    ipAddress: resolve(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"]),
-    userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT) ?? null
-  }))
+  return Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const state = yield* currentRequestState
+    return {
+      ipAddress: state !== undefined
+        ? state.clientIp
+        : resolve(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"]),
+      userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT) ?? null
+    } satisfies ClientInfo
+  })
 })

@@ -22,7 +22,7 @@ import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { newRequestState, withRequestState } from "./RequestState.js"
 import { recordRequest } from "./RequestMetrics.js"
-import { routeOf } from "./Routes.js"
+import { routeOfRequest } from "./Routes.js"
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -66,8 +66,8 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
         onNone: () => undefined,
         onSome: (span) => span.traceId
       })
-      const route = routeOf(request.method, request.url)
-      const state = newRequestState()
+      const route = routeOfRequest(request)
+      const state = newRequestState(clientIp)
       const requestAnnotations = {
         request_id: requestId,
         ...(traceId === undefined ? {} : { trace_id: traceId }),

@@ -53,8 +53,7 @@ export const toValidationFailed = (error: HttpApiDecodeError, method: string) =>
 
 const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
 
-const malformedJson = () =>
-  new ValidationFailed({ detail: [{ loc: ["body"], msg: "JSON decode error", type: "json_invalid" }] })
+const malformedJson = () => ValidationFailed.at(["body"], "JSON decode error", "json_invalid")
 
 /** A defect raised by the HttpApi when the body is not JSON at all. */
 const isBodyDecodeDefect = (defect: unknown) =>
@@ -78,6 +77,19 @@ const readBodyWithin = (maxBytes: number) =>
     )
   })
 
+/** A lost database connection is never a bug, even where a repository did not map it: "retry later". */
+export const isLostDatabase = (error: unknown) => isSqlError(error) && isUnavailable(error)
+
+/** What a lost database answers, REST and RPC alike: logged with its cause, then 503. */
+export const answerLostDatabase = (cause: Cause.Cause<unknown>) =>
+  Effect.zipRight(
+    Effect.logWarning("database unavailable (unmapped)", cause),
+    Effect.fail(ServiceUnavailable.database())
+  )
+
+/** A bug, REST and RPC alike: logged with its cause; the caller is answered without details. */
+export const logUnhandled = (cause: Cause.Cause<unknown>) => Effect.logError("unhandled error", cause)
+
 /** What a failed or crashed request answers; failures the API declares pass through to be encoded. */
 const answerFor = (
   // `never`: the app's error type is erased here; its failures are still there at run time.
@@ -88,19 +100,10 @@ const answerFor = (
   if (error instanceof HttpApiDecodeError) return Effect.fail(toValidationFailed(error, method))
   if (isBodyDecodeDefect(error)) return Effect.fail(malformedJson())
   if (error instanceof RouteNotFound) return Effect.succeed(json(404, { detail: "Not Found", error_code: "not_found" }))
-  // A lost connection is never a bug, even where a repository did not map it: "retry later".
-  if (isSqlError(error) && isUnavailable(error)) {
-    return Effect.zipRight(
-      Effect.logWarning("database unavailable (unmapped)", cause),
-      Effect.fail(ServiceUnavailable.database())
-    )
-  }
+  // A failure or a defect alike (RPC looks at defects only: its failures are typed answers).
+  if (isLostDatabase(error)) return answerLostDatabase(cause)
   if (Cause.isFailure(cause) || !Cause.isDie(cause)) return Effect.failCause(cause)
-  // A bug: logged with its cause, answered without details.
-  return Effect.as(
-    Effect.logError("unhandled error", cause),
-    json(500, { detail: "Internal Server Error", error_code: "internal_error" })
-  )
+  return Effect.as(logUnhandled(cause), json(500, { detail: "Internal Server Error", error_code: "internal_error" }))
 }
 
 export const apiErrorMiddleware = Layer.unwrapEffect(

@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { RateLimited, ServiceUnavailable } from "../domain/Errors.js"
 import type { RateRule } from "../infra/Config.js"
 import { countRateLimitRejection } from "../infra/Metrics.js"
-import { RateLimits, type RateLimitsShape, type RateLimitState } from "../infra/RateLimits.js"
+import type { RateLimitsShape, RateLimitState } from "../infra/RateLimits.js"
 import { securityEvent } from "../infra/SecurityEvents.js"
 import { addResponseHeaders } from "./RequestState.js"
 
@@ -32,18 +32,21 @@ const headersFor = (state: RateLimitState, retryAfter?: number) => ({
 const tightest = (states: ReadonlyArray<RateLimitState>) =>
   states.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a))
 
-/** Counts the request against each check; fails with 429 (or 503 when closed and the store is down). */
-export const enforce = (checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" | "open") =>
-  Effect.flatMap(RateLimits, (limits) => enforceWith(limits, checks, onStoreDown))
+/** The store key of a check's subject: one counter per rule and subject. */
+const keyOf = (name: string, subject: string) => `${name}:${subject}`
 
-/** `enforce` with the limiter at hand: on every API request, providing it would copy the context. */
+/**
+ * Counts the request against each check; fails with 429 (or 503 when closed and the store is down).
+ * The limiter is passed in, taken once by the caller's layer: reading it from the context per
+ * request would copy the context on every API request.
+ */
 export const enforceWith = (limits: RateLimitsShape, checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" | "open") =>
   Effect.gen(function*() {
     if (!limits.enabled) return
     const states: Array<RateLimitState> = []
     for (const check of checks) {
       if (check.subject === null) continue
-      const key = `${check.name}:${check.subject}`
+      const key = keyOf(check.name, check.subject)
       const state = yield* (check.count === false ? limits.ensureRemaining(check.rule, key) : limits.consume(check.rule, key)).pipe(
         Effect.catchTag("RateLimitHit", (hit) =>
           Effect.zipRight(
@@ -72,9 +75,7 @@ export const enforceWith = (limits: RateLimitsShape, checks: ReadonlyArray<RateC
   })
 
 /** Counts one more failure against `check` (signin failures per account); never fails the request. */
-export const recordFailure = (check: RateCheck) =>
-  Effect.gen(function*() {
-    const limits = yield* RateLimits
-    if (!limits.enabled || check.subject === null) return
-    yield* Effect.ignore(limits.consume(check.rule, `${check.name}:${check.subject}`))
-  })
+export const recordFailure = (limits: RateLimitsShape, check: RateCheck) =>
+  !limits.enabled || check.subject === null
+    ? Effect.void
+    : Effect.ignore(limits.consume(check.rule, keyOf(check.name, check.subject)))

@@ -1,15 +1,17 @@
 /**
  * What code deep inside a request learns and the edge needs when the response goes out: headers
  * to add (rate limits, the auth challenge) and who the caller turned out to be (for the access
- * log). One mutable record per request, reached through a FiberRef: every fiber the request
- * forks inherits the same record, so writes are seen whether the handler succeeds or fails.
+ * log); and what the edge already knows that code inside needs (the client's address). One
+ * mutable record per request, reached through a FiberRef: every fiber the request forks inherits
+ * the same record, so writes are seen whether the handler succeeds or fails.
  */
 import { Effect, FiberRef, GlobalValue } from "effect"
 
 export interface RequestState {
   readonly headers: Record<string, string>
+  /** The client's address as the edge resolved it (null: unknown), so it is resolved once. */
+  readonly clientIp: string | null
   userId: string | undefined
-  sessionId: string | undefined
   /** REQUEST_TIMEOUT interrupted the request: the edge answers 503 `request_timeout`. */
   timedOut: boolean
 }
@@ -19,8 +21,11 @@ const current = GlobalValue.globalValue(
   () => FiberRef.unsafeMake<RequestState | undefined>(undefined)
 )
 
+/** The current request's record; undefined outside a request. */
+export const currentRequestState: Effect.Effect<RequestState | undefined> = FiberRef.get(current)
+
 const update = (f: (state: RequestState) => void) =>
-  Effect.flatMap(FiberRef.get(current), (state) =>
+  Effect.flatMap(currentRequestState, (state) =>
     Effect.sync(() => {
       if (state !== undefined) f(state)
     }))
@@ -30,19 +35,18 @@ export const addResponseHeaders = (headers: Record<string, string>) =>
   update((state) => Object.assign(state.headers, headers))
 
 /** Records the authenticated caller of the current request. */
-export const noteCaller = (userId: string, sessionId: string) =>
+export const noteCaller = (userId: string) =>
   update((state) => {
     state.userId = userId
-    state.sessionId = sessionId
   })
 
 /** Runs `effect` with a fresh record for one request. */
 export const withRequestState = <A, E, R>(state: RequestState, effect: Effect.Effect<A, E, R>) =>
   Effect.locally(effect, current, state)
 
-export const newRequestState = (): RequestState => ({
+export const newRequestState = (clientIp: string | null): RequestState => ({
   headers: {},
+  clientIp,
   userId: undefined,
-  sessionId: undefined,
   timedOut: false
 })

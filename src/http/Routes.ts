@@ -3,7 +3,7 @@
  * metrics: matched against the paths the HttpApi declares, so it never drifts from the router.
  * Unknown paths are one label, so metrics cannot be flooded with made-up routes.
  */
-import { HttpApi } from "@effect/platform"
+import { HttpApi, type HttpServerRequest } from "@effect/platform"
 import { Api } from "../domain/Api.js"
 
 export const UNMATCHED_ROUTE = "unmatched"
@@ -30,7 +30,12 @@ const templates: ReadonlyArray<Template> = (() => {
   return found.sort((a, b) => parameters(a) - parameters(b))
 })()
 
-const EXTRA_ROUTES: ReadonlyArray<string> = ["/openapi.json", "/docs", "/rpc"]
+/** The routes served beside the HttpApi's endpoints (Server.ts, RpcServer.ts). */
+export const OPENAPI_PATH = "/openapi.json"
+export const DOCS_PATH = "/docs"
+export const RPC_PATH = "/rpc"
+
+const EXTRA_ROUTES: ReadonlyArray<string> = [OPENAPI_PATH, DOCS_PATH, RPC_PATH]
 
 /** The template for `method` and the URL's path (query excluded). */
 export const routeOf = (method: string, url: string): string => {
@@ -39,4 +44,16 @@ export const routeOf = (method: string, url: string): string => {
     if (template.method === method && template.pattern.test(path)) return template.path
   }
   return EXTRA_ROUTES.find((route) => route === path) ?? UNMATCHED_ROUTE
+}
+
+// Keyed by the request object: the span name and the edge both ask, and the entry goes with it.
+const routesOfRequests = new WeakMap<HttpServerRequest.HttpServerRequest, string>()
+
+/** `routeOf` a request, matched once however many times it is asked. */
+export const routeOfRequest = (request: HttpServerRequest.HttpServerRequest): string => {
+  const known = routesOfRequests.get(request)
+  if (known !== undefined) return known
+  const route = routeOf(request.method, request.url)
+  routesOfRequests.set(request, route)
+  return route
 }

@@ -1,6 +1,6 @@
 /**
  * Bearer authentication of `/rpc`: the RPC face of REST's Authentication middleware, with the same
- * token rules, the same `Accounts.authenticate` and the same per-user API rate limit (one shared
+ * token rules, the same `AccessChecks.check` and the same per-user API rate limit (one shared
  * budget: a user's REST and RPC calls count against the same `api:user` key).
  */
 import { Effect, Layer } from "effect"

@@ -5,20 +5,15 @@
  * Server Error"), never with its message (which could carry SQL or internals).
  */
 import { Cause, Effect, Stream } from "effect"
-import { ServiceUnavailable } from "../domain/Errors.js"
-import { isSqlError, isUnavailable } from "../infra/DatabaseErrors.js"
+import type { ServiceUnavailable } from "../domain/Errors.js"
+import { answerLostDatabase, isLostDatabase, logUnhandled } from "./Errors.js"
 
 export const answerDefects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ServiceUnavailable, R> =>
   Effect.catchAllCause(effect, (cause): Effect.Effect<never, E | ServiceUnavailable> => {
+    // Only defects: a procedure's failures are its typed answers, encoded as they are.
     if (!Cause.isDie(cause)) return Effect.failCause(cause)
-    const defect = Cause.squash(cause)
-    if (isSqlError(defect) && isUnavailable(defect)) {
-      return Effect.zipRight(
-        Effect.logWarning("database unavailable (unmapped)", cause),
-        Effect.fail(ServiceUnavailable.database())
-      )
-    }
-    return Effect.zipRight(Effect.logError("unhandled error", cause), Effect.dieMessage("Internal Server Error"))
+    if (isLostDatabase(Cause.squash(cause))) return answerLostDatabase(cause)
+    return Effect.zipRight(logUnhandled(cause), Effect.dieMessage("Internal Server Error"))
   })
 
 export const answerStreamDefects = <A, E, R>(

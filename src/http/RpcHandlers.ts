@@ -1,23 +1,21 @@
 /** The procedures of `TasksRpc`: the RPC face of the Tasks service, for the authenticated caller. */
-import { Effect, Schema, Stream } from "effect"
-import { CurrentCaller } from "../domain/Api.js"
+import { Effect, Stream } from "effect"
+import { callerId, CurrentCaller } from "../domain/Api.js"
 import { IdempotencyHeaders } from "../domain/Idempotency.js"
 import { TasksRpc } from "../domain/Rpc.js"
-import { CreateTaskBody, ListTasksQuery, SetCompletedBody, TaskId, UpdateTaskBody } from "../domain/Task.js"
+import { CreateTaskBody, ListTasksQuery, SetCompletedBody, TaskPath, UpdateTaskBody } from "../domain/Task.js"
 import { Tasks } from "../infra/Tasks.js"
 import { bearerToken } from "./Authentication.js"
 import { answerDefects, answerStreamDefects } from "./RpcFailures.js"
 import { asQueryParameters, validate } from "./RpcValidation.js"
 import { TaskFeed } from "./TaskFeed.js"
 
-/** REST's `/api/tasks/:task_id` path: the id is validated (and canonicalised) as there. */
-const TaskPath = Schema.Struct({ task_id: TaskId })
-
-const callerId = Effect.map(CurrentCaller, (caller) => caller.user.id)
-
-// Like REST, the path is decoded before the body, and the body before the headers.
-const taskIdOf = (id: string, method: "GET" | "PUT" | "PATCH" | "DELETE") =>
-  Effect.map(validate(TaskPath, { task_id: id }, method), (path) => path.task_id)
+/**
+ * The id validated (and canonicalised) as REST's `/api/tasks/:task_id` path is. Any method will
+ * do: `task_id` is a path parameter, so its issues are located in the path whatever the method.
+ * Like REST, the path is decoded before the body, and the body before the headers.
+ */
+const taskIdOf = (id: string) => Effect.map(validate(TaskPath, { task_id: id }, "GET"), (path) => path.task_id)
 
 export const RpcHandlersLive = TasksRpc.toLayer(
   Effect.gen(function*() {
@@ -31,7 +29,7 @@ export const RpcHandlersLive = TasksRpc.toLayer(
         }).pipe(answerDefects),
       GetTask: ({ id }) =>
         Effect.gen(function*() {
-          const taskId = yield* taskIdOf(id, "GET")
+          const taskId = yield* taskIdOf(id)
           return yield* tasks.get(yield* callerId, taskId)
         }).pipe(answerDefects),
       CreateTask: ({ idempotency_key, ...fields }) =>
@@ -46,19 +44,19 @@ export const RpcHandlersLive = TasksRpc.toLayer(
         }).pipe(answerDefects),
       UpdateTask: ({ id, ...fields }) =>
         Effect.gen(function*() {
-          const taskId = yield* taskIdOf(id, "PUT")
+          const taskId = yield* taskIdOf(id)
           const body = yield* validate(UpdateTaskBody, fields, "PUT")
           return yield* tasks.update(yield* callerId, taskId, body)
         }).pipe(answerDefects),
       SetTaskCompleted: ({ completed, id }) =>
         Effect.gen(function*() {
-          const taskId = yield* taskIdOf(id, "PATCH")
+          const taskId = yield* taskIdOf(id)
           const body = yield* validate(SetCompletedBody, { completed }, "PATCH")
           return yield* tasks.setCompleted(yield* callerId, taskId, body.completed)
         }).pipe(answerDefects),
       DeleteTask: ({ id }) =>
         Effect.gen(function*() {
-          const taskId = yield* taskIdOf(id, "DELETE")
+          const taskId = yield* taskIdOf(id)
           return yield* tasks.delete(yield* callerId, taskId)
         }).pipe(answerDefects),
       CurrentUser: () => Effect.map(CurrentCaller, (caller) => caller.user),

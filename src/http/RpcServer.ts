@@ -9,11 +9,10 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
 import { TasksRpc } from "../domain/Rpc.js"
 import { TaskChangeRepoLive } from "../infra/TaskChangeRepo.js"
+import { RPC_PATH } from "./Routes.js"
 import { RpcAuthenticationLive } from "./RpcAuthentication.js"
 import { RpcHandlersLive } from "./RpcHandlers.js"
 import { TaskFeedLive } from "./TaskFeed.js"
-
-export const RPC_PATH = "/rpc"
 
 export const RpcHttpLive = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function*() {

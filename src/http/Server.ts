@@ -24,6 +24,7 @@ import { GracefulShutdownLive, nodeServerLayer } from "./GracefulShutdown.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
 import { makeRequestDeadlines } from "./RequestDeadlines.js"
+import { DOCS_PATH, OPENAPI_PATH } from "./Routes.js"
 import { RpcHttpLive } from "./RpcServer.js"
 import { serverSpanName } from "./ServerSpans.js"
 import { TasksHttpLive } from "./TasksHttp.js"
@@ -55,8 +56,8 @@ export const HttpLive = Layer.unwrapScoped(
 ).pipe(
   // Server spans are named by route template (the platform's tracer middleware makes them).
   HttpMiddleware.withSpanNameGenerator(serverSpanName),
-  Layer.provide(HttpApiScalar.layer({ path: "/docs" })),
-  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(HttpApiScalar.layer({ path: DOCS_PATH })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH })),
   Layer.provide(apiErrorMiddleware),
   Layer.provide(ApiLive),
   // `POST /rpc` (internal RPC): a route of the same router, so the same edge and error middleware.

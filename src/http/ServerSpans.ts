@@ -3,8 +3,8 @@
  * path, so spans group by endpoint and ids or tokens in a path never become span names.
  */
 import type { HttpServerRequest } from "@effect/platform"
-import { routeOf } from "./Routes.js"
+import { routeOfRequest } from "./Routes.js"
 
 /** For `HttpMiddleware.withSpanNameGenerator`: the platform's tracer middleware names its span with it. */
 export const serverSpanName = (request: HttpServerRequest.HttpServerRequest): string =>
-  `${request.method} ${routeOf(request.method, request.url)}`
+  `${request.method} ${routeOfRequest(request)}`

@@ -14,7 +14,7 @@ import {
   TASK_CHANGE_RETENTION,
   type TaskFeedEvent
 } from "../domain/TaskChange.js"
-import { Accounts } from "../infra/Accounts.js"
+import { AccessChecks } from "../infra/AccessChecks.js"
 import { TaskChangeRepo } from "../infra/TaskChangeRepo.js"
 import { Lifecycle } from "./Lifecycle.js"
 
@@ -68,15 +68,9 @@ const pause = (duration: Duration.Duration) =>
     return Effect.sync(() => clearTimeout(timer))
   })
 
-const invalidCursor = () =>
-  new ValidationFailed({
-    detail: [{ loc: ["body", "after"], msg: "Input should be a cursor received from WatchTasks", type: "value_error" }]
-  })
+const invalidCursor = () => ValidationFailed.at(["body", "after"], "Input should be a cursor received from WatchTasks")
 
 const isCursor = (value: string) => CURSOR_PATTERN.test(value) && BigInt(value) <= MAX_CURSOR
-
-/** The instance is draining: the watch ends so the drain need not wait for it; reconnect elsewhere. */
-const shuttingDown = () => new ServiceUnavailable({ error_code: "shutting_down" })
 
 interface FeedState {
   readonly cursor: string
@@ -91,7 +85,7 @@ export const TaskFeedLive = Layer.scoped(
   TaskFeed,
   Effect.gen(function*() {
     const repo = yield* TaskChangeRepo
-    const accounts = yield* Accounts
+    const accessChecks = yield* AccessChecks
     const lifecycle = yield* Lifecycle
     const settings = yield* TaskFeedSettings
     const heartbeatPolls = Math.max(
@@ -125,11 +119,11 @@ export const TaskFeedLive = Layer.scoped(
       const step = (state: FeedState) =>
         Effect.gen(function*() {
           if (state.wait) yield* pause(settings.pollInterval)
-          if (yield* lifecycle.shuttingDown) return yield* shuttingDown()
+          if (yield* lifecycle.shuttingDown) return yield* ServiceUnavailable.shuttingDown()
           if (state.idlePolls >= heartbeatPolls) {
             // A watch outlives the request's authentication: the token may have expired, or its
             // session ended, since. Same check as every request; a failure ends the watch.
-            yield* accounts.authenticate(accessToken)
+            yield* accessChecks.check(accessToken)
             const heartbeat: ReadonlyArray<TaskFeedEvent> = [new CaughtUp({ cursor: state.cursor })]
             return Option.some([Chunk.fromIterable(heartbeat), { ...state, idlePolls: 0, wait: false }] as const)
           }

@@ -1,14 +1,13 @@
 /** `/api/tasks`: the REST face of the Tasks service, for the authenticated caller. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import { Api, CurrentCaller } from "../domain/Api.js"
+import { Api, callerId } from "../domain/Api.js"
 import { envelope } from "../domain/Envelope.js"
 import { Tasks } from "../infra/Tasks.js"
 
 export const TasksHttpLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
   Effect.gen(function*() {
     const tasks = yield* Tasks
-    const callerId = Effect.map(CurrentCaller, (caller) => caller.user.id)
     return handlers
       .handle("create", ({ headers, payload }) =>
         callerId.pipe(

@@ -1,5 +1,5 @@
 /**
- * Accounts and sessions: signup, signin, and the per-request authentication of access tokens.
+ * Accounts: signup, signin and password changes (access tokens are checked by AccessChecks).
  * Signin answers the same bytes, after the same work, for an unknown email and a wrong password.
  */
 import { SqlClient } from "@effect/sql"
@@ -13,13 +13,11 @@ import {
   InvalidCredentials,
   PasswordRejected,
   type ServiceUnavailable,
-  Unauthorized,
   ValidationFailed,
   WrongPassword
 } from "../domain/Errors.js"
 import { passwordProblem } from "../domain/PasswordPolicy.js"
-import { Email, isBanned } from "../domain/User.js"
-import { AccessChecks } from "./AccessChecks.js"
+import { Email, INVALID_EMAIL, isBanned, normaliseEmail } from "../domain/User.js"
 import { orUnavailable } from "./DatabaseErrors.js"
 import { countSigninOutcome } from "./Metrics.js"
 import { PasswordHasher } from "./PasswordHasher.js"
@@ -37,8 +35,6 @@ export interface AccountsShape {
     input: { readonly email: string; readonly password: string },
     client: ClientInfo
   ) => Effect.Effect<TokenPair, InvalidCredentials | AccountBanned | ServiceUnavailable>
-  /** Verifies an access token and that its session is active and its user allowed in. */
-  readonly authenticate: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
   /** Other sessions end unless `revoke_other_sessions` is false; the calling one stays valid. */
   readonly changePassword: (
     caller: Caller,
@@ -53,7 +49,6 @@ export interface AccountsShape {
 export class Accounts extends Context.Tag("tasks-api/Accounts")<Accounts, AccountsShape>() {}
 
 const decodeEmail = Schema.decodeUnknownOption(Email)
-const normaliseEmail = (email: string) => email.trim().toLowerCase()
 
 export const AccountsLive = Layer.effect(
   Accounts,
@@ -61,18 +56,12 @@ export const AccountsLive = Layer.effect(
     const hasher = yield* PasswordHasher
     const users = yield* UserRepo
     const sessions = yield* Sessions
-    const accessChecks = yield* AccessChecks
     const sql = yield* SqlClient.SqlClient
     const now = currentDate
 
     const signup: AccountsShape["signup"] = Effect.fn("Accounts.signup")(function*(input, client) {
       const email = yield* Option.match(decodeEmail(input.email), {
-        onNone: () =>
-          Effect.fail(
-            new ValidationFailed({
-              detail: [{ loc: ["body", "email"], msg: "value is not a valid email address", type: "value_error" }]
-            })
-          ),
+        onNone: () => Effect.fail(ValidationFailed.at(["body", "email"], INVALID_EMAIL)),
         onSome: Effect.succeed
       })
       const problem = passwordProblem(input.password, email)
@@ -126,8 +115,6 @@ export const AccountsLive = Layer.effect(
       return pair
     }, countSigninOutcome)
 
-    const authenticate: AccountsShape["authenticate"] = accessChecks.check
-
     const changePassword: AccountsShape["changePassword"] = Effect.fn("Accounts.changePassword")(
       function*(caller, input) {
         const found = yield* users.findById(caller.user.id)
@@ -154,6 +141,6 @@ export const AccountsLive = Layer.effect(
       }
     )
 
-    return { signup, signin, authenticate, changePassword }
+    return { signup, signin, changePassword }
   })
 )

@@ -610,8 +610,6 @@ export const loadConfig = (
     }
   })
 
-export const AppConfigLive: Layer.Layer<AppConfig, ConfigInvalid> = Layer.effect(AppConfig, loadConfig())
-
 /** A configuration from an explicit map of variables, for tests and tools. */
 export const appConfigFrom = (variables: Record<string, string | undefined>) =>
   Layer.effect(AppConfig, loadConfig(readEnvironment(variables, "/nonexistent/.env")))

@@ -13,6 +13,7 @@ import { createServer } from "node:net"
 import { resolve } from "node:path"
 import pg from "pg"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
+import { errorText } from "./DatabaseErrors.js"
 import { trackPoolInUse } from "./Metrics.js"
 import { type MigrationFailed, runMigrations } from "./Migrations.js"
 
@@ -169,7 +170,7 @@ const connectPool = (url: Redacted.Redacted<string>, config: AppConfigShape) =>
     }).pipe(
       Effect.tapError((e) =>
         Effect.logWarning("database not reachable yet, retrying").pipe(
-          Effect.annotateLogs({ error: String((e.cause as Error | undefined)?.message ?? e.message) })
+          Effect.annotateLogs({ error: errorText(e) })
         )
       ),
       Effect.retry(
@@ -192,7 +193,7 @@ export const DatabaseConnectionLive: Layer.Layer<
     const config = yield* AppConfig
     const url = Option.isSome(config.databaseUrl) ? config.databaseUrl.value : yield* embeddedPostgres(config.dataDir)
     const pool = yield* connectPool(url, config)
-    return PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "tasks-api" })
+    return PgClient.layerFromPool({ acquire: Effect.succeed(pool) })
   })
 ).pipe(
   Layer.catchAll((error) =>

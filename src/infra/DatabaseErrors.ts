@@ -6,10 +6,15 @@ import { ServiceUnavailable } from "../domain/Errors.js"
 /** SQLSTATE classes of a server that is gone, starting, overloaded, or cancelled a statement. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|57014|40001|40P01)/
 
-const sqlState = (cause: unknown): string | undefined =>
+/** The SQLSTATE a driver error carries, if any. */
+export const sqlState = (cause: unknown): string | undefined =>
   typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
     ? cause.code
     : undefined
+
+/** A failure's own words for logs: the driver's message where it has one. */
+export const errorText = (error: { readonly cause?: unknown; readonly message: string }) =>
+  String((error.cause as Error | undefined)?.message ?? error.message)
 
 export const isSqlError = (u: unknown): u is SqlError.SqlError => Predicate.isTagged(u, "SqlError")
 
@@ -27,7 +32,7 @@ export const orUnavailable = <A, E, R>(
     isUnavailable(error)
       ? Effect.zipRight(
         Effect.logWarning("database unavailable").pipe(
-          Effect.annotateLogs({ error: String((error.cause as Error | undefined)?.message ?? error.message) })
+          Effect.annotateLogs({ error: errorText(error) })
         ),
         Effect.fail(ServiceUnavailable.database())
       )

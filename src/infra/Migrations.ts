@@ -86,11 +86,13 @@ export const runMigrations = Effect.gen(function*() {
   Effect.withSpan("Migrations.run")
 )
 
+/** The newest migration this build ships; the files do not change while it runs, so read once. */
+const latestShipped = Effect.runSync(Effect.cached(Effect.map(listMigrations, (shipped) => shipped.at(-1)?.id ?? 0)))
+
 /** Whether the database has every migration this build ships: for readiness. */
 export const migrationsCurrent = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const shipped = yield* listMigrations
-  const latest = shipped.at(-1)?.id ?? 0
+  const latest = yield* latestShipped
   const rows = yield* sql<{ readonly id: number | null }>`
     SELECT max(migration_id) AS id FROM ${sql(MIGRATIONS_TABLE)}`
   return { latestApplied: rows[0]?.id ?? 0, latestShipped: latest }

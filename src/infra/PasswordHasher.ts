@@ -76,6 +76,8 @@ export const PasswordHasherLive = Layer.scoped(
     // Made in the background: the service need not wait for a cost-12 hash before it listens.
     const dummyHash = yield* Effect.cached(hash("dummy password for unknown accounts"))
     yield* Effect.forkScoped(dummyHash)
+    /** A real bcrypt compare that always fails: the same work whatever was (not) stored. */
+    const compareDummy = (password: string) => Effect.flatMap(dummyHash, (dummy) => compare(password, dummy))
 
     const verify = (password: string, storedHash: string): Effect.Effect<Verification> => {
       const bcryptMatch = BCRYPT_HASH.exec(storedHash)
@@ -88,17 +90,12 @@ export const PasswordHasherLive = Layer.scoped(
       const legacy = LEGACY_SHA256.exec(storedHash)
       const valid = legacy !== null && verifyLegacySha256(password, legacy[1], legacy[2])
       // Pay a bcrypt compare anyway: a legacy or unusable hash takes as long to refuse as a bcrypt one.
-      return Effect.as(Effect.flatMap(dummyHash, (dummy) => compare(password, dummy)), { valid, needsRehash: valid })
+      return Effect.as(compareDummy(password), { valid, needsRehash: valid })
     }
     return {
       hash,
       verify: (password, storedHash) => verify(password, storedHash).pipe(Effect.withSpan("PasswordHasher.verify")),
-      verifyDummy: (password) =>
-        Effect.flatMap(dummyHash, (dummy) => compare(password, dummy)).pipe(
-          Effect.asVoid,
-          Effect.withSpan("PasswordHasher.verify")
-        )
+      verifyDummy: (password) => compareDummy(password).pipe(Effect.asVoid, Effect.withSpan("PasswordHasher.verify"))
     }
   })
-
 )

@@ -137,14 +137,16 @@ export const SessionRepoLive = Layer.effect(
     const withUser = (rows: ReadonlyArray<SessionRow & UserRow>) =>
       Option.map(Option.fromNullable(rows[0]), (row) => ({ session: toSession(row), user: toUser(row) }))
 
+    /** A session (aliased `s`) that is neither revoked nor past either expiry at `now`. */
+    const activeAt = (now: Date) => sql`s.revoked_at IS NULL AND s.expires_at > ${now} AND s.idle_expires_at > ${now}`
+
     const findActive: SessionRepoShape["findActive"] = (sessionId, userId, now) =>
       !isSessionId(sessionId)
         ? Effect.succeed(Option.none())
         : sql<SessionRow & UserRow>`
             SELECT ${sessionColumns}, ${userColumns}
             FROM auth_session s JOIN "user" u ON u.id = s.user_id
-            WHERE s.id = ${sessionId} AND s.user_id = ${userId} AND s.revoked_at IS NULL
-              AND s.expires_at > ${now} AND s.idle_expires_at > ${now}`.pipe(
+            WHERE s.id = ${sessionId} AND s.user_id = ${userId} AND ${activeAt(now)}`.pipe(
             Effect.map(withUser),
             orUnavailable,
             Effect.withSpan("SessionRepo.findActive")
@@ -191,10 +193,9 @@ export const SessionRepoLive = Layer.effect(
       !isSessionId(sessionId)
         ? Effect.succeed(false)
         : sql<{ readonly id: string }>`
-            UPDATE auth_session SET revoked_at = ${now}, revoked_reason = ${reason}
-            WHERE id = ${sessionId} AND user_id = ${userId} AND revoked_at IS NULL
-              AND expires_at > ${now} AND idle_expires_at > ${now}
-            RETURNING id`.pipe(
+            UPDATE auth_session AS s SET revoked_at = ${now}, revoked_reason = ${reason}
+            WHERE s.id = ${sessionId} AND s.user_id = ${userId} AND ${activeAt(now)}
+            RETURNING s.id`.pipe(
             Effect.map((rows) => rows.length > 0),
             orUnavailable,
             Effect.withSpan("SessionRepo.revokeOwned")
@@ -203,7 +204,7 @@ export const SessionRepoLive = Layer.effect(
     const listActive: SessionRepoShape["listActive"] = (userId, now) =>
       sql<SessionRow>`
         SELECT ${sessionColumns} FROM auth_session s
-        WHERE s.user_id = ${userId} AND s.revoked_at IS NULL AND s.expires_at > ${now} AND s.idle_expires_at > ${now}
+        WHERE s.user_id = ${userId} AND ${activeAt(now)}
         ORDER BY s.created_at DESC, s.id`.pipe(
         Effect.map((rows) => rows.map(toSession)),
         orUnavailable,

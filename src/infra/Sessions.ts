@@ -11,8 +11,9 @@ import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../dom
 import { isBanned, type User } from "../domain/User.js"
 import { AccessChecks } from "./AccessChecks.js"
 import { AppConfig } from "./Config.js"
+import { orUnavailable } from "./DatabaseErrors.js"
 import { countRefreshReuse } from "./Metrics.js"
-import { mintRefreshToken, parseRefreshToken } from "./RefreshTokens.js"
+import { mintRefreshToken, parseRefreshToken, type RefreshTokenClaims } from "./RefreshTokens.js"
 import { type RevocationReason, SessionRepo, type SessionRecord } from "./SessionRepo.js"
 import { securityEvent } from "./SecurityEvents.js"
 import { Tokens } from "./Tokens.js"
@@ -29,9 +30,15 @@ export interface SessionsShape {
     user: User,
     client: ClientInfo
   ) => Effect.Effect<{ readonly pair: TokenPair; readonly sessionId: string }, ServiceUnavailable>
-  readonly refresh: (refreshToken: string) => Effect.Effect<TokenPair, RefreshRefused | ServiceUnavailable>
-  /** The session an authentic refresh token names (whether or not it is still current), else null. */
-  readonly sessionOfRefreshToken: (refreshToken: string) => string | null
+  /**
+   * What an authentic refresh token claims (its session, whether or not still current, and its
+   * counter), else undefined. Parsed once per request: the caller rate-limits by its session.
+   */
+  readonly refreshClaims: (refreshToken: string) => RefreshTokenClaims | undefined
+  /** Rotates the session `refreshClaims` read from a token; undefined (not authentic) is refused. */
+  readonly refresh: (
+    claims: RefreshTokenClaims | undefined
+  ) => Effect.Effect<TokenPair, RefreshRefused | ServiceUnavailable>
   readonly logout: (caller: Caller, scope: LogoutScope) => Effect.Effect<void, ServiceUnavailable>
   /** RFC 7009: ends the session of a refresh or access token; unknown tokens are ignored. */
   readonly revokeToken: (token: string) => Effect.Effect<void, ServiceUnavailable>
@@ -96,8 +103,9 @@ export const SessionsLive = Layer.effect(
       return { pair: yield* tokenPair(user, sessionId, 0, idleExpiresAt), sessionId }
     })
 
-    const refresh: SessionsShape["refresh"] = Effect.fn("Sessions.refresh")(function*(refreshToken) {
-      const claims = parseRefreshToken(refreshToken, refreshKeys)
+    const refreshClaims: SessionsShape["refreshClaims"] = (refreshToken) => parseRefreshToken(refreshToken, refreshKeys)
+
+    const refresh: SessionsShape["refresh"] = Effect.fn("Sessions.refresh")(function*(claims) {
       if (claims === undefined) return yield* RefreshRefused.invalid()
       const at = yield* now
       const outcome = yield* repo.withLocked(claims.sessionId, (locked) => {
@@ -177,15 +185,9 @@ export const SessionsLive = Layer.effect(
     })
 
     const revokeToken: SessionsShape["revokeToken"] = Effect.fn("Sessions.revokeToken")(function*(token) {
-      const refreshClaims = parseRefreshToken(token, refreshKeys)
-      if (refreshClaims !== undefined) {
-        const at = yield* now
-        return yield* repo.withLocked(refreshClaims.sessionId, (locked) =>
-          Option.match(locked, {
-            onNone: () => Effect.void,
-            onSome: ({ session }) => revoke(session.id, "revoked", at)
-          }))
-      }
+      const claims = refreshClaims(token)
+      // No lock needed: the update is idempotent (an unknown or already ended session is left as is).
+      if (claims !== undefined) return yield* orUnavailable(revoke(claims.sessionId, "revoked", yield* now))
       const access = yield* Effect.option(tokens.verifyAccessToken(token))
       if (Option.isSome(access) && access.value.sessionId !== null) {
         yield* endOne(access.value.userId, access.value.sessionId, "revoked")
@@ -199,9 +201,6 @@ export const SessionsLive = Layer.effect(
     const listActive: SessionsShape["listActive"] = (userId) =>
       Effect.flatMap(now, (at) => repo.listActive(userId, at))
 
-    const sessionOfRefreshToken: SessionsShape["sessionOfRefreshToken"] = (refreshToken) =>
-      parseRefreshToken(refreshToken, refreshKeys)?.sessionId ?? null
-
-    return { open, refresh, sessionOfRefreshToken, logout, revokeToken, listActive, end, endAllOfUser }
+    return { open, refreshClaims, refresh, logout, revokeToken, listActive, end, endAllOfUser }
   })
 )

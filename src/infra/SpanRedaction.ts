@@ -9,8 +9,6 @@
 import { Cause, Exit, Tracer } from "effect"
 import type { Scrubber } from "./Redaction.js"
 
-export { makeScrubber, REDACTED } from "./Redaction.js"
-
 /**
  * The exit as the span will report it: a failure keeps its errors' names, and their messages and
  * stacks scrubbed (the exporter writes them into an `exception` event).

@@ -1,9 +1,9 @@
 /** Users and their password credential, in the old backend's Better-Auth-style tables. */
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Data, Effect, Layer, Option } from "effect"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import { User } from "../domain/User.js"
-import { orUnavailable } from "./DatabaseErrors.js"
+import { orUnavailable, sqlState } from "./DatabaseErrors.js"
 
 export interface UserWithCredential {
   readonly user: User
@@ -39,6 +39,8 @@ export class UserRepo extends Context.Tag("tasks-api/UserRepo")<UserRepo, UserRe
 /** Legacy rows may hold NULL in `role` and `banned`: read them as their defaults. */
 export const USER_COLUMNS = `u.id, u.email, u.email_verified, u.name, u.image, coalesce(u.role, 'user') AS role,
   coalesce(u.banned, false) AS banned, u.ban_reason, u.ban_expires, u.created_at, u.updated_at`
+/** The same columns for a statement on "user" alone (INSERT … RETURNING). */
+const UNQUALIFIED_USER_COLUMNS = USER_COLUMNS.replace(/u\./g, "")
 
 export interface UserRow {
   readonly id: string
@@ -93,21 +95,19 @@ export const UserRepoLive = Layer.effect(
           : Option.none()
       }))
 
-    const findByEmail: UserRepoShape["findByEmail"] = (email) =>
+    /** The one user `where` selects (aliased `u`), with its password credential if it has one. */
+    const findOne = (where: Statement.Fragment, spanName: string) =>
       sql<UserRow & CredentialColumns>`
         SELECT ${userColumns}, a.id AS credential_id, a.password
         FROM "user" u
         LEFT JOIN account a ON a.user_id = u.id AND a.provider_id = 'credential'
-        WHERE lower(u.email) = ${email}
-        LIMIT 1`.pipe(Effect.map(withCredential), orUnavailable, Effect.withSpan("UserRepo.findByEmail"))
+        WHERE ${where}
+        LIMIT 1`.pipe(Effect.map(withCredential), orUnavailable, Effect.withSpan(spanName))
 
-    const findById: UserRepoShape["findById"] = (id) =>
-      sql<UserRow & CredentialColumns>`
-        SELECT ${userColumns}, a.id AS credential_id, a.password
-        FROM "user" u
-        LEFT JOIN account a ON a.user_id = u.id AND a.provider_id = 'credential'
-        WHERE u.id = ${id}
-        LIMIT 1`.pipe(Effect.map(withCredential), orUnavailable, Effect.withSpan("UserRepo.findById"))
+    const findByEmail: UserRepoShape["findByEmail"] = (email) =>
+      findOne(sql`lower(u.email) = ${email}`, "UserRepo.findByEmail")
+
+    const findById: UserRepoShape["findById"] = (id) => findOne(sql`u.id = ${id}`, "UserRepo.findById")
 
     const insertWithPassword: UserRepoShape["insertWithPassword"] = (input) =>
       sql.withTransaction(
@@ -115,7 +115,7 @@ export const UserRepoLive = Layer.effect(
           const rows = yield* sql<UserRow>`
             INSERT INTO "user" (id, email, email_verified, name, role, banned, created_at, updated_at)
             VALUES (${input.id}, ${input.email}, false, ${input.name}, 'user', false, ${input.now}, ${input.now})
-            RETURNING ${sql.literal(USER_COLUMNS.replace(/u\./g, ""))}`
+            RETURNING ${sql.literal(UNQUALIFIED_USER_COLUMNS)}`
           // Better Auth's convention: a credential account's account_id is the user id.
           yield* sql`
             INSERT INTO account (id, user_id, account_id, provider_id, password, created_at, updated_at)
@@ -125,7 +125,7 @@ export const UserRepoLive = Layer.effect(
         })
       ).pipe(
         Effect.catchIf(
-          (e) => (e.cause as { code?: string } | undefined)?.code === UNIQUE_VIOLATION,
+          (e) => sqlState(e.cause) === UNIQUE_VIOLATION,
           () => Effect.fail(new EmailTaken())
         ),
         orUnavailable,
