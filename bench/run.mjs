@@ -275,6 +275,18 @@ const startPostgres = async () => {
 }
 
 /**
+ * The seeds' task insert: for each user `u` and number `g` that `from` binds, task 'Task <g>' with
+ * this `description` (a constant), a priority, completion and a created_at distinct per task (so a
+ * sorted page is deterministic).
+ */
+const insertTasks = (description, from) =>
+  `INSERT INTO task (id, user_id, title, description, priority, is_completed, created_at, updated_at)
+   SELECT gen_random_uuid()::text, u.id, 'Task ' || g, '${description}',
+          (ARRAY['urgent_important','not_urgent_important','urgent_not_important','not_urgent_not_important'])[1 + g % 4],
+          g % 3 = 0, now() - g * interval '1 second', now() - g * interval '1 second'
+   FROM ${from}`
+
+/**
  * 200 users × 50 tasks, one user with 5,000 (offset) and one with 10,000 (cursor), inserted with
  * SQL; answers the users (regular ones, then big, then cursor) and the hash. Every user shares one bcrypt
  * hash at cost 12 (hashing 201 of them would take a minute and measure nothing). Ids are hyphenated
@@ -302,13 +314,8 @@ const seed = async (databaseUrl) => {
        SELECT gen_random_uuid()::text, id, id, 'credential', $2 FROM unnest($1::text[]) AS t(id)`,
       [users.map((u) => u.id), hash]
     )
-    // Distinct created_at per task, so a sorted page is deterministic.
     await client.query(
-      `INSERT INTO task (id, user_id, title, description, priority, is_completed, created_at, updated_at)
-       SELECT gen_random_uuid()::text, t.id, 'Task ' || g, 'Seeded for the benchmark',
-              (ARRAY['urgent_important','not_urgent_important','urgent_not_important','not_urgent_not_important'])[1 + g % 4],
-              g % 3 = 0, now() - g * interval '1 second', now() - g * interval '1 second'
-       FROM unnest($1::text[], $2::int[]) AS t(id, n), generate_series(1, t.n) AS g`,
+      insertTasks("Seeded for the benchmark", "unnest($1::text[], $2::int[]) AS u(id, n), generate_series(1, u.n) AS g"),
       [users.map((u) => u.id), users.map((u) => u.tasks)]
     )
     await client.query("COMMIT")
@@ -356,12 +363,10 @@ const seedLarge = async (databaseUrl, hash) => {
     const batch = 1000
     for (let from = 0; from < LARGE_USERS; from += batch) {
       await client.query(
-        `INSERT INTO task (id, user_id, title, description, priority, is_completed, created_at, updated_at)
-         SELECT gen_random_uuid()::text, u.id, 'Task ' || g, 'Seeded for the 1M-row benchmark',
-                (ARRAY['urgent_important','not_urgent_important','urgent_not_important','not_urgent_not_important'])[1 + g % 4],
-                g % 3 = 0, now() - g * interval '1 second', now() - g * interval '1 second'
-         FROM generate_series($1::int, $2::int - 1) AS n JOIN "user" u ON u.email = ${emailOf},
-              generate_series(1, $3::int) AS g`,
+        insertTasks(
+          "Seeded for the 1M-row benchmark",
+          `generate_series($1::int, $2::int - 1) AS n JOIN "user" u ON u.email = ${emailOf}, generate_series(1, $3::int) AS g`
+        ),
         [from, Math.min(from + batch, LARGE_USERS), LARGE_TASKS_PER_USER]
       )
     }
@@ -494,7 +499,6 @@ const measureStart = async (jwtSecret) => {
   log(`  fresh embedded database: ready in ${(freshMs / 1000).toFixed(2)} s`)
   const existingMs = await once("existing")
   log(`  existing embedded database: ready in ${(existingMs / 1000).toFixed(2)} s`)
-  await stopOrphanPostgres()
   await removeDir()
   return { freshMs, existingMs }
 }
@@ -653,7 +657,9 @@ const wrk = (baseUrl, script, connections, seconds) =>
     child.stderr.on("data", (chunk) => (out += chunk))
     child.on("error", reject)
     child.on("exit", (code) => {
-      cleanups.splice(cleanups.indexOf(stop), 1)
+      // An abort's cleanup may have taken it already: splice(-1, 1) would drop another one.
+      const index = cleanups.indexOf(stop)
+      if (index !== -1) cleanups.splice(index, 1)
       const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "))
       if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}):\n${out}`))
       const r = JSON.parse(line.slice("BENCH_JSON ".length))
@@ -749,8 +755,8 @@ const evaluateTargets = ({ rows, start, cursorSkip, large }) => {
   const cursorMissing = firstPage && cursorPage
     ? (firstPage.requests === 0 ? `the first page completed no request in ${DURATION} s` : undefined)
     : cursorSkip ? `cursor skipped: ${cursorSkip}` : "cursor not run"
-  for (const [label, key] of [["p50", "p50"], ["p99", "p99"]]) {
-    add(`cursor page at end: ${label} ≤ 1.5 × first page's`, cursorMissing ? { missing: cursorMissing } : {
+  for (const key of ["p50", "p99"]) {
+    add(`cursor page at end: ${key} ≤ 1.5 × first page's`, cursorMissing ? { missing: cursorMissing } : {
       measured: `${fmt(cursorPage[key], 1)} vs ${fmt(firstPage[key], 1)} ms = ${ratio(cursorPage[key], firstPage[key])} ×`,
       pass: cursorPage[key] !== null && firstPage[key] !== null && cursorPage[key] <= 1.5 * firstPage[key],
       non2xx: errors(firstPage, cursorPage)
@@ -852,14 +858,15 @@ const main = async () => {
   const { users, hash } = await seed(databaseUrl)
   const big = users[USERS]
   const cursorUser = users[USERS + 1]
-  const tokenUsers = [...users.slice(0, Math.min(TOKEN_USERS, USERS)), big, ...(SCENARIOS.has("cursor") ? [cursorUser] : [])]
+  // The regular users: signed in here; the request sets below act as them.
+  const regular = users.slice(0, Math.min(TOKEN_USERS, USERS))
+  const tokenUsers = [...regular, big, ...(SCENARIOS.has("cursor") ? [cursorUser] : [])]
   log(`signing in ${tokenUsers.length} users through the service`)
   const tokens = await signIn(service.baseUrl, tokenUsers.map((u) => u.email))
   const reference = await startReference(databaseUrl, jwtSecret)
   log(`reference on ${reference.baseUrl} (pid ${reference.child.pid})`)
 
   // Request sets, shared by both servers.
-  const regular = users.slice(0, Math.min(TOKEN_USERS, USERS))
   const authOf = (u) => `Bearer ${tokens.get(u.email)}`
   const taskRows = await taskIdsOf(databaseUrl, regular.map((u) => u.id))
   const byId = new Map(regular.map((u) => [u.id, u]))

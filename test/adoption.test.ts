@@ -8,11 +8,10 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import { readFile } from "node:fs/promises"
 import pg from "pg"
-import { inject } from "vitest"
 import { runMigrations } from "../src/infra/Migrations.js"
 import { del, get, post } from "./support/http.js"
-import { createDatabase, dropDatabase } from "./support/postgres.js"
-import { TestServer, TestService } from "./support/TestService.js"
+import { suiteDatabase, TestServer, TestService } from "./support/TestService.js"
+import { signin } from "./sessions-helpers.js"
 
 const ALICE = "3f1e2d4c5b6a79808f9e0d1c2b3a4958"
 const BOB = "a0b1c2d3e4f5061728394a5b6c7d8e9f"
@@ -25,9 +24,8 @@ const ALICE_TASKS = {
 const BOB_TASK = "9d4a6b85-9c3e-4f69-8d76-3c3c4eaf5d44"
 
 /** An empty database holding exactly what the old backend left (test/fixtures/legacy-schema.sql). */
-const legacyDatabase = Effect.acquireRelease(
+const legacyDatabase = Effect.tap(suiteDatabase("template0"), (db) =>
   Effect.promise(async () => {
-    const db = await createDatabase(inject("pgAdminUrl"), "template0")
     const client = new pg.Client({ connectionString: db.url })
     await client.connect()
     try {
@@ -35,12 +33,7 @@ const legacyDatabase = Effect.acquireRelease(
     } finally {
       await client.end()
     }
-    return db
-  }),
-  ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
-)
-
-const signin = (email: string, password: string) => post("/api/v1/auth/signin", { json: { email, password } })
+  }))
 
 const storedHash = (email: string) =>
   Effect.gen(function*() {

@@ -10,8 +10,8 @@ import { decodeJwt } from "jose"
 import { randomUUID } from "node:crypto"
 import { get, post, request, signup, type Reply } from "./support/http.js"
 import { TestService } from "./support/TestService.js"
+import { AUTH, signin } from "./sessions-helpers.js"
 
-const AUTH = "/api/v1/auth"
 const PASSWORD = "a perfectly fine passphrase"
 const TOKEN_PAIR_FIELDS = ["token", "user_id", "expires_at", "refresh_token", "refresh_expires_at", "token_type", "expires_in"]
 const USER_FIELDS = ["id", "email", "email_verified", "name", "image", "role", "banned", "ban_reason", "ban_expires",
@@ -27,9 +27,6 @@ const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString(
 
 const signupWith = (email: string, password: string, extra: Record<string, unknown> = {}) =>
   post(`${AUTH}/signup`, { json: { email, password, ...extra } })
-
-const signin = (email: string, password: string, headers?: Record<string, string>) =>
-  post(`${AUTH}/signin`, { json: { email, password }, ...(headers ? { headers } : {}) })
 
 /** All headers except the ones that differ per response by design. */
 const stableHeaders = (reply: Reply) =>

@@ -5,12 +5,11 @@
 import { expect, it } from "@effect/vitest"
 import { Duration, Effect, Option, Redacted } from "effect"
 import { spawn } from "node:child_process"
-import { mkdtemp, readdir, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { readdir } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { describe } from "vitest"
 import { type ConfigProblem, loadConfig, readEnvironment } from "../src/infra/Config.js"
+import { temporaryDirectory } from "./support/temporaryDirectory.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const SECRET = "a-valid-signing-secret-of-more-than-32-bytes"
@@ -46,11 +45,6 @@ const runNode = (script: string, env: Record<string, string>) =>
       child.once("close", (code, signal) => resume(Effect.succeed({ code, signal, stdout, stderr })))
     })
   }).pipe(Effect.scoped)
-
-const temporaryDirectory = Effect.acquireRelease(
-  Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-config-"))),
-  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-)
 
 /** The one-line diagnostic on stderr, parsed. */
 const diagnosticOf = (exit: Exit) => {
@@ -112,7 +106,7 @@ describe("the built service with a bad environment", () => {
 
   it.live("production without DATABASE_URL and JWT_SECRET exits 78 naming both, generating nothing", () =>
     Effect.gen(function*() {
-      const dataDir = yield* temporaryDirectory
+      const dataDir = yield* temporaryDirectory("tasks-api-config-")
       const exit = yield* runNode("dist/main.js", { APP_ENV: "production", DATA_DIR: dataDir })
       expect(exit.code).toBe(78)
       expect(variablesOf(diagnosticOf(exit).errors)).toEqual(["DATABASE_URL", "JWT_SECRET"])
@@ -123,7 +117,7 @@ describe("the built service with a bad environment", () => {
 describe("config-check", () => {
   it.live("exits 0 with a valid environment", () =>
     Effect.gen(function*() {
-      const dataDir = yield* temporaryDirectory
+      const dataDir = yield* temporaryDirectory("tasks-api-config-")
       const exit = yield* runNode("dist/cli/config-check.js", { APP_ENV: "test", DATA_DIR: dataDir, JWT_SECRET: SECRET })
       expect(exit.stderr).toBe("")
       expect(exit.code).toBe(0)
@@ -132,7 +126,7 @@ describe("config-check", () => {
 
   it.live("exits 78 with a bad one", () =>
     Effect.gen(function*() {
-      const dataDir = yield* temporaryDirectory
+      const dataDir = yield* temporaryDirectory("tasks-api-config-")
       const exit = yield* runNode("dist/cli/config-check.js", {
         APP_ENV: "test",
         DATA_DIR: dataDir,

@@ -6,11 +6,10 @@
  * configuration diagnostics for all of it.
  */
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, Option, Redacted, TestClock } from "effect"
+import { Effect, Option, Redacted, TestClock } from "effect"
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
-  decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   exportPKCS8,
@@ -25,9 +24,9 @@ import { describe } from "vitest"
 import { type ConfigProblem, loadConfig, readEnvironment } from "../src/infra/Config.js"
 import { keyIdOf } from "../src/infra/Tokens.js"
 import { get, post, signup } from "./support/http.js"
-import { TEST_JWT_SECRET, TestService } from "./support/TestService.js"
+import { TEST_JWT_SECRET } from "./support/TestService.js"
+import { expectAccepted, LEGACY_UNTIL, legacyToken, ME, serviceWith, victim } from "./sessions-helpers.js"
 
-const ME = "/api/v1/auth/me"
 const JWKS = "/.well-known/jwks.json"
 const PREVIOUS_SECRET = "a-previous-signing-secret-of-more-than-32-bytes"
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
@@ -57,29 +56,13 @@ const PAIRS = {
 /** How each algorithm's key is handed over: PEM for two, a JWK for one, so both forms are covered. */
 const privateKeyVariable = (pair: KeyPair) => pair.alg === "ES256" ? JSON.stringify(pair.privateJwk) : pair.pem
 
-const serviceWith = (env: Record<string, string>) => TestService({ env: { RATE_LIMIT_ENABLED: "false", ...env } })
-
 /** Signs `payload` with `key` and exactly `header`. */
 const sign = (payload: JWTPayload, header: { alg: string } & Record<string, unknown>, key: Parameters<SignJWT["sign"]>[0]) =>
   Effect.promise(() => new SignJWT(payload).setProtectedHeader(header).sign(key))
 
 const secretKey = (secret: string) => new TextEncoder().encode(secret)
 
-/** A signed-up user, its token, and its claims renewed (fresh jti, iat, exp) for minting. */
-const victim = Effect.gen(function*() {
-  const user = yield* signup("keys")
-  const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const fresh: JWTPayload = { ...decodeJwt(user.token), jti: randomUUID(), iat: nowSeconds, exp: nowSeconds + 900 }
-  return { ...user, fresh }
-})
-
-const expectAccepted = (token: string, userId: string) =>
-  Effect.gen(function*() {
-    const reply = yield* get(ME, { token })
-    expect(reply.status, reply.text).toBe(200)
-    expect(reply.body.id).toBe(userId)
-  })
-
+/** Refused on /me. Unlike the shared expectRefused (sessions-helpers), WWW-Authenticate is not checked here. */
 const expectRefused = (token: string) =>
   Effect.gen(function*() {
     const reply = yield* get(ME, { token })
@@ -123,7 +106,7 @@ for (const pair of Object.values(PAIRS)) {
 
       it.effect("a token signed with another key of the same algorithm under the real kid is refused", () =>
         Effect.gen(function*() {
-          const { fresh, token, userId } = yield* victim
+          const { fresh, token, userId } = yield* victim("keys")
           const kid = decodeProtectedHeader(token).kid
           const other = yield* Effect.promise(() => keyPair(pair.alg))
           // control: the same claims signed with the configured key are accepted
@@ -137,14 +120,14 @@ for (const pair of Object.values(PAIRS)) {
 it.layer(serviceWith({ JWT_ALGORITHM: "rs256", JWT_PRIVATE_KEY: PAIRS.RS256.pem }))("RS256: only RS256", (it) => {
   it.effect("the algorithm is accepted in any case and tokens say RS256", () =>
     Effect.gen(function*() {
-      const { token, userId } = yield* victim
+      const { token, userId } = yield* victim("keys")
       expect(decodeProtectedHeader(token).alg).toBe("RS256")
       yield* expectAccepted(token, userId)
     }))
 
   it.effect("HS256 keyed with the RSA public key (PEM, or its n) — key confusion — is refused", () =>
     Effect.gen(function*() {
-      const { fresh, token, userId } = yield* victim
+      const { fresh, token, userId } = yield* victim("keys")
       const kid = decodeProtectedHeader(token).kid
       yield* expectAccepted(yield* sign(fresh, { alg: "RS256", kid, typ: "at+jwt" }, PAIRS.RS256.privateKey), userId)
       yield* expectRefused(yield* sign(fresh, { alg: "HS256", kid, typ: "at+jwt" }, secretKey(PAIRS.RS256.spki)))
@@ -153,7 +136,7 @@ it.layer(serviceWith({ JWT_ALGORITHM: "rs256", JWT_PRIVATE_KEY: PAIRS.RS256.pem 
 
   it.effect("HS256 signed with JWT_SECRET (still configured) is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("keys")
       yield* expectRefused(
         yield* sign(fresh, { alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET), typ: "at+jwt" }, secretKey(TEST_JWT_SECRET))
       )
@@ -161,7 +144,7 @@ it.layer(serviceWith({ JWT_ALGORITHM: "rs256", JWT_PRIVATE_KEY: PAIRS.RS256.pem 
 
   it.effect("the attacker's own key embedded as jwk, under its own kid, is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("keys")
       const attacker = yield* Effect.promise(() => keyPair("RS256"))
       const kid = yield* Effect.promise(() => calculateJwkThumbprint(attacker.publicJwk))
       const header = { alg: "RS256", kid, typ: "at+jwt", jwk: attacker.publicJwk }
@@ -193,14 +176,14 @@ const signedWithPrevious = (fresh: JWTPayload) =>
 it.layer(serviceWith({ JWT_PREVIOUS_SECRETS: PREVIOUS_SECRET }))("HS256 with a previous secret", (it) => {
   it.effect("a token signed with the previous secret is accepted; new ones use the current secret", () =>
     Effect.gen(function*() {
-      const { fresh, token, userId } = yield* victim
+      const { fresh, token, userId } = yield* victim("keys")
       expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET), typ: "at+jwt" })
       yield* expectAccepted(yield* signedWithPrevious(fresh), userId)
     }))
 
   it.effect("the previous secret under the current kid is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("keys")
       const header = { alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET), typ: "at+jwt" }
       yield* expectRefused(yield* sign(fresh, header, secretKey(PREVIOUS_SECRET)))
     }))
@@ -216,7 +199,7 @@ it.layer(serviceWith({ JWT_PREVIOUS_SECRETS: PREVIOUS_SECRET }))("HS256 with a p
 it.layer(serviceWith({}))("HS256 without that previous secret", (it) => {
   it.effect("a token signed with the previous secret is refused", () =>
     Effect.gen(function*() {
-      const { fresh, userId } = yield* victim
+      const { fresh, userId } = yield* victim("keys")
       const current = { alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET), typ: "at+jwt" }
       yield* expectAccepted(yield* sign(fresh, current, secretKey(TEST_JWT_SECRET)), userId)
       yield* expectRefused(yield* signedWithPrevious(fresh))
@@ -224,21 +207,6 @@ it.layer(serviceWith({}))("HS256 without that previous secret", (it) => {
 })
 
 // ------------------------------------------------------------------ legacy tokens
-
-const LEGACY_UNTIL = new Date(Date.now() + 60 * 60_000).toISOString()
-
-/** A token as the old backend made it: HS256 with the shared secret, no kid, typ, iss, aud, sid or jti. */
-const legacyToken = (
-  userId: string,
-  options: { readonly lifetimeSeconds?: number; readonly extra?: JWTPayload; readonly secret?: string; readonly typ?: string } = {}
-) =>
-  Effect.gen(function*() {
-    const iat = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const exp = iat + (options.lifetimeSeconds ?? 900)
-    const payload = { sub: userId, user_id: userId, email: "legacy@example.com", role: "user", iat, exp, ...options.extra }
-    const header = options.typ === undefined ? { alg: "HS256" } : { alg: "HS256", typ: options.typ }
-    return yield* sign(payload, header, secretKey(options.secret ?? TEST_JWT_SECRET))
-  })
 
 it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))("legacy tokens while LEGACY_TOKENS_UNTIL is ahead", (it) => {
   it.effect("an old-style token of a real user is accepted on /me (also with typ JWT, as PyJWT writes it)", () =>
@@ -276,7 +244,7 @@ it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))("legacy tokens whil
 
   it.effect("a token with our claims (sid, iss, aud) but no typ does not pass as a sessionless legacy one", () =>
     Effect.gen(function*() {
-      const { fresh, userId } = yield* victim
+      const { fresh, userId } = yield* victim("keys")
       const header = { alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET) }
       // the same claims with typ at+jwt are accepted: only the missing typ is refused
       yield* expectAccepted(yield* sign(fresh, { ...header, typ: "at+jwt" }, secretKey(TEST_JWT_SECRET)), userId)

@@ -16,8 +16,9 @@ import { Effect, Fiber, Logger, LogLevel, Redacted } from "effect"
 import pg from "pg"
 import { inject } from "vitest"
 import { listMigrations, MIGRATION_LOCK_KEY, runMigrations } from "../src/infra/Migrations.js"
-import { createDatabase, dropDatabase, TEMPLATE_DATABASE, urlFor, withAdmin } from "./support/postgres.js"
+import { TEMPLATE_DATABASE, urlFor, withAdmin } from "./support/postgres.js"
 import { spawnService, waitForStatus } from "./support/serviceProcess.js"
+import { suiteDatabase } from "./support/TestService.js"
 
 const INSTANCES = 3
 const IN_PROCESS_MIGRATORS = 10
@@ -29,10 +30,7 @@ const migrateOn = (url: string) =>
     Effect.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )
 
-const emptyDatabase = Effect.acquireRelease(
-  Effect.promise(() => createDatabase(inject("pgAdminUrl"), "template0")),
-  ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
-)
+const emptyDatabase = suiteDatabase("template0")
 
 /** Tables, columns, constraints and indexes of the public schema, in a fixed order. */
 const schemaOf = (databaseUrl: string) =>

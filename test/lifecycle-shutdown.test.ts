@@ -14,23 +14,16 @@ import { existsSync } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { join } from "node:path"
 import pg from "pg"
-import { inject } from "vitest"
 import { signup } from "./support/http.js"
-import { holdRow, waitingOnLocks } from "./support/locks.js"
-import { createDatabase, dropDatabase } from "./support/postgres.js"
+import { holdRow, untilWaiting } from "./support/locks.js"
 import { readyService, spawnService, waitForStatus } from "./support/serviceProcess.js"
-import { TestServer } from "./support/TestService.js"
+import { suiteDatabase, TestServer } from "./support/TestService.js"
 
 const WRITES = 50
 const SHUTDOWN_GRACE = Duration.seconds(8)
 /** Process exit and the embedded bookkeeping after the grace: a bound on waiting, not a measure. */
 const EXIT_MARGIN = Duration.seconds(5)
 const MIN_BLOCKED_AT_SIGNAL = 3
-
-const suiteDatabase = Effect.acquireRelease(
-  Effect.promise(() => createDatabase(inject("pgAdminUrl"))),
-  ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
-)
 
 
 interface WriteOutcome {
@@ -116,21 +109,13 @@ const untilRefused = (port: number) =>
     return false
   })
 
-/** Polls (bounded) until at least `atLeast` writes wait on the lock, or none when `atLeast` is 0. */
+/** Polls (bounded, 50 ms apart) until at least `atLeast` writes wait on the lock, or none when `atLeast` is 0. */
 const untilBlocked = (client: pg.Client, atLeast: number) =>
-  Effect.gen(function*() {
-    const reached = (blocked: number) => (atLeast === 0 ? blocked === 0 : blocked >= atLeast)
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const blocked = yield* waitingOnLocks(client)
-      if (reached(blocked)) return blocked
-      yield* Effect.sleep("50 millis")
-    }
-    return yield* waitingOnLocks(client)
-  })
+  untilWaiting(client, (blocked) => (atLeast === 0 ? blocked === 0 : blocked >= atLeast), 50)
 
 it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refused, every accepted write kept, exit 0", () =>
   Effect.gen(function*() {
-    const database = yield* suiteDatabase
+    const database = yield* suiteDatabase()
     const service = yield* readyService({
       DATABASE_URL: database.url,
       SHUTDOWN_GRACE: `${Duration.toSeconds(SHUTDOWN_GRACE)}s`
@@ -227,7 +212,7 @@ it.live("SIGTERM with the embedded PostgreSQL (no DATABASE_URL): the database is
 it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write is cancelled, the process exits 0", () =>
   Effect.gen(function*() {
     const grace = Duration.seconds(2)
-    const database = yield* suiteDatabase
+    const database = yield* suiteDatabase()
     const service = yield* readyService({
       DATABASE_URL: database.url,
       SHUTDOWN_GRACE: `${Duration.toSeconds(grace)}s`,

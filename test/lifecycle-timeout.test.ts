@@ -9,25 +9,13 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
-import pg from "pg"
 import { Lifecycle } from "../src/http/Lifecycle.js"
 import { get, post, put, signup } from "./support/http.js"
-import { holdRow, pause, waitingOnLocks } from "./support/locks.js"
+import { holdRow, untilWaiting } from "./support/locks.js"
 import { TestServer, TestService } from "./support/TestService.js"
 
 const REQUEST_TIMEOUT = "5 seconds"
 
-
-/** Polls (real time, bounded) until `waitingOnLocks` is `count`; answers the last value seen. */
-const untilWaiting = (client: pg.Client, count: number) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const waiting = yield* waitingOnLocks(client)
-      if (waiting === count) return waiting
-      yield* pause(25)
-    }
-    return yield* waitingOnLocks(client)
-  })
 
 it.layer(TestService({ env: { REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT: "60s" } }))("request lifecycle", (it) => {
   it.effect("a request pending past REQUEST_TIMEOUT answers 503 request_timeout and writes nothing", () =>
@@ -40,7 +28,7 @@ it.layer(TestService({ env: { REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT:
 
       const lock = yield* holdRow(databaseUrl, "task", taskId)
       const pending = yield* Effect.fork(put(`/api/tasks/${taskId}`, { token: user.token, json: { title: "too late" } }))
-      expect(yield* untilWaiting(lock, 1)).toBe(1) // the UPDATE is in PostgreSQL, behind our lock
+      expect(yield* untilWaiting(lock, (n) => n === 1)).toBe(1) // the UPDATE is in PostgreSQL, behind our lock
 
       yield* TestClock.adjust(REQUEST_TIMEOUT)
       const reply = yield* Fiber.join(pending)
@@ -49,7 +37,7 @@ it.layer(TestService({ env: { REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT:
       expect(reply.headers.get("x-request-id")).toBeTruthy() // the edge still dressed the response
 
       // The abandoned UPDATE was cancelled, not left to apply once the lock goes.
-      expect(yield* untilWaiting(lock, 0)).toBe(0)
+      expect(yield* untilWaiting(lock, (n) => n === 0)).toBe(0)
       yield* Effect.promise(() => lock.query("COMMIT"))
       const row = yield* Effect.promise(() => lock.query<{ title: string }>("SELECT title FROM task WHERE id = $1", [taskId]))
       expect(row.rows).toEqual([{ title: "original" }])

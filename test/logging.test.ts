@@ -5,10 +5,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { inject } from "vitest"
 import { makeScrubber, REDACTED } from "../src/infra/Redaction.js"
-import { createDatabase, dropDatabase } from "./support/postgres.js"
 import { readyService, type ServiceProcess } from "./support/serviceProcess.js"
+import { suiteDatabase } from "./support/TestService.js"
 
 const SECRET = "log-test-secret-value-0123456789-abcdefghij"
 const PASSWORD = "correct horse battery staple"
@@ -31,10 +30,7 @@ const call = (service: ServiceProcess, method: string, path: string, init: { bod
 
 /** A service on a fresh database with JSON logs at debug level. */
 const service = Effect.gen(function*() {
-  const database = yield* Effect.acquireRelease(
-    Effect.promise(() => createDatabase(inject("pgAdminUrl"))),
-    ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
-  )
+  const database = yield* suiteDatabase()
   return yield* readyService({
     DATABASE_URL: database.url,
     JWT_SECRET: SECRET,

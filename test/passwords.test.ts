@@ -6,12 +6,10 @@ import { describe, expect, it } from "@effect/vitest"
 import bcrypt from "bcryptjs"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, passwordProblem } from "../src/domain/PasswordPolicy.js"
 import { appConfigFrom } from "../src/infra/Config.js"
 import { PasswordHasher, PasswordHasherLive } from "../src/infra/PasswordHasher.js"
+import { temporaryDirectory } from "./support/temporaryDirectory.js"
 
 const EMAIL = "someone@example.com"
 
@@ -65,10 +63,7 @@ describe("password policy", () => {
 const hasherAt = (cost: number) =>
   Layer.unwrapScoped(
     Effect.map(
-      Effect.acquireRelease(
-        Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-passwords-"))),
-        (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-      ),
+      temporaryDirectory("tasks-api-passwords-"),
       (dir) => PasswordHasherLive.pipe(Layer.provide(appConfigFrom({ BCRYPT_COST: String(cost), DATA_DIR: dir })))
     )
   )

@@ -10,10 +10,10 @@
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { readFile, writeFile } from "node:fs/promises"
 import { join, relative, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { temporaryDirectory } from "./support/temporaryDirectory.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 
@@ -39,11 +39,6 @@ const run = (file: string, args: ReadonlyArray<string>, env: Record<string, stri
     })
   })
 
-const temporaryDirectory = Effect.acquireRelease(
-  Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-client-entry-"))),
-  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-)
-
 /** The package a path under node_modules belongs to (`@scope/name` or `name`). */
 const packageOf = (path: string) => {
   const parts = path.split(`node_modules${sep}`).at(-1)!.split(sep)
@@ -61,7 +56,7 @@ export async function resolve(specifier, context, next) {
 
 it.scoped("loaded through package.json exports, tasks-api/client resolves no server module", () =>
   Effect.gen(function*() {
-    const dir = yield* temporaryDirectory
+    const dir = yield* temporaryDirectory("tasks-api-client-entry-")
     const log = join(dir, "modules.log")
     yield* Effect.promise(() => writeFile(join(dir, "hooks.mjs"), HOOKS))
     yield* Effect.promise(() =>

@@ -9,7 +9,7 @@ import { TaskPage } from "../src/client/index.js"
 import { failure, taskJson } from "./rpc-helpers.js"
 import { del, get, patch, post, put, type Reply } from "./support/http.js"
 import { TestServer, TestServiceWithClients, TestUser } from "./support/TestService.js"
-import { asJson, rowById } from "./tasks-helpers.js"
+import { asJson, rowById, UNKNOWN_TASK_ID } from "./tasks-helpers.js"
 
 interface TaggedError {
   readonly _tag: string
@@ -85,7 +85,6 @@ it.layer(TestServiceWithClients())("REST and RPC agree", (it) => {
     Effect.gen(function*() {
       const { rpc, token } = yield* TestUser
       const task = yield* rpc.CreateTask({ title: "Target", priority: "urgent_important" })
-      const unknownId = "5f0c6a8e-3b4d-4c2a-9e7f-1a2b3c4d5e6f"
       const longTitle = "t".repeat(256)
       const cases: ReadonlyArray<readonly [Effect.Effect<Reply, never, TestServer>, Effect.Effect<unknown, TaggedError>]> = [
         [
@@ -103,8 +102,8 @@ it.layer(TestServiceWithClients())("REST and RPC agree", (it) => {
           put(`/api/tasks/${task.id}`, { token, json: { title: longTitle } }),
           rpc.UpdateTask({ id: task.id, title: longTitle })
         ],
-        [put(`/api/tasks/${unknownId}`, { token, json: { title: "x" } }), rpc.UpdateTask({ id: unknownId, title: "x" })],
-        [del(`/api/tasks/${unknownId}`, { token }), rpc.DeleteTask({ id: unknownId })]
+        [put(`/api/tasks/${UNKNOWN_TASK_ID}`, { token, json: { title: "x" } }), rpc.UpdateTask({ id: UNKNOWN_TASK_ID, title: "x" })],
+        [del(`/api/tasks/${UNKNOWN_TASK_ID}`, { token }), rpc.DeleteTask({ id: UNKNOWN_TASK_ID })]
       ]
       for (const [restCall, rpcCall] of cases) {
         const reply = yield* restCall

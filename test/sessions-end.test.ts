@@ -6,8 +6,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, TestClock } from "effect"
-import { createHmac, randomUUID } from "node:crypto"
+import { Effect, TestClock } from "effect"
+import { randomUUID } from "node:crypto"
 import { mintRefreshToken } from "../src/infra/RefreshTokens.js"
 import { refreshKeyOf } from "../src/infra/Tokens.js"
 import { del, get, post, type Reply } from "./support/http.js"
@@ -17,6 +17,8 @@ import {
   expectAccepted,
   expectSessionEnded,
   expectSessionWorks,
+  LEGACY_UNTIL,
+  legacyToken,
   newUser,
   type Pair,
   refreshed,
@@ -348,18 +350,8 @@ it.layer(serviceWith())("ban", (it) => {
 
 // ------------------------------------------------------------------ an old backend's token
 
-/** A token as the old backend made it (HS256 with the shared secret, no kid/iss/aud/sid): it names no session. */
-const legacyToken = (userId: string) =>
-  Effect.gen(function*() {
-    const iat = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
-    const input = `${segment({ alg: "HS256", typ: "JWT" })}.${
-      segment({ sub: userId, user_id: userId, email: "legacy@example.com", role: "user", iat, exp: iat + 900 })
-    }`
-    return `${input}.${createHmac("sha256", TEST_JWT_SECRET).update(input).digest("base64url")}`
-  })
-
-const LEGACY_UNTIL = new Date(Date.now() + 60 * 60_000).toISOString()
+/** A token as the old backend made it, with `typ: JWT` as PyJWT wrote it: it names no session. */
+const oldBackendToken = (userId: string) => legacyToken(userId, { typ: "JWT" })
 
 // security.md: old tokens are accepted while LEGACY_TOKENS_UNTIL is ahead. Such a caller has no
 // session of its own, so "all but the calling session" is every session of the user.
@@ -367,7 +359,7 @@ it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))("ending sessions wi
   it.effect("the legacy token is accepted, and GET /sessions marks none of the sessions current", () =>
     Effect.gen(function*() {
       const { sessions, userId } = yield* userWithSessions("legacy-list", 2)
-      const token = yield* legacyToken(userId)
+      const token = yield* oldBackendToken(userId)
       yield* expectAccepted(token, userId)
       const reply = yield* get(`${AUTH}/sessions`, { token })
       expect(reply.status, reply.text).toBe(200)
@@ -379,7 +371,7 @@ it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))("ending sessions wi
   it.effect("logout with scope others answers 204 and ends every session of the user", () =>
     Effect.gen(function*() {
       const { sessions, userId } = yield* userWithSessions("legacy-others", 2)
-      expectNoContent(yield* logout(yield* legacyToken(userId), { scope: "others" }))
+      expectNoContent(yield* logout(yield* oldBackendToken(userId), { scope: "others" }))
       for (const session of sessions) yield* expectSessionEnded(session)
       expect(yield* unrevokedSessionIds(userId)).toEqual([])
     }))
@@ -387,14 +379,14 @@ it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))("ending sessions wi
   it.effect("logout with scope global answers 204 and ends every session of the user", () =>
     Effect.gen(function*() {
       const { sessions, userId } = yield* userWithSessions("legacy-global", 2)
-      expectNoContent(yield* logout(yield* legacyToken(userId), { scope: "global" }))
+      expectNoContent(yield* logout(yield* oldBackendToken(userId), { scope: "global" }))
       for (const session of sessions) yield* expectSessionEnded(session)
     }))
 
   it.effect("change-password answers 204, ends every session of the user, and only the new password signs in", () =>
     Effect.gen(function*() {
       const { email, password, sessions, userId } = yield* userWithSessions("legacy-chpw", 2)
-      const reply = yield* changePassword(yield* legacyToken(userId), {
+      const reply = yield* changePassword(yield* oldBackendToken(userId), {
         current_password: password,
         new_password: "a brand new passphrase"
       })

@@ -5,9 +5,10 @@
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
 import { Clock, Effect } from "effect"
-import { decodeJwt } from "jose"
-import { get, post, type Reply } from "./support/http.js"
-import { TestService } from "./support/TestService.js"
+import { decodeJwt, type JWTPayload, SignJWT } from "jose"
+import { randomUUID } from "node:crypto"
+import { get, post, type Reply, signup } from "./support/http.js"
+import { TEST_JWT_SECRET, TestService } from "./support/TestService.js"
 
 export const AUTH = "/api/v1/auth"
 export const ME = `${AUTH}/me`
@@ -110,6 +111,36 @@ export const expectRefused = (accessToken: string) =>
     expect(reply.status, reply.text).toBe(401)
     expect(reply.body).toMatchObject({ detail: "Could not validate credentials" })
     expect(reply.headers.get("www-authenticate")).toBe("Bearer error=\"invalid_token\"")
+  })
+
+/** A signed-up user, its token, the token's claims, and claims for a fresh token of the same session (new jti, iat, exp). */
+export const victim = (prefix: string) =>
+  Effect.gen(function*() {
+    const user = yield* signup(prefix)
+    const claims = decodeJwt(user.token)
+    const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const fresh: JWTPayload = { ...claims, jti: randomUUID(), iat: nowSeconds, exp: nowSeconds + 900 }
+    return { ...user, claims, fresh }
+  })
+
+/** A LEGACY_TOKENS_UNTIL an hour ahead (of the real clock, when the suite loads). */
+export const LEGACY_UNTIL = new Date(Date.now() + 60 * 60_000).toISOString()
+
+/**
+ * A token as the old backend made it: HS256 with the shared secret, no kid, iss, aud, sid or jti,
+ * and no typ unless given (PyJWT writes `typ: JWT`). It names no session.
+ */
+export const legacyToken = (
+  userId: string,
+  options: { readonly lifetimeSeconds?: number; readonly extra?: JWTPayload; readonly secret?: string; readonly typ?: string } = {}
+) =>
+  Effect.gen(function*() {
+    const iat = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const exp = iat + (options.lifetimeSeconds ?? 900)
+    const payload = { sub: userId, user_id: userId, email: "legacy@example.com", role: "user", iat, exp, ...options.extra }
+    const header = options.typ === undefined ? { alg: "HS256" } : { alg: "HS256", typ: options.typ }
+    const key = new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET)
+    return yield* Effect.promise(() => new SignJWT(payload).setProtectedHeader(header).sign(key))
   })
 
 /** Both halves of a session work: its access token on /me and its refresh token on /refresh. */

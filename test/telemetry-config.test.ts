@@ -6,7 +6,8 @@ import { expect, it } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Either, Exit, Option, Redacted, Tracer } from "effect"
 import { describe } from "vitest"
 import { loadConfig, readEnvironment } from "../src/infra/Config.js"
-import { makeScrubber, REDACTED, redactingTracer } from "../src/infra/SpanRedaction.js"
+import { makeScrubber, REDACTED } from "../src/infra/Redaction.js"
+import { redactingTracer } from "../src/infra/SpanRedaction.js"
 
 const SECRET = "a-valid-signing-secret-of-more-than-32-bytes"
 

@@ -6,6 +6,7 @@
  */
 import { Context, Duration, Effect, Layer, TestClock } from "effect"
 import { createServer, type IncomingHttpHeaders } from "node:http"
+import { pause } from "./support/locks.js"
 import { TestService } from "./support/TestService.js"
 
 export interface Received {
@@ -72,8 +73,6 @@ export const TracedService = (env: Record<string, string> = {}) =>
     })
   )
 
-const realSleep = (millis: number) => Effect.promise(() => new Promise<void>((done) => setTimeout(done, millis)))
-
 /**
  * Moves TestClock one export interval at a time and polls (in real time, bounded) until `find`
  * answers: a span ends just after its response is written, so it may miss one export and come
@@ -86,7 +85,7 @@ export const awaitExport = <A>(find: () => A | undefined, what: string) =>
       for (let poll = 0; poll < 10; poll++) {
         const found = find()
         if (found !== undefined) return found
-        yield* realSleep(10)
+        yield* pause(10)
       }
     }
     return yield* Effect.dieMessage(`the OTLP receiver never got ${what}`)

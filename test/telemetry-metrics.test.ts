@@ -10,6 +10,7 @@ import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { get, post, signup } from "./support/http.js"
+import { UNKNOWN_TASK_ID } from "./tasks-helpers.js"
 import {
   attributeOf,
   awaitExport,
@@ -46,7 +47,7 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "
     Effect.gen(function*() {
       const user = yield* signup("metered")
       for (let i = 0; i < 3; i++) {
-        expect((yield* get("/api/tasks/5f0c6a8e-3b4d-4c2a-9e7f-1a2b3c4d5e6f", { token: user.token })).status).toBe(404)
+        expect((yield* get(`/api/tasks/${UNKNOWN_TASK_ID}`, { token: user.token })).status).toBe(404)
       }
       expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
 

@@ -6,14 +6,13 @@
  */
 import { expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Clock, Effect, TestClock } from "effect"
-import { decodeJwt, decodeProtectedHeader, type JWTPayload, SignJWT } from "jose"
+import { Effect, TestClock } from "effect"
+import { decodeProtectedHeader, type JWTPayload, SignJWT } from "jose"
 import { randomUUID } from "node:crypto"
 import { keyIdOf } from "../src/infra/Tokens.js"
-import { get, signup } from "./support/http.js"
 import { TEST_JWT_SECRET, TestService } from "./support/TestService.js"
+import { expectAccepted, expectRefused, victim } from "./sessions-helpers.js"
 
-const ME = "/api/v1/auth/me"
 const KID = keyIdOf(TEST_JWT_SECRET)
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
@@ -29,34 +28,10 @@ const mint = (
       .sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET))
   )
 
-/** A signed-up user, its token, the token's claims, and claims for a fresh token of the same session. */
-const victim = Effect.gen(function*() {
-  const user = yield* signup("tokens")
-  const claims = decodeJwt(user.token)
-  const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const fresh: JWTPayload = { ...claims, jti: randomUUID(), iat: nowSeconds, exp: nowSeconds + 900 }
-  return { ...user, claims, fresh }
-})
-
-const expectAccepted = (token: string, userId: string) =>
-  Effect.gen(function*() {
-    const reply = yield* get(ME, { token })
-    expect(reply.status).toBe(200)
-    expect(reply.body.id).toBe(userId)
-  })
-
-const expectRefused = (token: string) =>
-  Effect.gen(function*() {
-    const reply = yield* get(ME, { token })
-    expect(reply.status).toBe(401)
-    expect(reply.body).toMatchObject({ detail: "Could not validate credentials" })
-    expect(reply.headers.get("www-authenticate")).toBe("Bearer error=\"invalid_token\"")
-  })
-
 it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stale access tokens", (it) => {
   it.effect("the service's tokens carry the header and claims the suite mints", () =>
     Effect.gen(function*() {
-      const { claims, token, userId } = yield* victim
+      const { claims, token, userId } = yield* victim("tokens")
       expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", kid: KID, typ: "at+jwt" })
       expect(claims).toMatchObject({ sub: userId, user_id: userId, role: "user" })
       for (const name of ["iss", "aud", "email", "sid", "jti", "iat", "exp"]) expect(claims).toHaveProperty(name)
@@ -65,7 +40,7 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
 
   it.effect("a token minted with the real secret and a real session id is accepted", () =>
     Effect.gen(function*() {
-      const { fresh, token, userId } = yield* victim
+      const { fresh, token, userId } = yield* victim("tokens")
       const minted = yield* mint(fresh)
       expect(minted).not.toBe(token)
       yield* expectAccepted(minted, userId)
@@ -73,22 +48,22 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
 
   it.effect("alg: none with an empty signature is refused", () =>
     Effect.gen(function*() {
-      const { fresh, userId } = yield* victim
+      const { fresh, userId } = yield* victim("tokens")
       yield* expectAccepted(yield* mint(fresh), userId)
       yield* expectRefused(`${base64url({ alg: "none", typ: "at+jwt", kid: KID })}.${base64url(fresh)}.`)
     }))
 
   it.effect("a stripped signature is refused", () =>
     Effect.gen(function*() {
-      const { token } = yield* victim
+      const { token } = yield* victim("tokens")
       const [header, payload] = token.split(".")
       yield* expectRefused(`${header}.${payload}.`)
     }))
 
   it.effect("a tampered payload (another user's sub/user_id and sid) keeping the signature is refused", () =>
     Effect.gen(function*() {
-      const attacker = yield* victim
-      const target = yield* victim
+      const attacker = yield* victim("tokens")
+      const target = yield* victim("tokens")
       const [header, , signature] = attacker.token.split(".")
       const forged = { ...attacker.claims, sub: target.userId, user_id: target.userId, sid: target.claims.sid }
       yield* expectRefused(`${header}.${base64url(forged)}.${signature}`)
@@ -98,20 +73,20 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
 
   it.effect("a tampered role keeping the signature is refused", () =>
     Effect.gen(function*() {
-      const { claims, token } = yield* victim
+      const { claims, token } = yield* victim("tokens")
       const [header, , signature] = token.split(".")
       yield* expectRefused(`${header}.${base64url({ ...claims, role: "admin" })}.${signature}`)
     }))
 
   it.effect("a token signed with a wrong secret (real claims and header) is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       yield* expectRefused(yield* mint(fresh, { secret: "an-attacker-secret-of-more-than-32-bytes!!" }))
     }))
 
   it.effect("an unknown kid, and a key embedded in the header, are refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       const attackerSecret = "an-attacker-secret-of-more-than-32-bytes!!"
       yield* expectRefused(yield* mint(fresh, { header: { kid: "not-a-known-key" } }))
       yield* expectRefused(yield* mint(fresh, { header: { kid: undefined } }))
@@ -121,39 +96,39 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
 
   it.effect("a token whose exp is past (beyond the 30 s skew), signed with the real secret, is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       const now = fresh.iat!
       yield* expectRefused(yield* mint({ ...fresh, iat: now - 960, exp: now - 60 }))
     }))
 
   it.effect("a wrong aud is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       yield* expectRefused(yield* mint({ ...fresh, aud: "some-other-api" }))
     }))
 
   it.effect("a wrong iss is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       yield* expectRefused(yield* mint({ ...fresh, iss: "https://evil.example.com" }))
     }))
 
   it.effect("a wrong typ (JWT) is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       yield* expectRefused(yield* mint(fresh, { header: { typ: "JWT" } }))
     }))
 
   it.effect("a token without sid is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       const { sid: _sid, ...withoutSid } = fresh
       yield* expectRefused(yield* mint(withoutSid))
     }))
 
   it.effect("a sid naming no session is refused", () =>
     Effect.gen(function*() {
-      const { fresh } = yield* victim
+      const { fresh } = yield* victim("tokens")
       yield* expectRefused(yield* mint({ ...fresh, sid: randomUUID() }))
       yield* expectRefused(yield* mint({ ...fresh, sid: "not-a-uuid" }))
     }))
@@ -161,7 +136,7 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
   it.effect("a valid token of a user deleted from the database is refused", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const { token, userId } = yield* victim
+      const { token, userId } = yield* victim("tokens")
       yield* expectAccepted(token, userId)
       yield* sql`DELETE FROM "user" WHERE id = ${userId}`
       // Deleted behind the service's back: refused once its session-check interval (5 s) has passed.
@@ -174,7 +149,7 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("forged and stal
 it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("access token expiry", (it) => {
   it.effect("a token is accepted for its 15 minutes and refused once expired (TestClock)", () =>
     Effect.gen(function*() {
-      const { token, userId } = yield* victim
+      const { token, userId } = yield* victim("tokens")
       yield* expectAccepted(token, userId)
       yield* TestClock.adjust("14 minutes")
       yield* expectAccepted(token, userId)

@@ -7,10 +7,7 @@ import { FetchHttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, TestClock } from "effect"
 import { randomUUID } from "node:crypto"
-import { mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:http"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { inject } from "vitest"
 import {
   type AccessToken,
@@ -23,6 +20,7 @@ import { HttpLive, ServicesLive } from "../../src/http/Server.js"
 import { appConfigFrom } from "../../src/infra/Config.js"
 import { TelemetryLive } from "../../src/infra/Telemetry.js"
 import { createDatabase, dropDatabase } from "./postgres.js"
+import { temporaryDirectory } from "./temporaryDirectory.js"
 
 /** A fixed secret for tests (≥ 32 bytes), so suites can mint tokens of their own. */
 export const TEST_JWT_SECRET = "test-secret-for-tasks-api-0123456789abcdef"
@@ -43,11 +41,6 @@ export const suiteDatabase = (template?: string) =>
     ({ name }) => Effect.promise(() => dropDatabase(inject("pgAdminUrl"), name))
   )
 
-const temporaryDirectory = Effect.acquireRelease(
-  Effect.promise(() => mkdtemp(join(tmpdir(), "tasks-api-test-"))),
-  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-)
-
 /** TestClock starts at the epoch; put it at the real time once, before the service starts. */
 const ClockAtNow = Layer.effectDiscard(TestClock.setTime(Date.now()))
 
@@ -63,7 +56,7 @@ export const TestService = (options: TestServiceOptions = {}) =>
   Layer.unwrapScoped(
     Effect.gen(function*() {
       const database = yield* (options.database ?? suiteDatabase())
-      const dataDir = yield* temporaryDirectory
+      const dataDir = yield* temporaryDirectory("tasks-api-test-")
       const config = appConfigFrom({
         APP_ENV: "test",
         DATABASE_URL: database.url,

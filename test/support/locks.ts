@@ -34,3 +34,17 @@ export const waitingOnLocks = (client: pg.Client) =>
     )
     return result.rows[0]?.n ?? 0
   })
+
+/**
+ * Polls `waitingOnLocks` (real time, bounded: 200 reads, `intervalMillis` apart) until `reached`
+ * holds for the count; answers the last count seen.
+ */
+export const untilWaiting = (client: pg.Client, reached: (waiting: number) => boolean, intervalMillis = 25) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const waiting = yield* waitingOnLocks(client)
+      if (reached(waiting)) return waiting
+      yield* pause(intervalMillis)
+    }
+    return yield* waitingOnLocks(client)
+  })

@@ -6,11 +6,12 @@
  */
 import { Duration, Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { chmod, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { pause } from "./locks.js"
 import { freePort } from "./postgres.js"
+import { temporaryDirectory } from "./temporaryDirectory.js"
 import { TEST_JWT_SECRET } from "./TestService.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -78,14 +79,10 @@ const stopOrphanedPostgres = (dataDir: string) =>
 export const spawnService = (env: Record<string, string>) =>
   Effect.gen(function*() {
     const port = yield* Effect.promise(freePort)
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.promise(async () => {
-        const dir = await mkdtemp(join(tmpdir(), "tasks-api-process-"))
-        // Run as root, an embedded PostgreSQL runs as the `postgres` user, which must reach its data.
-        await chmod(dir, 0o755)
-        return dir
-      }),
-      (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+    const dataDir = yield* Effect.tap(
+      temporaryDirectory("tasks-api-process-"),
+      // Run as root, an embedded PostgreSQL runs as the `postgres` user, which must reach its data.
+      (dir) => Effect.promise(() => chmod(dir, 0o755))
     )
     let output = ""
     const child = yield* Effect.acquireRelease(
@@ -160,7 +157,7 @@ export const waitForStatus = (
       last = yield* statusOf(`${service.baseUrl}${path}`)
       if (last === status) return
       // Real time, not Effect's clock: this also runs inside suites whose clock is TestClock.
-      yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 100)))
+      yield* pause(100)
     }
     return yield* Effect.dieMessage(`${path} never answered ${status} (last ${last}):\n${service.output()}`)
   })
