@@ -1,6 +1,13 @@
 /** The composition root: the whole service as one layer graph, launched until SIGTERM/SIGINT. */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { runEntryPoint } from "./Boot.js"
 import { AppLive } from "./http/Server.js"
+import { AppConfig } from "./infra/Config.js"
 
-runEntryPoint(Layer.launch(AppLive))
+/** The first line a boot logs: which runtime and environment this is (Node comes from npm, see README). */
+const bootLine = Effect.flatMap(AppConfig, (config) =>
+  Effect.logInfo("starting").pipe(
+    Effect.annotateLogs({ event: "service.starting", node: process.versions.node, environment: config.env })
+  ))
+
+runEntryPoint(Effect.zipRight(bootLine, Layer.launch(AppLive)))

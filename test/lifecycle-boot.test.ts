@@ -123,3 +123,14 @@ it.live("a migrator kept waiting by another instance longer than its statement t
     const applied = yield* Fiber.join(waiting)
     expect(applied.map(([id]) => id)).toEqual((yield* listMigrations).map(({ id }) => id))
   }).pipe(Effect.scoped))
+
+it.live("runs on Node 24 (brought by npm): the tests themselves, and the service's first log line says so", () =>
+  Effect.gen(function*() {
+    expect(process.versions.node).toMatch(/^24\./)
+    const database = yield* suiteDatabase()
+    const service = yield* spawnService({ DATABASE_URL: database.url, LOG_LEVEL: "info", LOG_FORMAT: "json" })
+    yield* waitForStatus(service, "/health/ready", 200)
+    const first = JSON.parse(service.output().split("\n")[0] ?? "")
+    expect(first).toMatchObject({ event: "service.starting", environment: "test" })
+    expect(first.node).toMatch(/^24\./)
+  }).pipe(Effect.scoped), 60_000)
