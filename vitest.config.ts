@@ -9,6 +9,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Suites boot whole services (and bcrypt worker threads): two at a time suits a 2-core machine.
     pool: "forks",
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } }
+    maxWorkers: 2
   }
 })

@@ -4,8 +4,8 @@
  * diagnostic, a failed boot exits 1 with a diagnostic naming what failed.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect } from "effect"
-import { AppConfig, type AppConfigShape, loadConfig } from "./infra/Config.js"
+import { Cause, Effect, Exit, Runtime } from "effect"
+import { AppConfig, type AppConfigShape, ConfigInvalid, loadConfig } from "./infra/Config.js"
 import { loggingLayer } from "./infra/Logging.js"
 
 const EX_CONFIG = 78
@@ -15,6 +15,17 @@ const fatal = (event: string, fields: Record<string, unknown>) =>
     process.stderr.write(JSON.stringify({ level: "fatal", event, ...fields }) + "\n")
   })
 
+/**
+ * SIGTERM / SIGINT interrupt the main fiber, which drains and stops: a clean stop exits 0
+ * (operations.md), where Effect 4's default teardown answers 130 for an interruption.
+ */
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
+/** Some errors (the server's `ServeError`: a port in use, say) carry their reason only in `cause`. */
+const causeText = (error: object): string =>
+  "cause" in error && error.cause instanceof Error ? error.cause.message : ""
+
 export const runEntryPoint = <E extends { readonly _tag: string; readonly message: string }>(
   program: Effect.Effect<unknown, E, AppConfig>
 ) =>
@@ -22,17 +33,18 @@ export const runEntryPoint = <E extends { readonly _tag: string; readonly messag
     const config: AppConfigShape = yield* loadConfig()
     return yield* program.pipe(Effect.provideService(AppConfig, config), Effect.provide(loggingLayer(config)))
   }).pipe(
-    Effect.catchAll((error) =>
-      error._tag === "ConfigInvalid" && "diagnostic" in error
-        ? Effect.zipRight(
-          Effect.sync(() => process.stderr.write(`${String(error.diagnostic)}\n`)),
+    Effect.catch((error) =>
+      error instanceof ConfigInvalid
+        ? Effect.andThen(
+          Effect.sync(() => process.stderr.write(`${error.diagnostic}\n`)),
           Effect.sync(() => process.exit(EX_CONFIG))
         )
-        : Effect.zipRight(
-          fatal("boot_failed", { error: error._tag, message: error.message }),
+        : Effect.andThen(
+          fatal("boot_failed", { error: error._tag, message: error.message || causeText(error) }),
           Effect.sync(() => process.exit(1))
         )
     ),
-    // The logger is ours (JSON or pretty, from config): runMain must not add a second one.
-    (effect) => NodeRuntime.runMain(effect, { disablePrettyLogger: true })
+    // The logger is ours (JSON or pretty, from config), provided above: runMain in Effect 4 adds
+    // none of its own, so there is no second, pretty one to turn off.
+    (effect) => NodeRuntime.runMain(effect, { teardown })
   )

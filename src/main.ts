@@ -10,4 +10,4 @@ const bootLine = Effect.flatMap(AppConfig, (config) =>
     Effect.annotateLogs({ event: "service.starting", node: process.versions.node, environment: config.env })
   ))
 
-runEntryPoint(Effect.zipRight(bootLine, Layer.launch(AppLive)))
+runEntryPoint(Effect.andThen(bootLine, Layer.launch(AppLive)))

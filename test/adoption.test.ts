@@ -3,7 +3,7 @@
  * and every legacy user, password hash and task keeps working.
  */
 import { expect, it } from "@effect/vitest"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import { readFile } from "node:fs/promises"

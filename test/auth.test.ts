@@ -3,9 +3,10 @@
  * on the wire (status, body, headers) and in the database ("user", account, auth_session).
  */
 import { expect, it } from "@effect/vitest"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import bcrypt from "bcryptjs"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { decodeJwt } from "jose"
 import { randomUUID } from "node:crypto"
 import { get, post, request, signup, type Reply } from "./support/http.js"

@@ -36,7 +36,7 @@ const runNode = (script: string, env: Record<string, string>) =>
       ),
       (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
     )
-    return yield* Effect.async<Exit, Error>((resume) => {
+    return yield* Effect.callback<Exit, Error>((resume) => {
       let stdout = ""
       let stderr = ""
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))

@@ -3,7 +3,7 @@
  * 404s; and the self-description endpoints (OpenAPI, offline docs, liveness).
  */
 import { expect, it } from "@effect/vitest"
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { Effect } from "effect"
 import { request as httpRequest } from "node:http"
 import { get, post, request, signup } from "./support/http.js"
@@ -51,7 +51,7 @@ it.layer(TestService({ env: { MAX_BODY_BYTES: "2048", CORS_ORIGINS: ALLOWED } })
       const user = yield* signup("chunked")
       const body = JSON.stringify({ title: "Streamed", priority: "urgent_important", description: "y".repeat(4000) })
       // No Content-Length: the limit must hold while reading, not only on the declared size.
-      const outcome = yield* Effect.async<number | string>((resume) => {
+      const outcome = yield* Effect.callback<number | string>((resume) => {
         const req = httpRequest(`${baseUrl}/api/tasks`, {
           method: "POST",
           headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }

@@ -6,9 +6,10 @@
  *
  * TestClock is shared by every test of an it.layer block: the test that moves it has its own.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, TestClock } from "effect"
+import { Clock, Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { get, post, type Reply, signup } from "./support/http.js"
 import { TestService } from "./support/TestService.js"
 import { rowsOf } from "./tasks-helpers.js"

@@ -6,7 +6,8 @@
  * configuration diagnostics for all of it.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted, TestClock } from "effect"
+import { Effect, Option, Redacted } from "effect"
+import { TestClock } from "effect/testing"
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,

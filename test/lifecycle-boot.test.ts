@@ -9,10 +9,10 @@
  * bookkeeping table outside its own lock). Migrators started in one process, each with a pool of
  * its own, reach that point together every time: they show the advisory lock is what holds.
  */
-import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { expect, it } from "@effect/vitest"
-import { Effect, Fiber, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Fiber, Redacted, References } from "effect"
+import { SqlClient } from "effect/sql"
 import pg from "pg"
 import { inject } from "vitest"
 import { listMigrations, MIGRATION_LOCK_KEY, runMigrations } from "../src/infra/Migrations.js"
@@ -27,7 +27,7 @@ const IN_PROCESS_MIGRATORS = 10
 const migrateOn = (url: string) =>
   Effect.flatMap(SqlClient.SqlClient, () => runMigrations).pipe(
     Effect.provide(PgClient.layer({ url: Redacted.make(url) })),
-    Effect.provide(Logger.minimumLogLevel(LogLevel.Warning))
+    Effect.provideService(References.MinimumLogLevel, "Warn")
   )
 
 const emptyDatabase = suiteDatabase("template0")
@@ -82,7 +82,7 @@ it.live("three instances booting together on an empty database all come up; each
     const expected = yield* schemaOf(urlFor(inject("pgAdminUrl"), TEMPLATE_DATABASE))
     expect(yield* schemaOf(database.url)).toEqual(expected)
     for (const service of services) expect(service.child.exitCode, service.output()).toBeNull()
-  }).pipe(Effect.scoped), 120_000)
+  }), 120_000)
 
 it.live("migrators racing on an empty database (one pool each): all succeed, each migration applied once", () =>
   Effect.gen(function*() {
@@ -100,7 +100,7 @@ it.live("migrators racing on an empty database (one pool each): all succeed, eac
       withAdmin(database.url, (client) => client.query("SELECT migration_id FROM effect_sql_migrations ORDER BY 1"))
     )
     expect(recorded.rows.map((row) => row.migration_id)).toEqual(shipped.map(({ id }) => id))
-  }).pipe(Effect.scoped))
+  }))
 
 it.live("a migrator kept waiting by another instance longer than its statement timeout still migrates", () =>
   Effect.gen(function*() {
@@ -117,12 +117,12 @@ it.live("a migrator kept waiting by another instance longer than its statement t
     )
     const url = new URL(database.url)
     url.searchParams.set("options", "-c statement_timeout=300")
-    const waiting = yield* Effect.fork(migrateOn(url.toString()))
+    const waiting = yield* Effect.forkChild(migrateOn(url.toString()))
     yield* Effect.sleep("1 second") // the lock held past the timeout (real clock: it.live)
     yield* Effect.promise(() => other.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]))
     const applied = yield* Fiber.join(waiting)
     expect(applied.map(([id]) => id)).toEqual((yield* listMigrations).map(({ id }) => id))
-  }).pipe(Effect.scoped))
+  }))
 
 it.live("runs on Node 24 (brought by npm): the tests themselves, and the service's first log line says so", () =>
   Effect.gen(function*() {
@@ -133,4 +133,4 @@ it.live("runs on Node 24 (brought by npm): the tests themselves, and the service
     const first = JSON.parse(service.output().split("\n")[0] ?? "")
     expect(first).toMatchObject({ event: "service.starting", environment: "test" })
     expect(first.node).toMatch(/^24\./)
-  }).pipe(Effect.scoped), 60_000)
+  }), 60_000)

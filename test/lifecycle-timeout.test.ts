@@ -8,7 +8,8 @@
  * is raised so that PostgreSQL does not cancel the wait first (it runs on the real clock).
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { Lifecycle } from "../src/http/Lifecycle.js"
 import { get, post, put, signup } from "./support/http.js"
 import { holdRow, untilWaiting } from "./support/locks.js"
@@ -27,7 +28,7 @@ it.layer(TestService({ env: { REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT:
       const taskId = created.body.data.id as string
 
       const lock = yield* holdRow(databaseUrl, "task", taskId)
-      const pending = yield* Effect.fork(put(`/api/tasks/${taskId}`, { token: user.token, json: { title: "too late" } }))
+      const pending = yield* Effect.forkChild(put(`/api/tasks/${taskId}`, { token: user.token, json: { title: "too late" } }))
       expect(yield* untilWaiting(lock, (n) => n === 1)).toBe(1) // the UPDATE is in PostgreSQL, behind our lock
 
       yield* TestClock.adjust(REQUEST_TIMEOUT)
@@ -46,7 +47,7 @@ it.layer(TestService({ env: { REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT:
       const after = yield* get(`/api/tasks/${taskId}`, { token: user.token })
       expect(after.status).toBe(200)
       expect(after.body.data.title).toBe("original")
-    }).pipe(Effect.scoped))
+    }))
 
   // Last in this block: it puts the suite's service into shutdown for good.
   it.effect("once shutdown has begun, readiness answers 503 with a failing shutdown check at once; liveness stays 200", () =>

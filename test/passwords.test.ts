@@ -61,7 +61,7 @@ describe("password policy", () => {
 
 /** The real hasher (bcrypt in worker threads) at a given cost. */
 const hasherAt = (cost: number) =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     Effect.map(
       temporaryDirectory("tasks-api-passwords-"),
       (dir) => PasswordHasherLive.pipe(Layer.provide(appConfigFrom({ BCRYPT_COST: String(cost), DATA_DIR: dir })))

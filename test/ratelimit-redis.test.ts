@@ -11,10 +11,10 @@ import { type RedisServer, redisServer } from "./support/redis.js"
 import { onSecondInstance, SecondInstanceLive } from "./support/SecondInstance.js"
 import { TestService } from "./support/TestService.js"
 
-class TestRedis extends Context.Tag("test/TestRedis")<TestRedis, RedisServer>() {}
+class TestRedis extends Context.Service<TestRedis, RedisServer>()("test/TestRedis") {}
 
 /** The service on a fresh Redis with limits on, and that Redis for the tests to stop and start. */
-const ServiceOnRedis = Layer.unwrapScoped(
+const ServiceOnRedis = Layer.unwrap(
   Effect.map(redisServer, (redis) =>
     TestService({ env: { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_STORE: "redis", REDIS_URL: redis.url } }).pipe(
       Layer.merge(Layer.succeed(TestRedis, redis))
@@ -26,7 +26,7 @@ const wrongSignin = (email: string) => post("/api/v1/auth/signin", { json: { ema
 
 it.layer(ServiceOnRedis, { timeout: "60 seconds" })("the Redis store", (it) => {
   it.layer(
-    Layer.unwrapEffect(
+    Layer.unwrap(
       Effect.map(TestRedis, (redis) =>
         SecondInstanceLive({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_STORE: "redis", REDIS_URL: redis.url })
       )

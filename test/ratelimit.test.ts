@@ -4,7 +4,8 @@
  * `X-Forwarded-For` and the per-IP counters of one test do not leak into another.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { clientAddress } from "../src/http/ClientInfo.js"
 import { get, post, type Reply, signup } from "./support/http.js"
 import { TestService } from "./support/TestService.js"

@@ -26,7 +26,7 @@ const everyProcedure = (
 ]
 
 it.layer(TestServiceWithClients())("RPC authentication", (it) => {
-  it.scoped("no token: Unauthorized not_authenticated on every procedure; nothing changes", () =>
+  it.effect("no token: Unauthorized not_authenticated on every procedure; nothing changes", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* TestUser
       const task = yield* rpc.CreateTask({ title: "Guarded", priority: "urgent_important" })
@@ -39,7 +39,7 @@ it.layer(TestServiceWithClients())("RPC authentication", (it) => {
       expect(yield* rowsOf(userId)).toEqual(before)
     }))
 
-  it.scoped("a token that does not verify: Unauthorized invalid_token on every procedure", () =>
+  it.effect("a token that does not verify: Unauthorized invalid_token on every procedure", () =>
     Effect.gen(function*() {
       const { rpc, token } = yield* TestUser
       const task = yield* rpc.CreateTask({ title: "Guarded", priority: "urgent_important" })
@@ -54,7 +54,7 @@ it.layer(TestServiceWithClients())("RPC authentication", (it) => {
       }
     }))
 
-  it.scoped("a revoked token (its session logged out over REST): Unauthorized on every procedure", () =>
+  it.effect("a revoked token (its session logged out over REST): Unauthorized on every procedure", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("revoked")
       const task = yield* user.rpc.CreateTask({ title: "Mine", priority: "urgent_important" })
@@ -66,7 +66,7 @@ it.layer(TestServiceWithClients())("RPC authentication", (it) => {
       expect((yield* rowById(task.id))?.title).toBe("Mine")
     }))
 
-  it.scoped("the token may be an effect, run before every call (a refreshed token is picked up)", () =>
+  it.effect("the token may be an effect, run before every call (a refreshed token is picked up)", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("rotating")
       let current = "not.a.token"
@@ -78,7 +78,7 @@ it.layer(TestServiceWithClients())("RPC authentication", (it) => {
 })
 
 it.layer(TestServiceWithClients())("RPC isolation", (it) => {
-  it.scoped("another user's task is TaskNotFound on every operation, and stays as it was", () =>
+  it.effect("another user's task is TaskNotFound on every operation, and stays as it was", () =>
     Effect.gen(function*() {
       const owner = yield* TestUser
       const intruder = yield* clientUser("intruder")

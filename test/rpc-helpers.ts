@@ -7,7 +7,8 @@ import { Cause, Effect, Exit, Option, Predicate, Queue, Schema, Stream } from "e
 import { type TaskFeedEvent, Task } from "../src/client/index.js"
 
 /** A task in its wire form (instants as ISO 8601 strings): what REST answers under `data`. */
-export const taskJson = (task: Task) => Schema.encodeSync(Task)(task)
+const encodeTaskJson = Schema.encodeSync(Schema.toCodecJson(Task))
+export const taskJson = (task: Task) => encodeTaskJson(task)
 
 /**
  * The typed failure of a call that must fail with `tag` (matched by `_tag`). A success, another
@@ -15,10 +16,12 @@ export const taskJson = (task: Task) => Schema.encodeSync(Task)(task)
  */
 export const failure = <A, E, R, const Tag extends string>(effect: Effect.Effect<A, E, R>, tag: Tag) =>
   Effect.flatMap(Effect.exit(effect), (exit) => {
-    if (Exit.isSuccess(exit)) return Effect.dieMessage(`expected ${tag}, but succeeded with ${JSON.stringify(exit.value)}`)
-    const error = Cause.failureOption(exit.cause)
+    if (Exit.isSuccess(exit)) {
+      return Effect.die(new Error(`expected ${tag}, but succeeded with ${JSON.stringify(exit.value)}`))
+    }
+    const error = Cause.findErrorOption(exit.cause)
     if (Option.isSome(error) && Predicate.isTagged(error.value, tag)) return Effect.succeed(error.value)
-    return Effect.dieMessage(`expected ${tag}, got ${Cause.pretty(exit.cause)}`)
+    return Effect.die(new Error(`expected ${tag}, got ${Cause.pretty(exit.cause)}`))
   })
 
 /** A ValidationFailed in FastAPI's shape with (at least) one issue located at `loc`. */
@@ -39,7 +42,7 @@ export const subscribe = <E, R>(stream: Stream.Stream<TaskFeedEvent, E, R>) =>
     const events = yield* Queue.unbounded<Exit.Exit<TaskFeedEvent, E>>()
     yield* stream.pipe(
       Stream.runForEach((event) => Queue.offer(events, Exit.succeed(event))),
-      Effect.catchAllCause((cause) => Queue.offer(events, Exit.failCause(cause))),
+      Effect.catchCause((cause) => Queue.offer(events, Exit.failCause(cause))),
       Effect.forkScoped
     )
     /** The next event (the test's timeout bounds the wait); a failed stream fails here. */

@@ -2,10 +2,11 @@
  * `POST /rpc` under pressure, through the shipped client: the per-user API rate limit (one budget
  * with REST), a database that does not answer in time, answers that are not RPC at all, and a bug.
  */
-import { FetchHttpClient } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Option, Schema, Stream, TestClock } from "effect"
+import { Cause, Effect, Exit, Result, Schema, Stream } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { SqlClient } from "effect/sql"
+import { TestClock } from "effect/testing"
 import { makeTasksRpcClient, TaskFeedEvent } from "../src/client/index.js"
 import { failure, subscribe } from "./rpc-helpers.js"
 import { get } from "./support/http.js"
@@ -17,7 +18,7 @@ const UNAVAILABLE = { detail: "Service temporarily unavailable", error_code: "da
 it.layer(
   TestServiceWithClients({ env: { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_API_PER_USER: "4/1m" } })
 )("RPC per-user rate limit", (it) => {
-  it.scoped("REST and RPC calls share one budget per user; the next is RateLimited until the window passes", () =>
+  it.effect("REST and RPC calls share one budget per user; the next is RateLimited until the window passes", () =>
     Effect.gen(function*() {
       const { rpc, token } = yield* TestUser
       expect((yield* get("/api/tasks", { token })).status).toBe(200)
@@ -66,24 +67,29 @@ it.layer(
       expect((yield* rpc.ListTasks({})).total_count).toBe(0)
     }))
 
-  it.scoped("an answer that is not RPC (413 for an oversized payload, 404 for a wrong URL) is RpcClientError, not a hang", () =>
+  it.effect("an answer that is not RPC (413 for an oversized payload, 404 for a wrong URL) is RpcClientError, not a hang", () =>
     Effect.gen(function*() {
       const { rpc, token } = yield* TestUser
       const oversized = yield* failure(
         rpc.CreateTask({ title: "Big", priority: "urgent_important", description: "d".repeat(5_000) }),
         "RpcClientError"
       )
-      expect(oversized).toMatchObject({ reason: "Protocol", cause: { response: { status: 413 } } })
+      // Effect 4: the transport failure is the reason, an HttpError whose cause is the StatusCodeError.
+      expect(oversized).toMatchObject({
+        reason: { _tag: "HttpError", kind: "StatusCodeError", cause: { response: { status: 413 } } }
+      })
 
       const { baseUrl } = yield* TestServer
       const misdirected = yield* makeTasksRpcClient({ baseUrl: `${baseUrl}/nowhere`, accessToken: token }).pipe(
         Effect.provide(FetchHttpClient.layer)
       )
       const notFound = yield* failure(misdirected.CurrentUser(), "RpcClientError")
-      expect(notFound).toMatchObject({ reason: "Protocol", cause: { response: { status: 404 } } })
+      expect(notFound).toMatchObject({
+        reason: { _tag: "HttpError", kind: "StatusCodeError", cause: { response: { status: 404 } } }
+      })
     }))
 
-  it.scoped("a bug fails only its own call, as a bare defect; the client's other calls go on", () =>
+  it.effect("a bug fails only its own call, as a bare defect; the client's other calls go on", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* TestUser
       const sql = yield* SqlClient.SqlClient
@@ -95,13 +101,13 @@ it.layer(
       expect((yield* live.next)._tag).toBe("CaughtUp")
 
       const exit = yield* Effect.exit(Stream.runDrain(rpc.WatchTasks({ after: "0" })))
-      const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+      const defect = Exit.isFailure(exit) ? Result.getOrUndefined(Cause.findDefect(exit.cause)) : undefined
       expect(defect).toBeInstanceOf(Error)
       expect(defect).toMatchObject({ message: "Internal Server Error" })
 
       // The same client's live watch and calls are unaffected.
       const task = yield* rpc.CreateTask({ title: "After the bug", priority: "urgent_important" })
-      expect(Schema.encodeSync(TaskFeedEvent)(yield* live.nextChange)).toMatchObject({
+      expect(Schema.encodeSync(Schema.toCodecJson(TaskFeedEvent))(yield* live.nextChange)).toMatchObject({
         _tag: "TaskCreated",
         task: { id: task.id }
       })

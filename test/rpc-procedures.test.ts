@@ -3,7 +3,8 @@
  * the success and each typed error, matched by `_tag`, checked against the stored rows.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, Schema, TestClock } from "effect"
+import { Effect, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import { User } from "../src/client/index.js"
 import { failure, expectIssueAt, taskJson } from "./rpc-helpers.js"
 import { get } from "./support/http.js"
@@ -21,7 +22,7 @@ import {
 const NOT_A_UUID = "not-a-uuid"
 
 it.layer(TestServiceWithClients())("RPC CreateTask", (it) => {
-  it.scoped("creates the task: trimmed title, defaults, stored as answered", () =>
+  it.effect("creates the task: trimmed title, defaults, stored as answered", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* clientUser("create")
       const task = yield* rpc.CreateTask({ title: "  Write report  ", priority: "urgent_important" })
@@ -49,7 +50,7 @@ it.layer(TestServiceWithClients())("RPC CreateTask", (it) => {
       expect(taskJson(full)).toEqual(asJson((yield* rowById(full.id))!))
     }))
 
-  it.scoped("BadRequest with the contract's message for a bad priority; nothing stored", () =>
+  it.effect("BadRequest with the contract's message for a bad priority; nothing stored", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* clientUser("create")
       for (const priority of ["high", "URGENT_IMPORTANT", ""]) {
@@ -59,7 +60,7 @@ it.layer(TestServiceWithClients())("RPC CreateTask", (it) => {
       expect(yield* rowsOf(userId)).toEqual([])
     }))
 
-  it.scoped("ValidationFailed located in the body for bad values; nothing stored", () =>
+  it.effect("ValidationFailed located in the body for bad values; nothing stored", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* clientUser("create")
       const cases = [
@@ -78,7 +79,7 @@ it.layer(TestServiceWithClients())("RPC CreateTask", (it) => {
       expect(yield* rowsOf(userId)).toEqual([])
     }))
 
-  it.scoped("an idempotency key replays the first task; another body with it is IdempotencyKeyReused", () =>
+  it.effect("an idempotency key replays the first task; another body with it is IdempotencyKeyReused", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* clientUser("create")
       const body = { title: "Once", priority: "urgent_important", idempotency_key: "rpc-key-1" }
@@ -113,7 +114,7 @@ it.layer(TestServiceWithClients())("RPC GetTask and ListTasks", (it) => {
       expectIssueAt(yield* failure(rpc.GetTask({ id: NOT_A_UUID }), "ValidationFailed"), ["path", "task_id"])
     }))
 
-  it.scoped("ListTasks filters, pages and sorts as REST does", () =>
+  it.effect("ListTasks filters, pages and sorts as REST does", () =>
     Effect.gen(function*() {
       const { rpc, userId } = yield* clientUser("list")
       const empty = yield* rpc.ListTasks({})
@@ -225,6 +226,6 @@ it.layer(TestServiceWithClients())("RPC UpdateTask, SetTaskCompleted, DeleteTask
       expect(user).toMatchObject({ id: userId, email, banned: false })
       const me = yield* get("/api/v1/auth/me", { token })
       expect(me.status).toBe(200)
-      expect(Schema.encodeSync(User)(user)).toEqual(me.body)
+      expect(Schema.encodeSync(Schema.toCodecJson(User))(user)).toEqual(me.body)
     }))
 })

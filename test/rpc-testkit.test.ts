@@ -11,11 +11,11 @@ it.layer(TestServiceWithClients())("my feature against tasks-api", (it) => {
     Effect.gen(function*() {
       const { rest, rpc } = yield* TestUser
       const task = yield* rpc.CreateTask({ title: "Write report", priority: "urgent_important" })
-      const { data } = yield* rest.tasks.list({ urlParams: { limit: 10, offset: 0, sort_by: "created_at", sort_order: "desc" } })
+      const { data } = yield* rest.tasks.list({ query: { limit: 10, offset: 0, sort_by: "created_at", sort_order: "desc" } })
       expect(data.tasks.map((t) => t.id)).toContain(task.id)
     }))
 
-  it.scoped("another user gets TaskNotFound, and watches only their own changes", () =>
+  it.effect("another user gets TaskNotFound, and watches only their own changes", () =>
     Effect.gen(function*() {
       const task = yield* (yield* TestUser).rpc.CreateTask({ title: "Mine", priority: "urgent_important" })
       const other = yield* clientUser("other")

@@ -8,9 +8,10 @@
  * "sees none" is shown by order: a marker change made after the others must be the first event.
  * The feed polls on wall-clock time (the suite's clock is TestClock), so events arrive by themselves.
  */
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Layer, Option, Schema, Stream, TestClock } from "effect"
+import { Cause, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { SqlClient } from "effect/sql"
+import { TestClock } from "effect/testing"
 import { TASK_CHANGE_RETENTION, TaskFeedEvent } from "../src/client/index.js"
 import { TaskFeedSettings } from "../src/http/TaskFeed.js"
 import { Lifecycle } from "../src/http/Lifecycle.js"
@@ -20,15 +21,15 @@ import { onSecondInstance, SecondInstanceLive } from "./support/SecondInstance.j
 import { clientUser, restClient, rpcClient, TEST_PASSWORD, TestServiceWithClients } from "./support/TestService.js"
 
 /** An event in its wire form, for comparison with REST's JSON. */
-const wire = Schema.encodeSync(TaskFeedEvent)
+const wire = Schema.encodeSync(Schema.toCodecJson(TaskFeedEvent))
 
 const cursorOf = (event: TaskFeedEvent) => BigInt(event.cursor)
 
 /** The typed failure a watch ended with. */
-const failureOfCause = <E>(cause: Cause.Cause<E>) => Option.getOrUndefined(Cause.failureOption(cause))
+const failureOfCause = <E>(cause: Cause.Cause<E>) => Option.getOrUndefined(Cause.findErrorOption(cause))
 
 it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it) => {
-  it.scoped("a subscriber sees a REST create, an RPC update and a REST delete, in order; another user's sees none", () =>
+  it.effect("a subscriber sees a REST create, an RPC update and a REST delete, in order; another user's sees none", () =>
     Effect.gen(function*() {
       const alice = yield* clientUser("alice")
       const bob = yield* clientUser("bob")
@@ -66,7 +67,7 @@ it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it)
       expect(wire(yield* bobFeed.nextChange)).toMatchObject({ _tag: "TaskCreated", task: taskJson(marker) })
     }))
 
-  it.scoped("a cursor resumes after it: the backlog in order, then CaughtUp with the last cursor", () =>
+  it.effect("a cursor resumes after it: the backlog in order, then CaughtUp with the last cursor", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("resume")
       const task = yield* user.rpc.CreateTask({ title: "One", priority: "urgent_important" })
@@ -88,7 +89,7 @@ it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it)
       expect(Array.from(resumed, (event) => wire(event))).toEqual([wire(completed), wire(deleted), wire(caughtUp)])
     }))
 
-  it.scoped("a change that did not happen (refused or rolled back) is not on the feed", () =>
+  it.effect("a change that did not happen (refused or rolled back) is not on the feed", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("refused")
       const feed = yield* subscribe(user.rpc.WatchTasks({}))
@@ -103,7 +104,7 @@ it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it)
       expect(wire(yield* feed.nextChange)).toMatchObject({ _tag: "TaskDeleted", task_id: task.id })
     }))
 
-  it.scoped("a cursor that is not one is ValidationFailed at body.after", () =>
+  it.effect("a cursor that is not one is ValidationFailed at body.after", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("cursor")
       for (const after of ["abc", "-1", "01", "99999999999999999999"]) {
@@ -112,7 +113,7 @@ it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it)
     }))
 
   it.layer(SecondInstanceLive(), { timeout: "60 seconds" })((it) => {
-    it.scoped("changes come from the database: each instance's watchers see the other instance's changes", () =>
+    it.effect("changes come from the database: each instance's watchers see the other instance's changes", () =>
       Effect.gen(function*() {
         const user = yield* clientUser("instances")
         const here = yield* subscribe(user.rpc.WatchTasks({}))
@@ -140,7 +141,7 @@ it.layer(TestServiceWithClients().pipe(Layer.provide(Layer.succeed(TaskFeedSetti
   // Not woken by the clock move below: the only prune is the one a new subscription runs.
   pruneEvery: Duration.days(365)
 }))))("WatchTasks retention", (it) => {
-  it.scoped("a cursor older than the retained changes is CursorExpired; a new subscription goes on from there", () =>
+  it.effect("a cursor older than the retained changes is CursorExpired; a new subscription goes on from there", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const user = yield* clientUser("retention")
@@ -178,7 +179,7 @@ const quickly = Layer.succeed(TaskFeedSettings, {
 })
 
 it.layer(TestServiceWithClients().pipe(Layer.provide(quickly)))("WatchTasks while it runs", (it) => {
-  it.scoped("a quiet watch sends CaughtUp heartbeats, and ends with Unauthorized once its session is logged out", () =>
+  it.effect("a quiet watch sends CaughtUp heartbeats, and ends with Unauthorized once its session is logged out", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("heartbeat")
       const feed = yield* subscribe(user.rpc.WatchTasks({}))
@@ -190,7 +191,7 @@ it.layer(TestServiceWithClients().pipe(Layer.provide(quickly)))("WatchTasks whil
 })
 
 it.layer(TestServiceWithClients().pipe(Layer.provide(quickly)))("WatchTasks at shutdown", (it) => {
-  it.scoped("a watch ends with ServiceUnavailable shutting_down once the instance drains", () =>
+  it.effect("a watch ends with ServiceUnavailable shutting_down once the instance drains", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("shutdown")
       const feed = yield* subscribe(user.rpc.WatchTasks({}))

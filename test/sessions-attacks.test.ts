@@ -11,7 +11,7 @@
  * so each case changes exactly one thing; the first test shows the very same construction with
  * the real header and secret is accepted.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { decodeJwt, type JWTPayload } from "jose"

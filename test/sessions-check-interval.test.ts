@@ -4,9 +4,10 @@
  * database, as another instance or an operator would. Ends made through this instance are refused
  * at once; sessions-end.test.ts covers each of those paths.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { expectAccepted, expectRefused, newUser, serviceWith } from "./sessions-helpers.js"
 
 /** Ends the session in the database only: this instance has not heard of it. */

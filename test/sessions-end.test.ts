@@ -4,9 +4,10 @@
  * ended session's access tokens are refused at once and its refresh token answers
  * `session_revoked`; the sessions left alone keep working. Checked on the wire and in `auth_session`.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { mintRefreshToken } from "../src/infra/RefreshTokens.js"
 import { refreshKeyOf } from "../src/infra/Tokens.js"

@@ -7,7 +7,8 @@
  * every test of an it.layer block, so each test has a block (and a service) of its own.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { del, get } from "./support/http.js"
 import {
   AUTH,

@@ -2,7 +2,7 @@
  * Helpers shared by the session suites (test/sessions-*.test.ts). Expected values come from
  * security.md and rest-api.md, so a drift in the service shows up as a failing test.
  */
-import { SqlClient } from "@effect/sql"
+import { SqlClient } from "effect/sql"
 import { expect } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { decodeJwt, type JWTPayload, SignJWT } from "jose"

@@ -7,7 +7,8 @@
  * database with the same JWT secret and a 1 s interval (real time), killed when the suite ends.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { get, post } from "./support/http.js"
 import { pause } from "./support/locks.js"
 import { onSecondInstance as onB, SecondInstanceLive } from "./support/SecondInstance.js"

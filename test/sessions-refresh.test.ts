@@ -8,7 +8,8 @@
  * (and a service) of its own.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import {
   clockNow,
   expectAccepted,

@@ -1,7 +1,7 @@
 /** POST /api/tasks, GET /api/tasks/{id} and GET /api/tasks (envelope, filters, parameter errors). */
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { del, get, patch, post, put, signup } from "./support/http.js"
 import { TestService } from "./support/TestService.js"
 import {

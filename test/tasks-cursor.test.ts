@@ -4,9 +4,9 @@
  * paging by offset visits, in the same order, for every sort; bad cursors answer 422; a cursor
  * never reaches another user's tasks; and a cursor page is an index scan however far it goes.
  */
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Array as Arr, Effect, Option } from "effect"
+import { SqlClient } from "effect/sql"
 import { decodeListCursor, SORT_FIELDS, type SortField, type SortOrder, type TaskPage } from "../src/domain/Task.js"
 import { pageStatement } from "../src/infra/TaskRepo.js"
 import { failure } from "./rpc-helpers.js"
@@ -29,7 +29,7 @@ const FIXTURE_SIZE = 23
  * in both directions). Titles are lower-case ASCII words so any collation orders them alike.
  */
 const fixtureRows = (userId: string, idPrefix: string) =>
-  Array.from({ length: FIXTURE_SIZE }, (_, n) => ({
+  Arr.makeBy(FIXTURE_SIZE, (n) => ({
     id: `${idPrefix}-0000-4000-8000-0000000000${((n * 7) % FIXTURE_SIZE).toString(16).padStart(2, "0")}`,
     user_id: userId,
     title: ["alpha", "bravo", "charlie"][Math.floor(n / 2) % 3],
@@ -50,7 +50,7 @@ const seed = Effect.gen(function*() {
   const owner = yield* signup("cursor")
   const other = yield* signup("other")
   yield* sql`INSERT INTO task ${
-    sql.insert([...fixtureRows(owner.userId, `0${prefix}`), ...fixtureRows(other.userId, `f${prefix}`)])
+    sql.insert(Arr.appendAll(fixtureRows(owner.userId, `0${prefix}`), fixtureRows(other.userId, `f${prefix}`)))
   }`
   // The microseconds must have survived the insert, or the fixture tests nothing.
   const [distinct] = yield* sql<{ readonly n: number }>`
@@ -318,7 +318,7 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
       }
     }))
 
-  it.scoped("RPC ListTasks takes the same cursor and answers next_cursor", () =>
+  it.effect("RPC ListTasks takes the same cursor and answers next_cursor", () =>
     Effect.gen(function*() {
       const { owner } = yield* seed
       const rpc = yield* rpcClient(owner.token)

@@ -2,9 +2,9 @@
  * Small helpers shared by the tasks suites. Expected values come from rest-api.md (not from src),
  * so a drift in the service shows up as a failing test.
  */
-import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { post, type Reply } from "./support/http.js"
 
 export const PRIORITIES = [

@@ -1,6 +1,7 @@
 /** One user's tasks are invisible to another, and server-owned fields never come from a body. */
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, TestClock } from "effect"
+import { Clock, Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { del, get, patch, post, put, signup } from "./support/http.js"
 import { TestService } from "./support/TestService.js"
 import {

@@ -2,9 +2,9 @@
  * GET /api/tasks paging and sorting over rows with many ties: every sort must be total (ties
  * broken by id in the same direction), so paging with a small limit neither repeats nor skips.
  */
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Array as Arr, Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { get, signup } from "./support/http.js"
 import { TestService } from "./support/TestService.js"
 import { asJson, rowsOf, type TaskRow } from "./tasks-helpers.js"
@@ -40,7 +40,7 @@ const seed = Effect.gen(function*() {
   const owner = yield* signup("pager")
   const other = yield* signup("other")
   const rowsFor = (userId: string, idPrefix: string) =>
-    FIXTURE.map(([n, created, updated, due, priority, title, done]) => ({
+    Arr.map(FIXTURE, ([n, created, updated, due, priority, title, done]) => ({
       id: `${idPrefix}-0000-4000-8000-0000000000${n}`,
       user_id: userId,
       title,
@@ -51,7 +51,7 @@ const seed = Effect.gen(function*() {
       created_at: at(created),
       updated_at: at(updated)
     }))
-  yield* sql`INSERT INTO task ${sql.insert([...rowsFor(owner.userId, `0${prefix}`), ...rowsFor(other.userId, `f${prefix}`)])}`
+  yield* sql`INSERT INTO task ${sql.insert(Arr.appendAll(rowsFor(owner.userId, `0${prefix}`), rowsFor(other.userId, `f${prefix}`)))}`
   const rows = yield* rowsOf(owner.userId)
   expect(rows).toHaveLength(FIXTURE.length)
   return { owner, rows }

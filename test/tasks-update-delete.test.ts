@@ -1,6 +1,7 @@
 /** PUT /api/tasks/{id}, PATCH /api/tasks/{id}/complete, DELETE /api/tasks/{id}, and the clock. */
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, TestClock } from "effect"
+import { Clock, Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { del, get, patch, put, signup } from "./support/http.js"
 import { TestService } from "./support/TestService.js"
 import {

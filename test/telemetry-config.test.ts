@@ -3,7 +3,7 @@
  * what it removes from attributes, events and failures, whoever records them.
  */
 import { expect, it } from "@effect/vitest"
-import { Cause, Context, Duration, Effect, Either, Exit, Option, Redacted, Tracer } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Option, Redacted, Result, Tracer } from "effect"
 import { describe } from "vitest"
 import { loadConfig, readEnvironment } from "../src/infra/Config.js"
 import { makeScrubber, REDACTED } from "../src/infra/Redaction.js"
@@ -49,12 +49,12 @@ describe("OTEL configuration", () => {
     Effect.gen(function*() {
       const headers = "x-api-key-without-a-value-s3cr3t"
       const endpoint = "collector:4318/with-s3cr3t"
-      const result = yield* Effect.either(configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_HEADERS: headers }))
-      expect(Either.isLeft(result)).toBe(true)
-      if (Either.isRight(result)) return
-      const variables = result.left.problems.map((p) => p.variable).sort()
+      const result = yield* Effect.result(configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_HEADERS: headers }))
+      expect(Result.isFailure(result)).toBe(true)
+      if (Result.isSuccess(result)) return
+      const variables = result.failure.problems.map((p) => p.variable).sort()
       expect(variables).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"])
-      expect(result.left.diagnostic).not.toContain("s3cr3t")
+      expect(result.failure.diagnostic).not.toContain("s3cr3t")
     }))
 })
 
@@ -91,13 +91,13 @@ describe("span scrubber", () => {
       exit?: Exit.Exit<unknown, unknown>
     } = { attributes: new Map(), events: [] }
     const inner = Tracer.make({
-      span: (name, parent, context, links, startTime, kind) => ({
+      span: ({ annotations, kind, links, name, parent, startTime }) => ({
         _tag: "Span",
         name,
         spanId: "0000000000000001",
         traceId: "00000000000000000000000000000001",
         parent,
-        context,
+        annotations,
         status: { _tag: "Started", startTime },
         attributes: recorded.attributes,
         links,
@@ -107,10 +107,18 @@ describe("span scrubber", () => {
         attribute: (key, value) => void recorded.attributes.set(key, value),
         event: (eventName, _, attributes) => void recorded.events.push([eventName, attributes]),
         addLinks: () => {}
-      }),
-      context: (f) => f()
+      })
     })
-    const span = redactingTracer(inner, scrub).span("GET /api/tasks", Option.none(), Context.empty(), [], 0n, "server")
+    const span = redactingTracer(inner, scrub).span({
+      name: "GET /api/tasks",
+      parent: Option.none(),
+      annotations: Context.empty(),
+      links: [],
+      startTime: 0n,
+      kind: "server",
+      root: true,
+      sampled: true
+    })
     expect(span.spanId).toBe("0000000000000001")
     span.attribute("url.full", `http://h/x?token=${jwt}`)
     span.attribute("http.request.header.authorization", `Bearer ${jwt}`)

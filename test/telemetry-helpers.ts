@@ -4,7 +4,8 @@
  * service exporting to it, and a deterministic flush: the service runs on TestClock, so the
  * exporters send only when the test moves the clock past their interval.
  */
-import { Context, Duration, Effect, Layer, TestClock } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import { pause } from "./support/locks.js"
 import { TestService } from "./support/TestService.js"
@@ -21,11 +22,11 @@ export interface OtlpReceiverShape {
   readonly received: ReadonlyArray<Received>
 }
 
-export class OtlpReceiver extends Context.Tag("test/OtlpReceiver")<OtlpReceiver, OtlpReceiverShape>() {}
+export class OtlpReceiver extends Context.Service<OtlpReceiver, OtlpReceiverShape>()("test/OtlpReceiver") {}
 
 /** A collector on a free loopback port for the scope; it answers 200 `{}` to every export. */
 const receiver = Effect.acquireRelease(
-  Effect.async<{ readonly shape: OtlpReceiverShape; readonly close: () => Promise<void> }>((resume) => {
+  Effect.callback<{ readonly shape: OtlpReceiverShape; readonly close: () => Promise<void> }>((resume) => {
     const received: Array<Received> = []
     const server = createServer((req, res) => {
       const chunks: Array<Buffer> = []
@@ -59,7 +60,7 @@ export const EXPORT_INTERVAL = Duration.seconds(1)
  * released last: the service's final flush at shutdown still finds it.
  */
 export const TracedService = (env: Record<string, string> = {}) =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     Effect.gen(function*() {
       const { shape } = yield* receiver
       return TestService({
@@ -88,7 +89,7 @@ export const awaitExport = <A>(find: () => A | undefined, what: string) =>
         yield* pause(10)
       }
     }
-    return yield* Effect.dieMessage(`the OTLP receiver never got ${what}`)
+    return yield* Effect.die(new Error(`the OTLP receiver never got ${what}`))
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -118,6 +119,9 @@ export interface OtlpSpan {
 
 /** OTLP's SpanKind for a server span. */
 export const SERVER = 2
+
+/** OTLP's SpanKind for a client span. */
+export const CLIENT = 3
 
 export interface OtlpDataPoint {
   readonly attributes: ReadonlyArray<OtlpAttribute>
@@ -163,6 +167,14 @@ export const attributeOf = (item: { readonly attributes: ReadonlyArray<OtlpAttri
   const value = item.attributes.find((a) => a.key === key)?.value
   return value?.stringValue ?? value?.intValue ?? value?.boolValue ?? value?.doubleValue
 }
+
+/**
+ * A SQL statement's span. Effect 4 names it after the database (OpenTelemetry's database span
+ * convention: `db.namespace`, where Effect 3 said `sql.execute`): it is the client span of the
+ * PostgreSQL client (`sql.transaction` spans carry the same attributes, but are internal).
+ */
+export const isSqlStatement = (span: OtlpSpan) =>
+  span.kind === CLIENT && attributeOf(span, "db.system.name") === "postgresql"
 
 /** The spans above `span`, nearest first, as far as they were received. */
 export const ancestorsOf = (span: OtlpSpan, spans: ReadonlyArray<OtlpSpan>): Array<OtlpSpan> => {

@@ -6,9 +6,10 @@
  * Each test file runs in a process of its own, and this suite's service is the only thing in it
  * that records: the counts are exact.
  */
-import { SqlClient } from "@effect/sql"
 import { expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import { TestClock } from "effect/testing"
 import { get, post, signup } from "./support/http.js"
 import { UNKNOWN_TASK_ID } from "./tasks-helpers.js"
 import {

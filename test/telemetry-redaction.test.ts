@@ -5,7 +5,8 @@
  * bodies, headers and query strings; none of them appears anywhere in what the collector got.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { randomBytes } from "node:crypto"
 import { get, post, type Reply } from "./support/http.js"
 import { TEST_JWT_SECRET, TestServer } from "./support/TestService.js"
@@ -26,7 +27,7 @@ it.layer(TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_
         const { databaseUrl } = yield* TestServer
         const serverSpansBefore = spansOf(receiver).filter((s) => s.kind === SERVER).length
         let requests = 0
-        const send = <E, R>(reply: Effect.Effect<Reply, E, R>) => Effect.tap(reply, () => void requests++)
+        const send = <E, R>(reply: Effect.Effect<Reply, E, R>) => Effect.tap(reply, () => Effect.sync(() => void requests++))
 
         const email = `${unique("redaction")}@example.com`.toLowerCase()
         const password = unique("Password")

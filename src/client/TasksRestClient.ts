@@ -1,6 +1,7 @@
 /** A typed client of the REST API (`HttpApiClient.make(Api)`): the same contract, over `/api/…`. */
-import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import { HttpApiClient } from "effect/http-api"
 import { Api } from "../domain/Api.js"
 import { currentToken, type TasksClientOptions } from "./AccessToken.js"
 
@@ -15,9 +16,11 @@ export const makeTasksRestClient = (options: TasksClientOptions) => {
   })
 }
 
-export type TasksRestClientShape = Effect.Effect.Success<ReturnType<typeof makeTasksRestClient>>
+export type TasksRestClientShape = Effect.Success<ReturnType<typeof makeTasksRestClient>>
 
-export class TasksRestClient extends Context.Tag("tasks-api/TasksRestClient")<TasksRestClient, TasksRestClientShape>() {
+export class TasksRestClient extends Context.Service<TasksRestClient, TasksRestClientShape>()(
+  "tasks-api/TasksRestClient"
+) {
   /** A ready client over `fetch`. */
   static readonly layer = (options: TasksClientOptions): Layer.Layer<TasksRestClient> =>
     Layer.effect(TasksRestClient, makeTasksRestClient(options)).pipe(Layer.provide(FetchHttpClient.layer))

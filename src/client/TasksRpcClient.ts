@@ -1,27 +1,23 @@
 /**
- * A ready `@effect/rpc` client of `TasksRpc` over HTTP (`POST /rpc`, NDJSON): typed procedures,
+ * A ready `effect/rpc` client of `TasksRpc` over HTTP (`POST /rpc`, NDJSON): typed procedures,
  * typed errors (matched by `_tag`), and `WatchTasks` as a `Stream`.
  */
-import { FetchHttpClient, Headers, HttpClient, HttpClientRequest } from "@effect/platform"
-import { RpcClient, RpcMiddleware, RpcSerialization } from "@effect/rpc"
-import type { RpcClientError } from "@effect/rpc/RpcClientError"
-import type * as RpcGroup from "@effect/rpc/RpcGroup"
 import { Context, Effect, Layer, type Scope } from "effect"
+import { FetchHttpClient, Headers, HttpClient, HttpClientRequest } from "effect/http"
+import { RpcClient, type RpcClientError, type RpcGroup, RpcMiddleware, RpcSerialization } from "effect/rpc"
 import { RpcAuthentication, TasksRpc } from "../domain/Rpc.js"
 import { type AccessToken, currentToken, type TasksClientOptions } from "./AccessToken.js"
 
 /** The client: one method per procedure; transport failures are `RpcClientError`. */
-export type TasksRpcClientShape = RpcClient.RpcClient<RpcGroup.Rpcs<typeof TasksRpc>, RpcClientError>
+export type TasksRpcClientShape = RpcClient.RpcClient<RpcGroup.Rpcs<typeof TasksRpc>, RpcClientError.RpcClientError>
 
 /** The client half of `RpcAuthentication`: puts `Authorization: Bearer <token>` on every call. */
 export const rpcAuthenticationClient = (accessToken: AccessToken | undefined) =>
-  RpcMiddleware.layerClient(RpcAuthentication, ({ request }) =>
+  RpcMiddleware.layerClient(RpcAuthentication, ({ next, request }) =>
     accessToken === undefined
-      ? Effect.succeed(request)
-      : Effect.map(currentToken(accessToken), (token) => ({
-        ...request,
-        headers: Headers.set(request.headers, "authorization", `Bearer ${token}`)
-      })))
+      ? next(request)
+      : Effect.flatMap(currentToken(accessToken), (token) =>
+        next({ ...request, headers: Headers.set(request.headers, "authorization", `Bearer ${token}`) })))
 
 export const rpcUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/rpc`
 
@@ -36,7 +32,9 @@ export const makeTasksRpcClient = (
   Effect.gen(function*() {
     const http = (yield* HttpClient.HttpClient).pipe(
       HttpClient.filterStatusOk,
-      HttpClient.mapRequest(HttpClientRequest.prependUrl(rpcUrl(options.baseUrl)))
+      // The protocol posts to "" and the endpoint is exactly `/rpc`: `prependUrl` would join the
+      // two with a slash (`/rpc/`) in Effect 4, a path no route template names.
+      HttpClient.mapRequest(HttpClientRequest.setUrl(rpcUrl(options.baseUrl)))
     )
     const protocol = yield* RpcClient.makeProtocolHttp(http).pipe(
       Effect.provideService(RpcSerialization.RpcSerialization, RpcSerialization.ndjson)
@@ -44,12 +42,14 @@ export const makeTasksRpcClient = (
     const authentication = yield* Layer.build(rpcAuthenticationClient(options.accessToken))
     return yield* RpcClient.make(TasksRpc).pipe(
       Effect.provideService(RpcClient.Protocol, protocol),
-      Effect.provide(authentication)
+      Effect.provideContext(authentication)
     )
   })
 
-export class TasksRpcClient extends Context.Tag("tasks-api/TasksRpcClient")<TasksRpcClient, TasksRpcClientShape>() {
+export class TasksRpcClient extends Context.Service<TasksRpcClient, TasksRpcClientShape>()(
+  "tasks-api/TasksRpcClient"
+) {
   /** A ready client over `fetch` (Node ≥ 20, browsers, Deno, Bun). */
   static readonly layer = (options: TasksClientOptions): Layer.Layer<TasksRpcClient> =>
-    Layer.scoped(TasksRpcClient, makeTasksRpcClient(options)).pipe(Layer.provide(FetchHttpClient.layer))
+    Layer.effect(TasksRpcClient, makeTasksRpcClient(options)).pipe(Layer.provide(FetchHttpClient.layer))
 }

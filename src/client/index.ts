@@ -4,6 +4,8 @@
  * (test/rpc-client-entry.test.ts checks that nothing under src/http, src/infra or a server-only
  * package is reachable from here.)
  */
+import { RpcClientError as RpcClientErrors } from "effect/rpc"
+
 export { type AccessToken, type TasksClientOptions } from "./AccessToken.js"
 export { makeTasksRestClient, TasksRestClient, type TasksRestClientShape } from "./TasksRestClient.js"
 export {
@@ -28,4 +30,7 @@ export {
 export { CreateTaskBody, Priority, PRIORITIES, Task, TaskPage, UpdateTaskBody } from "../domain/Task.js"
 export * from "../domain/TaskChange.js"
 export { User } from "../domain/User.js"
-export { RpcClientError } from "@effect/rpc/RpcClientError"
+
+/** How an RPC call fails when the transport does (unreachable server, a non-RPC answer, …). */
+export const RpcClientError = RpcClientErrors.RpcClientError
+export type RpcClientError = RpcClientErrors.RpcClientError

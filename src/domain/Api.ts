@@ -2,8 +2,16 @@
  * The REST contract as an `HttpApi`: the server implements it, `/openapi.json` is generated from it,
  * and `HttpApiClient.make(Api)` turns it into a typed client. No server code is imported here.
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
 import { Context, Effect, Schema } from "effect"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "effect/http-api"
 import {
   AccountList,
   ChangePasswordBody,
@@ -54,65 +62,73 @@ export interface Caller {
   readonly issuedAt: Date
   readonly expiresAt: Date
 }
-export class CurrentCaller extends Context.Tag("tasks-api/CurrentCaller")<CurrentCaller, Caller>() {}
+export class CurrentCaller extends Context.Service<CurrentCaller, Caller>()("tasks-api/CurrentCaller") {}
 
 /** The calling user's id: what the task operations are scoped to. */
 export const callerId = Effect.map(CurrentCaller, (caller) => caller.user.id)
 
 /** Bearer authentication: verifies the access token and that its session is still active. */
-export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("Authentication", {
-  failure: Schema.Union(Unauthorized.Response, RateLimited.Response, ServiceUnavailable.Response),
-  provides: CurrentCaller,
-  security: { bearer: HttpApiSecurity.bearer }
+export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentCaller }>()(
+  "Authentication",
+  {
+    error: [Unauthorized.Response, RateLimited.Response, ServiceUnavailable.Response],
+    security: { bearer: HttpApiSecurity.bearer }
+  }
+) {}
+
+/**
+ * What any endpoint may answer besides its own errors: a body over `MAX_BODY_BYTES` (413), a
+ * request that does not decode (422 in FastAPI's shape, never HttpApi's own 400), a rate limit
+ * (429) and a lost dependency (503). The whole API carries it, outermost (src/http implements it),
+ * so handlers may fail with these too and OpenAPI lists them on every operation.
+ */
+export class ApiErrors extends HttpApiMiddleware.Service<ApiErrors>()("ApiErrors", {
+  error: [ValidationFailed.Response, PayloadTooLarge.Response, RateLimited.Response, ServiceUnavailable.Response]
 }) {}
+
+/** An empty success (204), described as the other successes are. */
+const NoContent = HttpApiSchema.NoContent.annotate({ description: "Success" })
 
 export class TasksApi extends HttpApiGroup.make("tasks")
   .add(
-    HttpApiEndpoint.post("create", "/api/tasks")
-      .setPayload(CreateTaskBody)
-      .setHeaders(IdempotencyHeaders)
-      .addSuccess(Envelope(Task), { status: 201 })
-      .addError(BadRequest.Response)
-      .addError(IdempotencyKeyReused.Response)
-      .annotate(
-        OpenApi.Description,
-        "With an `Idempotency-Key` header, a retry with the same key and body within 24 hours answers the " +
-          "original 201 (same task) and creates nothing; the same key with another body answers 422 " +
-          "`idempotency_key_reused`. Keys are per user."
-      )
-  )
-  .add(
-    HttpApiEndpoint.get("list", "/api/tasks")
-      .setUrlParams(ListTasksQuery)
-      .addSuccess(Envelope(TaskPage))
-      .addError(BadRequest.Response)
-  )
-  .add(
-    HttpApiEndpoint.get("get", "/api/tasks/:task_id")
-      .setPath(TaskPath)
-      .addSuccess(Envelope(Task))
-      .addError(TaskNotFound.Response)
-  )
-  .add(
-    HttpApiEndpoint.put("update", "/api/tasks/:task_id")
-      .setPath(TaskPath)
-      .setPayload(UpdateTaskBody)
-      .addSuccess(Envelope(Task))
-      .addError(TaskNotFound.Response)
-      .addError(BadRequest.Response)
-  )
-  .add(
-    HttpApiEndpoint.patch("setCompleted", "/api/tasks/:task_id/complete")
-      .setPath(TaskPath)
-      .setPayload(SetCompletedBody)
-      .addSuccess(Envelope(Task))
-      .addError(TaskNotFound.Response)
-  )
-  .add(
-    HttpApiEndpoint.del("delete", "/api/tasks/:task_id")
-      .setPath(TaskPath)
-      .addSuccess(HttpApiSchema.NoContent)
-      .addError(TaskNotFound.Response)
+    HttpApiEndpoint.post("create", "/api/tasks", {
+      payload: CreateTaskBody,
+      headers: IdempotencyHeaders,
+      success: Envelope(Task).pipe(HttpApiSchema.status(201)),
+      error: [BadRequest.Response, IdempotencyKeyReused.Response]
+    }).annotate(
+      OpenApi.Description,
+      "With an `Idempotency-Key` header, a retry with the same key and body within 24 hours answers the " +
+        "original 201 (same task) and creates nothing; the same key with another body answers 422 " +
+        "`idempotency_key_reused`. Keys are per user."
+    ),
+    HttpApiEndpoint.get("list", "/api/tasks", {
+      query: ListTasksQuery,
+      success: Envelope(TaskPage),
+      error: BadRequest.Response
+    }),
+    HttpApiEndpoint.get("get", "/api/tasks/:task_id", {
+      params: TaskPath,
+      success: Envelope(Task),
+      error: TaskNotFound.Response
+    }),
+    HttpApiEndpoint.put("update", "/api/tasks/:task_id", {
+      params: TaskPath,
+      payload: UpdateTaskBody,
+      success: Envelope(Task),
+      error: [TaskNotFound.Response, BadRequest.Response]
+    }),
+    HttpApiEndpoint.patch("setCompleted", "/api/tasks/:task_id/complete", {
+      params: TaskPath,
+      payload: SetCompletedBody,
+      success: Envelope(Task),
+      error: TaskNotFound.Response
+    }),
+    HttpApiEndpoint.delete("delete", "/api/tasks/:task_id", {
+      params: TaskPath,
+      success: NoContent,
+      error: TaskNotFound.Response
+    })
   )
   .middleware(Authentication)
   .annotate(OpenApi.Description, "A user's tasks. Another user's task answers 404, never 403.")
@@ -120,73 +136,61 @@ export class TasksApi extends HttpApiGroup.make("tasks")
 
 export class AuthApi extends HttpApiGroup.make("auth")
   .add(
-    HttpApiEndpoint.post("signup", "/api/v1/auth/signup")
-      .setPayload(SignupBody)
-      .addSuccess(Envelope(TokenPair))
-      .addError(BadRequest.Response)
-      .addError(PasswordRejected.Response)
+    HttpApiEndpoint.post("signup", "/api/v1/auth/signup", {
+      payload: SignupBody,
+      success: Envelope(TokenPair),
+      error: [BadRequest.Response, PasswordRejected.Response]
+    }),
+    HttpApiEndpoint.post("signin", "/api/v1/auth/signin", {
+      payload: SigninBody,
+      success: Envelope(TokenPair),
+      error: [InvalidCredentials.Response, AccountBanned.Response]
+    }),
+    HttpApiEndpoint.get("me", "/api/v1/auth/me", { success: User }).middleware(Authentication),
+    HttpApiEndpoint.get("session", "/api/v1/auth/session", { success: SessionView }).middleware(Authentication),
+    HttpApiEndpoint.get("tokenInfo", "/api/v1/auth/token-info", { success: TokenInfo }).middleware(Authentication),
+    HttpApiEndpoint.post("verify", "/api/v1/auth/verify", { success: VerifyResult }).middleware(Authentication),
+    HttpApiEndpoint.get("accounts", "/api/v1/auth/accounts", { success: AccountList }).middleware(Authentication),
+    HttpApiEndpoint.post("refresh", "/api/v1/auth/refresh", {
+      payload: RefreshBody,
+      success: Envelope(TokenPair),
+      error: RefreshRefused.Response
+    }),
+    HttpApiEndpoint.post("logout", "/api/v1/auth/logout", {
+      // Its members, not the union: HttpApi reads an empty body as `null` only for a `Schema.Null` payload.
+      payload: LogoutBody.members,
+      success: NoContent,
+      error: BadRequest.Response
+    }).middleware(Authentication),
+    HttpApiEndpoint.post("revoke", "/api/v1/auth/revoke", { payload: RevokeBody, success: Schema.Struct({}) }),
+    HttpApiEndpoint.get("sessions", "/api/v1/auth/sessions", { success: SessionList }).middleware(Authentication),
+    HttpApiEndpoint.delete("deleteSession", "/api/v1/auth/sessions/:session_id", {
+      params: { session_id: Schema.String },
+      success: NoContent,
+      error: SessionNotFound.Response
+    }).middleware(Authentication),
+    HttpApiEndpoint.post("changePassword", "/api/v1/auth/change-password", {
+      payload: ChangePasswordBody,
+      success: NoContent,
+      error: [WrongPassword.Response, PasswordRejected.Response]
+    }).middleware(Authentication),
+    HttpApiEndpoint.get("jwks", "/.well-known/jwks.json", { success: Jwks })
   )
-  .add(
-    HttpApiEndpoint.post("signin", "/api/v1/auth/signin")
-      .setPayload(SigninBody)
-      .addSuccess(Envelope(TokenPair))
-      .addError(InvalidCredentials.Response)
-      .addError(AccountBanned.Response)
-  )
-  .add(HttpApiEndpoint.get("me", "/api/v1/auth/me").addSuccess(User).middleware(Authentication))
-  .add(HttpApiEndpoint.get("session", "/api/v1/auth/session").addSuccess(SessionView).middleware(Authentication))
-  .add(HttpApiEndpoint.get("tokenInfo", "/api/v1/auth/token-info").addSuccess(TokenInfo).middleware(Authentication))
-  .add(HttpApiEndpoint.post("verify", "/api/v1/auth/verify").addSuccess(VerifyResult).middleware(Authentication))
-  .add(HttpApiEndpoint.get("accounts", "/api/v1/auth/accounts").addSuccess(AccountList).middleware(Authentication))
-  .add(
-    HttpApiEndpoint.post("refresh", "/api/v1/auth/refresh")
-      .setPayload(RefreshBody)
-      .addSuccess(Envelope(TokenPair))
-      .addError(RefreshRefused.Response)
-  )
-  .add(
-    HttpApiEndpoint.post("logout", "/api/v1/auth/logout")
-      .setPayload(LogoutBody)
-      .addSuccess(HttpApiSchema.NoContent)
-      .addError(BadRequest.Response)
-      .middleware(Authentication)
-  )
-  .add(HttpApiEndpoint.post("revoke", "/api/v1/auth/revoke").setPayload(RevokeBody).addSuccess(Schema.Struct({})))
-  .add(HttpApiEndpoint.get("sessions", "/api/v1/auth/sessions").addSuccess(SessionList).middleware(Authentication))
-  .add(
-    HttpApiEndpoint.del("deleteSession", "/api/v1/auth/sessions/:session_id")
-      .setPath(Schema.Struct({ session_id: Schema.String }))
-      .addSuccess(HttpApiSchema.NoContent)
-      .addError(SessionNotFound.Response)
-      .middleware(Authentication)
-  )
-  .add(
-    HttpApiEndpoint.post("changePassword", "/api/v1/auth/change-password")
-      .setPayload(ChangePasswordBody)
-      .addSuccess(HttpApiSchema.NoContent)
-      .addError(WrongPassword.Response)
-      .addError(PasswordRejected.Response)
-      .middleware(Authentication)
-  )
-  .add(HttpApiEndpoint.get("jwks", "/.well-known/jwks.json").addSuccess(Jwks))
   .annotate(OpenApi.Description, "Accounts, sign-in and sessions.")
 {}
 
 export class HealthApi extends HttpApiGroup.make("health")
-  .add(HttpApiEndpoint.get("legacy", "/health").addSuccess(LegacyHealth))
-  .add(HttpApiEndpoint.get("live", "/health/live").addSuccess(HealthReport))
-  .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(HealthReport).addError(NotReady.Response))
+  .add(
+    HttpApiEndpoint.get("legacy", "/health", { success: LegacyHealth }),
+    HttpApiEndpoint.get("live", "/health/live", { success: HealthReport }),
+    HttpApiEndpoint.get("ready", "/health/ready", { success: HealthReport, error: NotReady.Response })
+  )
   .annotate(OpenApi.Description, "Liveness and readiness probes.")
 {}
 
 export class Api extends HttpApi.make("tasks-api")
-  .add(TasksApi)
-  .add(AuthApi)
-  .add(HealthApi)
-  .addError(ValidationFailed.Response)
-  .addError(PayloadTooLarge.Response)
-  .addError(RateLimited.Response)
-  .addError(ServiceUnavailable.Response)
+  .add(TasksApi, AuthApi, HealthApi)
+  .middleware(ApiErrors)
   .annotate(OpenApi.Transform, removeDecodeError)
   .annotate(OpenApi.Title, "tasks-api")
   .annotate(OpenApi.Version, "1.0.0")

@@ -1,61 +1,82 @@
 /**
- * The API's typed errors. Each is a `Schema.TaggedError` (so handlers can `catchTag` it) and has a
- * wire schema, `X.Response`, that drops `_tag`: the bodies stay byte-compatible with the old
- * backend (`{"detail": …, "error_code": …}`) while typed clients still decode them by status.
+ * The API's typed errors. Each is a `Schema.TaggedError` annotated with its HTTP status (so
+ * handlers can `catchTag` it, and RPC carries it with its `_tag`), and has a wire schema,
+ * `X.Response`, that drops `_tag`: the REST bodies stay byte-compatible with the old backend
+ * (`{"detail": …, "error_code": …}`) while typed clients still decode them, by status, back into
+ * the class.
  */
-import { HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
+import { Effect, Schema, SchemaTransformation } from "effect"
 
 /** A field whose value is fixed: filled in by the constructor, still part of the wire schema. */
 export const fixed = <const A extends string>(value: A) =>
-  Schema.Literal(value).pipe(Schema.propertySignature, Schema.withConstructorDefault(() => value))
+  Schema.Literal(value).pipe(Schema.withConstructorDefault(Effect.succeed(value)))
 
-/** Encodes a tagged error without its `_tag` (restored from the class on decode), answered with `status`. */
-export const onTheWire = <Self extends { readonly _tag: string }, Fields extends Schema.Struct.Fields>(
-  errorClass: Schema.Schema<Self, Schema.Struct.Encoded<Fields> & { readonly _tag: string }> & {
-    readonly fields: Fields
-    readonly _tag: Self["_tag"]
-  },
-  status: number
+/**
+ * The REST body of an error class built from `body`: the body's fields without `_tag` (restored
+ * from the class on decode), answered with the class's `httpApiStatus`. Encoding passes the
+ * class's fields through `body`, whose struct keeps only its own keys, so `_tag` is dropped.
+ * Without the class's identifier, OpenAPI shows the body inline at each operation (the codes a
+ * client reads there) rather than as an `XEncoded` component, as the old document did.
+ */
+export const onTheWire = <Self, const Tag extends string, Body extends object, RD, RE>(
+  errorClass:
+    & Schema.Codec<Self, NoInfer<Body> & { readonly _tag: Tag }, RD, RE>
+    & { readonly fields: { readonly _tag: Schema.tag<Tag> } },
+  body: Schema.Encoder<Body>
 ) => {
-  const { _tag: _, ...wireFields } = errorClass.fields as Fields & { readonly _tag: unknown }
-  const tag = errorClass._tag
-  return Schema.transform(Schema.Struct(wireFields as unknown as Fields), errorClass, {
-    strict: false,
-    decode: (body) => ({ ...body, _tag: tag }),
-    encode: ({ _tag: _, ...body }) => body
-  }).annotations(HttpApiSchema.annotations({ status }))
+  const tag = errorClass.fields._tag.schema.literal
+  return Schema.toEncoded(body).pipe(
+    Schema.decodeTo(
+      errorClass,
+      SchemaTransformation.transform({
+        decode: (wire: Body) => ({ ...wire, _tag: tag }),
+        encode: (encoded: Body & { readonly _tag: Tag }): Body => encoded
+      })
+    )
+  ).annotate({ identifier: undefined })
 }
 
 /** One entry of a FastAPI-style validation error. */
 export const ValidationIssue = Schema.Struct({
-  loc: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  loc: Schema.Array(Schema.Union([Schema.String, Schema.Finite])),
   msg: Schema.String,
   type: Schema.String
 })
 export type ValidationIssue = typeof ValidationIssue.Type
 
-/** 422 in FastAPI's shape, which existing clients parse. */
-export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
+const ValidationFailedBody = Schema.Struct({
   detail: Schema.Array(ValidationIssue),
   error_code: fixed("validation_error")
-}) {
-  static readonly Response = onTheWire(ValidationFailed, 422)
+})
+
+/** 422 in FastAPI's shape, which existing clients parse. */
+export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()(
+  "ValidationFailed",
+  ValidationFailedBody,
+  { httpApiStatus: 422 }
+) {
+  static readonly Response = onTheWire(ValidationFailed, ValidationFailedBody)
   /** A 422 with one issue, at `loc` (`["body", "email"]`, `["query", "cursor"]`, …). */
   static at(loc: ValidationIssue["loc"], msg: string, type = "value_error") {
     return new ValidationFailed({ detail: [{ loc, msg, type }] })
   }
 }
 
-/** 422 with the old backend's password-policy shape. */
-export class PasswordRejected extends Schema.TaggedError<PasswordRejected>()("PasswordRejected", {
+const PasswordRejectedBody = Schema.Struct({
   detail: Schema.Struct({
     error: Schema.Literal("Validation failed"),
     error_code: Schema.Literal("VALIDATION_ERROR"),
     details: Schema.Struct({ password: Schema.String })
   })
-}) {
-  static readonly Response = onTheWire(PasswordRejected, 422)
+})
+
+/** 422 with the old backend's password-policy shape. */
+export class PasswordRejected extends Schema.TaggedError<PasswordRejected>()(
+  "PasswordRejected",
+  PasswordRejectedBody,
+  { httpApiStatus: 422 }
+) {
+  static readonly Response = onTheWire(PasswordRejected, PasswordRejectedBody)
   static because(why: string) {
     return new PasswordRejected({
       detail: { error: "Validation failed", error_code: "VALIDATION_ERROR", details: { password: why } }
@@ -63,39 +84,57 @@ export class PasswordRejected extends Schema.TaggedError<PasswordRejected>()("Pa
   }
 }
 
-/** 400: a value the old backend refused with a message rather than a 422. */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
+const BadRequestBody = Schema.Struct({
   detail: Schema.String,
   error_code: Schema.String
+})
+
+/** 400: a value the old backend refused with a message rather than a 422. */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", BadRequestBody, {
+  httpApiStatus: 400
 }) {
-  static readonly Response = onTheWire(BadRequest, 400)
+  static readonly Response = onTheWire(BadRequest, BadRequestBody)
 }
 
+const UnauthorizedBody = Schema.Struct({
+  detail: Schema.Literals(["Not authenticated", "Could not validate credentials"]),
+  error_code: Schema.Literals(["not_authenticated", "invalid_token"])
+})
+
 /** 401 on an authenticated endpoint: no credentials, or credentials that do not hold. */
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
-  detail: Schema.Literal("Not authenticated", "Could not validate credentials"),
-  error_code: Schema.Literal("not_authenticated", "invalid_token")
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", UnauthorizedBody, {
+  httpApiStatus: 401
 }) {
-  static readonly Response = onTheWire(Unauthorized, 401)
+  static readonly Response = onTheWire(Unauthorized, UnauthorizedBody)
   static readonly missing = () => new Unauthorized({ detail: "Not authenticated", error_code: "not_authenticated" })
   static readonly invalid = () =>
     new Unauthorized({ detail: "Could not validate credentials", error_code: "invalid_token" })
 }
 
-/** 401 from signin: the same bytes for an unknown email and a wrong password. */
-export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()("InvalidCredentials", {
+const InvalidCredentialsBody = Schema.Struct({
   detail: fixed("Invalid email or password"),
   error_code: fixed("invalid_credentials")
-}) {
-  static readonly Response = onTheWire(InvalidCredentials, 401)
+})
+
+/** 401 from signin: the same bytes for an unknown email and a wrong password. */
+export class InvalidCredentials extends Schema.TaggedError<InvalidCredentials>()(
+  "InvalidCredentials",
+  InvalidCredentialsBody,
+  { httpApiStatus: 401 }
+) {
+  static readonly Response = onTheWire(InvalidCredentials, InvalidCredentialsBody)
 }
 
-/** 401 from `/refresh`: why the refresh token was refused (the client signs in again). */
-export class RefreshRefused extends Schema.TaggedError<RefreshRefused>()("RefreshRefused", {
+const RefreshRefusedBody = Schema.Struct({
   detail: Schema.String,
-  error_code: Schema.Literal("invalid_refresh_token", "refresh_token_reused", "session_expired", "session_revoked")
+  error_code: Schema.Literals(["invalid_refresh_token", "refresh_token_reused", "session_expired", "session_revoked"])
+})
+
+/** 401 from `/refresh`: why the refresh token was refused (the client signs in again). */
+export class RefreshRefused extends Schema.TaggedError<RefreshRefused>()("RefreshRefused", RefreshRefusedBody, {
+  httpApiStatus: 401
 }) {
-  static readonly Response = onTheWire(RefreshRefused, 401)
+  static readonly Response = onTheWire(RefreshRefused, RefreshRefusedBody)
   static readonly invalid = () =>
     new RefreshRefused({ detail: "Invalid refresh token", error_code: "invalid_refresh_token" })
   static readonly reused = () =>
@@ -109,36 +148,52 @@ export class RefreshRefused extends Schema.TaggedError<RefreshRefused>()("Refres
     new RefreshRefused({ detail: "Session revoked; sign in again", error_code: "session_revoked" })
 }
 
-/** 401 from change-password: the current password given is wrong. */
-export class WrongPassword extends Schema.TaggedError<WrongPassword>()("WrongPassword", {
+const WrongPasswordBody = Schema.Struct({
   detail: fixed("Current password is incorrect"),
   error_code: fixed("invalid_current_password")
+})
+
+/** 401 from change-password: the current password given is wrong. */
+export class WrongPassword extends Schema.TaggedError<WrongPassword>()("WrongPassword", WrongPasswordBody, {
+  httpApiStatus: 401
 }) {
-  static readonly Response = onTheWire(WrongPassword, 401)
+  static readonly Response = onTheWire(WrongPassword, WrongPasswordBody)
 }
 
-/** 404: not one of the caller's active sessions. */
-export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
+const SessionNotFoundBody = Schema.Struct({
   detail: fixed("Session not found"),
   error_code: fixed("session_not_found")
+})
+
+/** 404: not one of the caller's active sessions. */
+export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", SessionNotFoundBody, {
+  httpApiStatus: 404
 }) {
-  static readonly Response = onTheWire(SessionNotFound, 404)
+  static readonly Response = onTheWire(SessionNotFound, SessionNotFoundBody)
 }
 
-/** 403: the account is banned. */
-export class AccountBanned extends Schema.TaggedError<AccountBanned>()("AccountBanned", {
+const AccountBannedBody = Schema.Struct({
   detail: fixed("Account is banned"),
   error_code: fixed("account_banned")
+})
+
+/** 403: the account is banned. */
+export class AccountBanned extends Schema.TaggedError<AccountBanned>()("AccountBanned", AccountBannedBody, {
+  httpApiStatus: 403
 }) {
-  static readonly Response = onTheWire(AccountBanned, 403)
+  static readonly Response = onTheWire(AccountBanned, AccountBannedBody)
 }
 
-/** 404 for a task that does not exist or belongs to someone else: the two are indistinguishable. */
-export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
-  detail: Schema.Literal("Task not found", "Task not found or does not belong to user"),
+const TaskNotFoundBody = Schema.Struct({
+  detail: Schema.Literals(["Task not found", "Task not found or does not belong to user"]),
   error_code: Schema.Literal("task_not_found")
+})
+
+/** 404 for a task that does not exist or belongs to someone else: the two are indistinguishable. */
+export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", TaskNotFoundBody, {
+  httpApiStatus: 404
 }) {
-  static readonly Response = onTheWire(TaskNotFound, 404)
+  static readonly Response = onTheWire(TaskNotFound, TaskNotFoundBody)
   /** The wording the old backend used on reads. */
   static readonly onRead = () => new TaskNotFound({ detail: "Task not found", error_code: "task_not_found" })
   /** The wording the old backend used on writes. */
@@ -146,12 +201,18 @@ export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFou
     new TaskNotFound({ detail: "Task not found or does not belong to user", error_code: "task_not_found" })
 }
 
-/** 503: a dependency (the database) is unreachable; retrying later may succeed. */
-export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", {
+const ServiceUnavailableBody = Schema.Struct({
   detail: fixed("Service temporarily unavailable"),
   error_code: Schema.String
-}) {
-  static readonly Response = onTheWire(ServiceUnavailable, 503)
+})
+
+/** 503: a dependency (the database) is unreachable; retrying later may succeed. */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
+  "ServiceUnavailable",
+  ServiceUnavailableBody,
+  { httpApiStatus: 503 }
+) {
+  static readonly Response = onTheWire(ServiceUnavailable, ServiceUnavailableBody)
   static readonly database = () => new ServiceUnavailable({ error_code: "database_unavailable" })
   static readonly rateLimiter = () => new ServiceUnavailable({ error_code: "rate_limiter_unavailable" })
   static readonly requestTimeout = () => new ServiceUnavailable({ error_code: "request_timeout" })
@@ -159,18 +220,26 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
   static readonly shuttingDown = () => new ServiceUnavailable({ error_code: "shutting_down" })
 }
 
-/** 429: a rate limit is exhausted; `Retry-After` says when to try again. */
-export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+const RateLimitedBody = Schema.Struct({
   detail: fixed("Too many requests"),
   error_code: fixed("rate_limited")
+})
+
+/** 429: a rate limit is exhausted; `Retry-After` says when to try again. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", RateLimitedBody, {
+  httpApiStatus: 429
 }) {
-  static readonly Response = onTheWire(RateLimited, 429)
+  static readonly Response = onTheWire(RateLimited, RateLimitedBody)
 }
 
-/** 413: the body is larger than `MAX_BODY_BYTES`. */
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
+const PayloadTooLargeBody = Schema.Struct({
   detail: fixed("Request body too large"),
   error_code: fixed("payload_too_large")
+})
+
+/** 413: the body is larger than `MAX_BODY_BYTES`. */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", PayloadTooLargeBody, {
+  httpApiStatus: 413
 }) {
-  static readonly Response = onTheWire(PayloadTooLarge, 413)
+  static readonly Response = onTheWire(PayloadTooLarge, PayloadTooLargeBody)
 }

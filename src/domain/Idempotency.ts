@@ -5,6 +5,7 @@
  */
 import { Duration, Schema } from "effect"
 import { fixed, onTheWire } from "./Errors.js"
+import { omittable } from "./Fields.js"
 
 /** How long a key keeps answering the original response; older entries are ignored. */
 export const IDEMPOTENCY_KEY_TTL = Duration.hours(24)
@@ -13,22 +14,28 @@ export const IDEMPOTENCY_KEY_TTL = Duration.hours(24)
  * 1–255 visible ASCII characters: enough for a UUID or a ULID with a prefix, and nothing that
  * could smuggle whitespace or control characters into logs.
  */
-export const IdempotencyKey = Schema.String.pipe(
-  Schema.pattern(/^[\x21-\x7E]{1,255}$/, {
-    message: () => "Idempotency-Key must be 1 to 255 visible ASCII characters"
+export const IdempotencyKey = Schema.String.check(
+  Schema.isPattern(/^[\x21-\x7E]{1,255}$/u, {
+    message: "Idempotency-Key must be 1 to 255 visible ASCII characters"
   })
-).annotations({
+).annotate({
   identifier: "IdempotencyKey",
   description: "A client-chosen key (1–255 visible ASCII characters) that makes retries of this request safe"
 })
 
 /** The request headers of an idempotent endpoint (header names arrive lower-cased). */
-export const IdempotencyHeaders = Schema.Struct({ "idempotency-key": Schema.optional(IdempotencyKey) })
+export const IdempotencyHeaders = Schema.Struct({ "idempotency-key": omittable(IdempotencyKey) })
 
-/** 422: the key is already bound to another request body; the client must pick a new key. */
-export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+const IdempotencyKeyReusedBody = Schema.Struct({
   detail: fixed("Idempotency-Key was already used with a different request body"),
   error_code: fixed("idempotency_key_reused")
-}) {
-  static readonly Response = onTheWire(IdempotencyKeyReused, 422)
+})
+
+/** 422: the key is already bound to another request body; the client must pick a new key. */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()(
+  "IdempotencyKeyReused",
+  IdempotencyKeyReusedBody,
+  { httpApiStatus: 422 }
+) {
+  static readonly Response = onTheWire(IdempotencyKeyReused, IdempotencyKeyReusedBody)
 }

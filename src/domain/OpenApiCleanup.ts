@@ -1,43 +1,72 @@
 /**
- * Post-processing of the generated OpenAPI document. HttpApi declares `HttpApiDecodeError` (400)
- * on every endpoint, but this service never answers it: decode failures become FastAPI-shaped
- * 422s (`ValidationFailed`). Drop it so the document describes the wire as it is.
+ * Post-processing of the generated OpenAPI document. This service never answers HttpApi's own
+ * decode error (400): decode failures become FastAPI-shaped 422s (`ValidationFailed`). HttpApi 4
+ * no longer declares one, but a document generated with it (or a schema of it left in the
+ * components) would describe a wire that is not there: drop it, and describe the 400 that is
+ * left as what it is.
  */
-const DECODE_ERROR_REF = "#/components/schemas/HttpApiDecodeError"
+const DECODE_ERROR_SCHEMAS = ["HttpApiDecodeError", "HttpApiSchemaError", "Issue", "PropertyKey"]
+const DECODE_ERROR_REFS = new Set(DECODE_ERROR_SCHEMAS.map((name) => `#/components/schemas/${name}`))
 
-type Json = { [key: string]: unknown }
+type Json = { readonly [key: string]: unknown }
 
-const isDecodeErrorRef = (schema: unknown) =>
-  typeof schema === "object" && schema !== null && (schema as Json)["$ref"] === DECODE_ERROR_REF
+const isJson = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const isDecodeErrorRef = (schema: unknown) => isJson(schema) && DECODE_ERROR_REFS.has(String(schema["$ref"]))
 
 /** The schema without the decode error: `undefined` when nothing else is left. */
-const withoutDecodeError = (schema: Json): Json | undefined => {
+const withoutDecodeError = (schema: unknown): unknown => {
   if (isDecodeErrorRef(schema)) return undefined
+  if (!isJson(schema)) return schema
   const anyOf = schema["anyOf"]
   if (!Array.isArray(anyOf)) return schema
   const rest = anyOf.filter((s) => !isDecodeErrorRef(s))
-  return rest.length === 0 ? undefined : rest.length === 1 ? (rest[0] as Json) : { ...schema, anyOf: rest }
+  return rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : { ...schema, anyOf: rest }
 }
 
-export const removeDecodeError = (spec: Json): Json => {
-  const copy = structuredClone(spec)
-  const paths = copy["paths"] as Record<string, Record<string, Json>>
-  for (const operations of Object.values(paths)) {
-    for (const operation of Object.values(operations)) {
-      const responses = operation["responses"] as Record<string, Json> | undefined
-      const badRequest = responses?.["400"]
-      const media = (badRequest?.["content"] as Record<string, Json> | undefined)?.["application/json"]
-      if (responses === undefined || media === undefined) continue
-      const schema = withoutDecodeError(media["schema"] as Json)
-      if (schema === undefined) {
-        delete responses["400"]
-      } else {
-        media["schema"] = schema
-        badRequest!["description"] = "A value the API refuses with a message (e.g. an unknown priority)"
-      }
-    }
+/** A 400 as this service answers it, or `undefined` when the response was only the decode error. */
+const cleanBadRequest = (response: unknown): unknown => {
+  if (!isJson(response)) return response
+  const content = response["content"]
+  const media = isJson(content) ? content["application/json"] : undefined
+  if (!isJson(content) || !isJson(media)) return response
+  const schema = withoutDecodeError(media["schema"])
+  return schema === undefined ? undefined : {
+    ...response,
+    description: "A value the API refuses with a message (e.g. an unknown priority)",
+    content: { ...content, "application/json": { ...media, schema } }
   }
-  const schemas = (copy["components"] as Json)["schemas"] as Json
-  for (const name of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete schemas[name]
-  return copy
+}
+
+const cleanOperation = (operation: unknown): unknown => {
+  if (!isJson(operation) || !isJson(operation["responses"])) return operation
+  const { "400": badRequest, ...others } = operation["responses"]
+  const cleaned = cleanBadRequest(badRequest)
+  return { ...operation, responses: cleaned === undefined ? others : { ...others, "400": cleaned } }
+}
+
+const mapValues = (record: Json, f: (value: unknown) => unknown): Json =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value)]))
+
+export const removeDecodeError = (spec: Json): Json => {
+  const paths = spec["paths"]
+  const components = spec["components"]
+  const schemas = isJson(components) ? components["schemas"] : undefined
+  return {
+    ...spec,
+    ...(isJson(paths)
+      ? { paths: mapValues(paths, (operations) => isJson(operations) ? mapValues(operations, cleanOperation) : operations) }
+      : {}),
+    ...(isJson(components) && isJson(schemas)
+      ? {
+        components: {
+          ...components,
+          schemas: Object.fromEntries(
+            Object.entries(schemas).filter(([name]) => !DECODE_ERROR_SCHEMAS.includes(name))
+          )
+        }
+      }
+      : {})
+  }
 }

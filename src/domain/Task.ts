@@ -1,7 +1,8 @@
 /** Tasks: the stored shape, the request bodies and the list query, as the old backend had them. */
-import { Option, ParseResult, Schema } from "effect"
+import { Effect, Option, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } from "effect"
 import { oneOf, pythonList } from "./Choices.js"
 import { BadRequest, ValidationFailed } from "./Errors.js"
+import { omittable } from "./Fields.js"
 
 export const PRIORITIES = [
   "urgent_important",
@@ -9,7 +10,7 @@ export const PRIORITIES = [
   "urgent_not_important",
   "not_urgent_not_important"
 ] as const
-export const Priority = Schema.Literal(...PRIORITIES)
+export const Priority = Schema.Literals(PRIORITIES)
 export type Priority = typeof Priority.Type
 
 export const SORT_FIELDS = ["created_at", "updated_at", "due_datetime", "priority", "title"] as const
@@ -39,23 +40,24 @@ export const invalidSortOrder = () =>
     error_code: "invalid_sort_order"
   })
 
-const UUID_PATTERN = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
+// Without flags but `u`: OpenAPI carries the pattern only as a JSON Schema (ECMA-262, unicode) one.
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/u
 
 /** A task id: a UUID in any case, with or without hyphens, canonicalised as Python's `uuid.UUID` does. */
-export const TaskId = Schema.transform(
-  Schema.String.pipe(
-    Schema.pattern(UUID_PATTERN, { message: () => "Input should be a valid UUID" })
-  ),
-  Schema.String.pipe(Schema.brand("TaskId")),
-  {
-    strict: true,
-    decode: (s) => {
-      const hex = s.replace(/-/g, "").toLowerCase()
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-    },
-    encode: (id) => id
-  }
-).annotations({ identifier: "TaskId", description: "A UUID" })
+export const TaskId = Schema.String.check(Schema.isPattern(UUID_PATTERN, { message: "Input should be a valid UUID" }))
+  .annotate({ identifier: "TaskId", description: "A UUID" })
+  .pipe(
+    Schema.decodeTo(
+      Schema.String.pipe(Schema.brand("TaskId")),
+      SchemaTransformation.transform({
+        decode: (s) => {
+          const hex = s.replace(/-/g, "").toLowerCase()
+          return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+        },
+        encode: (id) => id
+      })
+    )
+  )
 export type TaskId = typeof TaskId.Type
 
 /** The path of `/api/tasks/:task_id`, which RPC procedures naming a task validate too. */
@@ -65,38 +67,46 @@ const ISO_DATETIME =
   /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
 const HAS_OFFSET = /(?:Z|z|[+-]\d{2}(?::?\d{2})?)$/
 
+/** The instant an ISO 8601 text names, a naive one (no offset) read as UTC; undefined if it names none. */
+const parseInstant = (input: string): Date | undefined => {
+  const text = input.trim()
+  if (!ISO_DATETIME.test(text)) return undefined
+  const withTime = text.length > 10
+  const normalised = withTime && !HAS_OFFSET.test(text) ? `${text.replace(" ", "T")}Z` : text.replace(" ", "T")
+  const date = new Date(normalised)
+  return Number.isNaN(date.getTime()) ? undefined : date
+}
+
 /** An ISO 8601 instant from a request; a naive one (no offset) means UTC. */
-export const InstantFromIso = Schema.transformOrFail(
-  Schema.String.annotations({ description: "ISO 8601; without an offset it is read as UTC" }),
-  Schema.DateFromSelf,
-  {
-    strict: true,
-    decode: (input, _, ast) => {
-      const text = input.trim()
-      const withTime = text.length > 10
-      const normalised = ISO_DATETIME.test(text)
-        ? withTime && !HAS_OFFSET.test(text) ? `${text.replace(" ", "T")}Z` : text.replace(" ", "T")
-        : ""
-      const date = new Date(normalised)
-      return normalised === "" || Number.isNaN(date.getTime())
-        ? ParseResult.fail(new ParseResult.Type(ast, input, "Input should be a valid datetime"))
-        : ParseResult.succeed(date)
-    },
-    encode: (date) => ParseResult.succeed(date.toISOString())
-  }
-).annotations({ identifier: "DateTimeInput" })
+export const InstantFromIso = Schema.String.annotate({
+  identifier: "DateTimeInput",
+  description: "ISO 8601; without an offset it is read as UTC"
+}).pipe(
+  Schema.decodeTo(
+    Schema.Date,
+    SchemaTransformation.transformEffect({
+      decode: (input, options) => {
+        const date = parseInstant(input)
+        return date === undefined
+          ? Effect.fail(new SchemaIssue.InvalidValue({ message: "Input should be a valid datetime" }, input, options))
+          : Effect.succeed(date)
+      },
+      encode: (date) => Effect.succeed(date.toISOString())
+    })
+  )
+)
 
 /** Title: 1–255 characters once trimmed; stored trimmed. */
-export const Title = Schema.Trim.pipe(
-  Schema.minLength(1, { message: () => "String should have at least 1 character" }),
-  Schema.maxLength(255, { message: () => "String should have at most 255 characters" })
+export const Title = Schema.Trim.check(
+  Schema.isMinLength(1, { message: "String should have at least 1 character" }),
+  Schema.isMaxLength(255, { message: "String should have at most 255 characters" })
 )
 export const Description = Schema.NullOr(
-  Schema.String.pipe(Schema.maxLength(10_000, { message: () => "String should have at most 10000 characters" }))
+  Schema.String.check(Schema.isMaxLength(10_000, { message: "String should have at most 10000 characters" }))
 )
 
-/** A task as every endpoint answers it. */
-export class Task extends Schema.Class<Task>("Task")({
+/** A task as every endpoint answers it (instants as ISO 8601 with milliseconds, in UTC). */
+export class Task extends Schema.Class<Task>("Task")(Schema.Struct({
   id: Schema.String,
   user_id: Schema.String,
   title: Schema.String,
@@ -106,55 +116,76 @@ export class Task extends Schema.Class<Task>("Task")({
   is_completed: Schema.Boolean,
   created_at: Schema.Date,
   updated_at: Schema.Date
-}) {}
+}).annotate({ identifier: "Task" })) {}
 
 /** `POST /api/tasks`. `priority` is any string here so a bad one answers the old 400. */
 export const CreateTaskBody = Schema.Struct({
   title: Title,
-  description: Schema.optional(Description),
-  due_datetime: Schema.optional(Schema.NullOr(InstantFromIso)),
+  description: omittable(Description),
+  due_datetime: omittable(Schema.NullOr(InstantFromIso)),
   priority: Schema.String,
-  is_completed: Schema.optionalWith(Schema.Boolean, { default: () => false })
-}).annotations({ identifier: "TaskCreate" })
+  is_completed: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false)))
+}).annotate({ identifier: "TaskCreate" })
 export type CreateTaskBody = typeof CreateTaskBody.Type
 
 /** `PUT /api/tasks/{task_id}`: only the fields present change. */
 export const UpdateTaskBody = Schema.Struct({
-  title: Schema.optional(Title),
-  description: Schema.optional(Description),
-  due_datetime: Schema.optional(Schema.NullOr(InstantFromIso)),
-  priority: Schema.optional(Schema.String),
-  is_completed: Schema.optional(Schema.Boolean)
-}).annotations({ identifier: "TaskUpdate" })
+  title: omittable(Title),
+  description: omittable(Description),
+  due_datetime: omittable(Schema.NullOr(InstantFromIso)),
+  priority: omittable(Schema.String),
+  is_completed: omittable(Schema.Boolean)
+}).annotate({ identifier: "TaskUpdate" })
 export type UpdateTaskBody = typeof UpdateTaskBody.Type
 
-export const SetCompletedBody = Schema.Struct({ completed: Schema.Boolean }).annotations({
+export const SetCompletedBody = Schema.Struct({ completed: Schema.Boolean }).annotate({
   identifier: "TaskComplete"
 })
 
-/** Query booleans as FastAPI read them. */
-const QueryBoolean = Schema.transformOrFail(Schema.String, Schema.Boolean, {
-  strict: true,
-  decode: (s, _, ast) => {
-    const v = s.toLowerCase()
-    if (["true", "1", "yes", "on"].includes(v)) return ParseResult.succeed(true)
-    if (["false", "0", "no", "off"].includes(v)) return ParseResult.succeed(false)
-    return ParseResult.fail(new ParseResult.Type(ast, s, "Input should be a valid boolean"))
-  },
-  encode: (b) => ParseResult.succeed(String(b))
-})
+const invalidQueryValue = (message: string) =>
+(input: string, options: SchemaAST.ParseOptions) =>
+  Effect.fail(new SchemaIssue.InvalidValue({ message }, input, options))
 
-const QueryInt = Schema.NumberFromString.pipe(
-  Schema.annotations({ message: () => "Input should be a valid integer, unable to parse string as an integer" }),
-  Schema.int({ message: () => "Input should be a valid integer, unable to parse string as an integer" })
+/** Query booleans as FastAPI read them. */
+const QueryBoolean = Schema.String.pipe(
+  Schema.decodeTo(
+    Schema.Boolean,
+    SchemaTransformation.transformEffect({
+      decode: (s, options) => {
+        const v = s.toLowerCase()
+        if (["true", "1", "yes", "on"].includes(v)) return Effect.succeed(true)
+        if (["false", "0", "no", "off"].includes(v)) return Effect.succeed(false)
+        return invalidQueryValue("Input should be a valid boolean")(s, options)
+      },
+      encode: (b) => Effect.succeed(String(b))
+    })
+  )
 )
-// Typed for query numbers explicitly: left to inference outside a pipe, the filters' schema
-// parameter widens to `Schema.Any` and the query's type to `any` (and its context to `unknown`).
-type QueryNumber = Schema.Schema<number, string>
+
+const INVALID_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
+
+/**
+ * A query integer: blank text is not a number (as `Number("")` would have it), and whatever is not
+ * an integer answers FastAPI's message. `description` documents the parameter (its text).
+ */
+const queryInt = (
+  checks: ReadonlyArray<SchemaAST.Check<number>>,
+  annotations: { readonly description?: string } = {}
+) =>
+  Schema.String.annotate(annotations).pipe(
+    Schema.decodeTo(
+      Schema.Number.check(Schema.isInt({ message: INVALID_INTEGER }), ...checks),
+      SchemaTransformation.transformEffect({
+        decode: (s, options) =>
+          s.trim() === "" ? invalidQueryValue(INVALID_INTEGER)(s, options) : Effect.succeed(Number(s)),
+        encode: (n) => Effect.succeed(String(n))
+      })
+    )
+  )
 const atLeast = (min: number) =>
-  Schema.greaterThanOrEqualTo<QueryNumber>(min, { message: () => `Input should be greater than or equal to ${min}` })
+  Schema.isGreaterThanOrEqualTo(min, { message: `Input should be greater than or equal to ${min}` })
 const atMost = (max: number) =>
-  Schema.lessThanOrEqualTo<QueryNumber>(max, { message: () => `Input should be less than or equal to ${max}` })
+  Schema.isLessThanOrEqualTo(max, { message: `Input should be less than or equal to ${max}` })
 
 // ---------------------------------------------------------------------------------------------
 // Keyset pagination. A cursor is opaque to clients: base64url of a small JSON object naming the
@@ -206,16 +237,16 @@ const isSqlText = (text: string) => !text.includes("\u0000")
 /** What a cursor carries. `v` versions the format. */
 const CursorFields = Schema.Struct({
   v: Schema.Literal(1),
-  sort_by: Schema.Literal(...SORT_FIELDS),
-  sort_order: Schema.Literal(...SORT_ORDERS),
+  sort_by: Schema.Literals(SORT_FIELDS),
+  sort_order: Schema.Literals(SORT_ORDERS),
   priority: Schema.NullOr(Schema.String),
   completed: Schema.NullOr(Schema.Boolean),
   key: Schema.NullOr(Schema.String),
   id: Schema.String
 })
 /** A cursor whose values the list query can use: anything else would fail the query, not the request. */
-const CursorContents = CursorFields.pipe(
-  Schema.filter(({ id, key, sort_by }) =>
+const CursorContents = CursorFields.check(
+  Schema.makeFilter(({ id, key, sort_by }) =>
     isSqlText(id) &&
     (key === null
       ? sort_by === "due_datetime" // the only nullable sort column
@@ -224,10 +255,12 @@ const CursorContents = CursorFields.pipe(
 )
 export type ListCursor = typeof CursorContents.Type
 
-const ListCursorText = Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(CursorContents))
+const ListCursorText = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(CursorContents)))
 export const decodeListCursor = Schema.decodeUnknownOption(ListCursorText)
 // Encoded without the checks, which cannot fail: what the database wrote, it reads back.
-const encodeListCursor = Schema.encodeSync(Schema.compose(Schema.StringFromBase64Url, Schema.parseJson(CursorFields)))
+const encodeListCursor = Schema.encodeSync(
+  Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(CursorFields)))
+)
 
 /** The sort and filters a cursor is made for, and must be used with. */
 export interface ListShape {
@@ -269,26 +302,23 @@ export const cursorWithOffset = () => queryIssue("offset", "offset must be 0 whe
  * `cursor` as the query takes it: opaque text, checked to decode (else 422 at `query.cursor`). The
  * description sits on the text itself: OpenAPI describes query parameters by their encoded side.
  */
-const CursorParameter = Schema.String.annotations({
+const CursorParameter = Schema.String.annotate({
   description: "The `next_cursor` of the previous page: the page after it, for the same query (same " +
     "sort_by, sort_order, priority and completed, else 422), at the same cost however far into the " +
     "list. With a cursor, `offset` must be 0 or absent."
-}).pipe(Schema.filter((text) => Option.isSome(decodeListCursor(text)), { message: () => INVALID_CURSOR }))
+}).check(Schema.makeFilter((text: string) => Option.isSome(decodeListCursor(text)), { message: INVALID_CURSOR }))
 
 /** `GET /api/tasks` query. Enum-like parameters are strings so bad values answer the old 400. */
 export const ListTasksQuery = Schema.Struct({
-  priority: Schema.optional(Schema.String),
-  completed: Schema.optional(QueryBoolean),
-  limit: Schema.optionalWith(QueryInt.pipe(atLeast(1), atMost(100)), { default: () => 50 }),
-  offset: Schema.optionalWith(
-    QueryInt.pipe(atLeast(0)).annotations({
-      description: "Tasks to skip. Costs grow with it: to read far into a list, page with `cursor` instead."
-    }),
-    { default: () => 0 }
-  ),
-  sort_by: Schema.optionalWith(Schema.String, { default: () => "created_at" }),
-  sort_order: Schema.optionalWith(Schema.String, { default: () => "desc" }),
-  cursor: Schema.optional(CursorParameter)
+  priority: omittable(Schema.String),
+  completed: omittable(QueryBoolean),
+  limit: queryInt([atLeast(1), atMost(100)]).pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(50))),
+  offset: queryInt([atLeast(0)], {
+    description: "Tasks to skip. Costs grow with it: to read far into a list, page with `cursor` instead."
+  }).pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(0))),
+  sort_by: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("created_at"))),
+  sort_order: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("desc"))),
+  cursor: omittable(CursorParameter)
 })
 export type ListTasksQuery = typeof ListTasksQuery.Type
 
@@ -305,14 +335,14 @@ export interface TaskListRequest {
   readonly after: KeysetPosition | undefined
 }
 
-export class TaskPage extends Schema.Class<TaskPage>("TaskPage")({
+export class TaskPage extends Schema.Class<TaskPage>("TaskPage")(Schema.Struct({
   tasks: Schema.Array(Task),
-  total_count: Schema.Number.annotations({
+  total_count: Schema.Finite.annotate({
     description: "All of the caller's tasks that match the filters, not only this page's"
   }),
-  limit: Schema.Number,
-  offset: Schema.Number,
-  next_cursor: Schema.NullOr(Schema.String).annotations({
+  limit: Schema.Finite,
+  offset: Schema.Finite,
+  next_cursor: Schema.NullOr(Schema.String).annotate({
     description: "Pass as `cursor` (with the same query) for the next page; null when this page is the last"
   })
-}) {}
+}).annotate({ identifier: "TaskPage" })) {}

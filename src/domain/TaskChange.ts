@@ -10,7 +10,7 @@ import { Task } from "./Task.js"
  * A position in the change feed, opaque to clients: pass back the last one received to resume
  * without missing or repeating a change. (A decimal string: a 64-bit id does not fit a JSON number.)
  */
-export const TaskChangeCursor = Schema.String.annotations({
+export const TaskChangeCursor = Schema.String.annotate({
   identifier: "TaskChangeCursor",
   description: "A position in the change feed; resume by passing back the last one received"
 })
@@ -50,11 +50,11 @@ export class CaughtUp extends Schema.TaggedClass<CaughtUp>()("CaughtUp", {
   cursor: TaskChangeCursor
 }) {}
 
-export const TaskChange = Schema.Union(TaskCreated, TaskUpdated, TaskDeleted)
+export const TaskChange = Schema.Union([TaskCreated, TaskUpdated, TaskDeleted])
 export type TaskChange = typeof TaskChange.Type
 
 /** One element of `WatchTasks`. */
-export const TaskFeedEvent = Schema.Union(TaskCreated, TaskUpdated, TaskDeleted, CaughtUp)
+export const TaskFeedEvent = Schema.Union([TaskCreated, TaskUpdated, TaskDeleted, CaughtUp])
 export type TaskFeedEvent = typeof TaskFeedEvent.Type
 
 /**

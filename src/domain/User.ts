@@ -1,5 +1,5 @@
 /** Accounts as the old backend (Better-Auth-style tables) stored them. */
-import { Schema } from "effect"
+import { Schema, SchemaTransformation } from "effect"
 
 /** Emails compare case-insensitively: stored and looked up trimmed and lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase()
@@ -7,17 +7,19 @@ export const normaliseEmail = (email: string) => email.trim().toLowerCase()
 /** What a malformed email answers (422, in FastAPI's wording). */
 export const INVALID_EMAIL = "value is not a valid email address"
 
-export const Email = Schema.transform(Schema.String, Schema.String, {
-  strict: true,
-  decode: normaliseEmail,
-  encode: (email) => email
-}).pipe(
-  Schema.minLength(3, { message: () => INVALID_EMAIL }),
-  Schema.maxLength(320, { message: () => INVALID_EMAIL }),
-  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => INVALID_EMAIL })
-).annotations({ identifier: "Email", format: "email" })
+/** An email as a request gives it: normalised, then checked. */
+export const Email = Schema.String.pipe(
+  Schema.decodeTo(
+    Schema.String.check(
+      Schema.isMinLength(3, { message: INVALID_EMAIL }),
+      Schema.isMaxLength(320, { message: INVALID_EMAIL }),
+      Schema.isPattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: INVALID_EMAIL })
+    ),
+    SchemaTransformation.transform({ decode: normaliseEmail, encode: (email) => email })
+  )
+).annotate({ identifier: "Email", format: "email" })
 
-export class User extends Schema.Class<User>("User")({
+export class User extends Schema.Class<User>("User")(Schema.Struct({
   id: Schema.String,
   email: Schema.String,
   email_verified: Schema.Boolean,
@@ -29,7 +31,7 @@ export class User extends Schema.Class<User>("User")({
   ban_expires: Schema.NullOr(Schema.Date),
   created_at: Schema.Date,
   updated_at: Schema.Date
-}) {}
+}).annotate({ identifier: "User" })) {}
 
 /** A linked OAuth account (never the password credential). */
 export const LinkedAccount = Schema.Struct({

@@ -1,6 +1,6 @@
 /** `/api/v1/auth` and the JWKS: accounts, sign-in, and the caller's sessions. */
-import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
 import { Api, CurrentCaller } from "../domain/Api.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../domain/Auth.js"
 import { pythonList } from "../domain/Choices.js"
@@ -125,8 +125,8 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
             }))
           }
         }))
-      .handle("deleteSession", ({ path }) =>
-        Effect.flatMap(CurrentCaller, (caller) => sessions.end(caller, path.session_id)))
+      .handle("deleteSession", ({ params }) =>
+        Effect.flatMap(CurrentCaller, (caller) => sessions.end(caller, params.session_id)))
       .handle("changePassword", ({ payload }) =>
         Effect.gen(function*() {
           const caller = yield* CurrentCaller

@@ -1,7 +1,7 @@
 /** The Bearer authentication middleware: one place where every protected endpoint is guarded. */
-import { type Headers, HttpServerRequest } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import { Authentication } from "../domain/Api.js"
+import { type Headers, HttpServerRequest } from "effect/http"
+import { Authentication, CurrentCaller } from "../domain/Api.js"
 import { Unauthorized } from "../domain/Errors.js"
 import { AccessChecks } from "../infra/AccessChecks.js"
 import { RateLimits } from "../infra/RateLimits.js"
@@ -49,13 +49,19 @@ export const makeAuthenticateHeaders = Effect.gen(function*() {
     })
 })
 
+/**
+ * The middleware reads the `Authorization` header itself rather than HttpApi's decoded bearer
+ * credential: a missing header and a malformed one answer differently, and RPC shares the rules.
+ */
 export const AuthenticationLive = Layer.effect(
   Authentication,
-  Effect.map(makeAuthenticateHeaders, (authenticate) => ({
-    bearer: () =>
-      HttpServerRequest.HttpServerRequest.pipe(
-        Effect.flatMap((request) => authenticate(request.headers)),
-        Effect.tapErrorTag("Unauthorized", challenge)
-      )
-  }))
+  Effect.map(makeAuthenticateHeaders, (authenticate) =>
+    Authentication.of({
+      bearer: (httpEffect) =>
+        HttpServerRequest.HttpServerRequest.pipe(
+          Effect.flatMap((request) => authenticate(request.headers)),
+          Effect.tapErrorTag("Unauthorized", challenge),
+          Effect.flatMap((caller) => Effect.provideService(httpEffect, CurrentCaller, caller))
+        )
+    }))
 )

@@ -3,8 +3,8 @@
  * `TRUST_PROXY` says which peers may speak for the client through `X-Forwarded-For`; a header
  * from any other peer is ignored, so it cannot be spoofed.
  */
-import { HttpServerRequest } from "@effect/platform"
 import { Effect, Option } from "effect"
+import { HttpServerRequest } from "effect/http"
 import { BlockList, isIPv6 } from "node:net"
 import { AppConfig, type TrustProxy } from "../infra/Config.js"
 import type { ClientInfo } from "../infra/Sessions.js"

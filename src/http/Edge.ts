@@ -5,13 +5,17 @@
  * by mapping the app's result. Every log line written while serving carries `request_id`,
  * `trace_id` and `client_ip`.
  *
- * The edge also counts each request as in flight until its response is written, for the shutdown
- * drain, and once shutdown has begun tells the client to close its connection. It bounds each
- * request by REQUEST_TIMEOUT until the response is ready (a stream may go on after that), and
- * answers a request that ran out of time 503 `request_timeout`.
+ * The edge comes in two parts, because the router's middleware ends when the response is ready
+ * and the server's when it has been written:
+ * - `connectionMiddleware` (the server's): counts each request as in flight until its response is
+ *   written, for the shutdown drain, and answers CORS (preflights end there);
+ * - `edgeMiddleware` (the router's, around the error mapping): the request id, the access line,
+ *   and REQUEST_TIMEOUT until the response is ready (a stream may go on after that); a request
+ *   that ran out of time answers 503 `request_timeout`. Once shutdown has begun, it tells the
+ *   client to close its connection.
  */
-import { HttpApp, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
+import { HttpEffect, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { randomUUID } from "node:crypto"
 import { performance } from "node:perf_hooks"
 import { ServiceUnavailable } from "../domain/Errors.js"
@@ -20,8 +24,8 @@ import { makeAccessLog } from "../infra/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
-import { newRequestState, withRequestState } from "./RequestState.js"
 import { recordRequest } from "./RequestMetrics.js"
+import { newRequestState, withRequestState } from "./RequestState.js"
 import { routeOfRequest } from "./Routes.js"
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -40,10 +44,11 @@ const SECURITY_HEADERS = {
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
 const timedOutResponse = () => {
   const { detail, error_code } = ServiceUnavailable.requestTimeout()
-  return HttpServerResponse.unsafeJson({ detail, error_code }, { status: 503 })
+  return HttpServerResponse.jsonUnsafe({ detail, error_code }, { status: 503 })
 }
 
-export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape, deadlines: RequestDeadlines) => {
+/** The server's middleware: in-flight tracking (the response write included) and CORS. */
+export const connectionMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape) => {
   const cors = HttpMiddleware.cors({
     // A predicate, not the list: given one origin, the middleware would send it to every caller.
     allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
@@ -53,16 +58,25 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
     credentials: true,
     maxAge: 600
   })
+  // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.
+  // Tracking outermost: the server's middleware ends only once the response has been written.
+  return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => lifecycle.track(cors(app))
+}
+
+/** The router's middleware: request id, access line, request state and REQUEST_TIMEOUT. */
+export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape, deadlines: RequestDeadlines) => {
   const clientOf = clientAddress(config.trustProxy)
   const accessLog = makeAccessLog(config)
 
-  const edge = HttpMiddleware.make((app) =>
+  return <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.gen(function*() {
       const started = performance.now()
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
       const clientIp = clientOf(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
-      const traceId = Option.match(yield* Effect.currentSpan.pipe(Effect.option), {
+      const traceId = Option.match(yield* Effect.option(Effect.currentSpan), {
         onNone: () => undefined,
         onSome: (span) => span.traceId
       })
@@ -73,7 +87,7 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
         ...(traceId === undefined ? {} : { trace_id: traceId }),
         ...(clientIp === null ? {} : { client_ip: clientIp })
       }
-      yield* HttpApp.appendPreResponseHandler((_, answered) => {
+      yield* HttpEffect.appendPreResponseHandler((_, answered) => {
         const response = state.timedOut ? timedOutResponse() : answered
         const durationMs = Math.round((performance.now() - started) * 100) / 100
         return accessLog({
@@ -85,8 +99,8 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
           duration_ms: durationMs,
           ...(state.userId === undefined ? {} : { user_id: state.userId })
         }).pipe(
-          Effect.zipRight(recordRequest({ method: request.method, route, status: response.status, durationMs })),
-          Effect.zipRight(lifecycle.shuttingDown),
+          Effect.andThen(recordRequest({ method: request.method, route, status: response.status, durationMs })),
+          Effect.andThen(lifecycle.shuttingDown),
           Effect.map((draining) =>
             HttpServerResponse.setHeaders(response, {
               ...state.headers,
@@ -105,8 +119,4 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
         state.timedOut = true
       }).pipe(Effect.annotateLogs(requestAnnotations))
     })
-  )
-  // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.
-  // Tracking outermost: the middleware's effect ends only once the response has been written.
-  return HttpMiddleware.make((app) => lifecycle.track(cors(edge(app))))
 }

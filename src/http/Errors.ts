@@ -1,17 +1,18 @@
 /**
  * The one error mapping of the API, in two places by necessity:
- * - `apiErrorMiddleware` runs inside the HttpApi, before its errors are encoded: it enforces the
- *   body limit and turns schema decode failures (and malformed JSON) into FastAPI's 422 shape.
- *   Unknown routes answer a JSON 404, and bugs a JSON 500 (logged, never detailed). A database
- *   failure that escaped its repository's mapping still answers 503 `database_unavailable`, not 500.
- * - `edgeMiddleware` (Edge.ts) adds the headers every response carries and enforces REQUEST_TIMEOUT.
+ * - `ApiErrorsLive` implements the API's `ApiErrors` middleware (src/domain/Api.ts), inside the
+ *   HttpApi before its errors are encoded: it turns request decode failures (path, query, header,
+ *   body; malformed JSON) into FastAPI's 422 shape, where HttpApi itself answers an empty 400.
+ * - `apiErrorMiddleware` wraps the whole router (every route, `/rpc` too, and the route lookup)
+ *   inside the edge: it enforces the body limit before anything reads the body; an unknown route
+ *   answers a JSON 404, and a bug a JSON 500 (logged, never detailed). A database failure that
+ *   escaped its repository's mapping still answers 503 `database_unavailable`, not 500.
+ * `edgeMiddleware` (Edge.ts) adds the headers every response carries and enforces REQUEST_TIMEOUT.
  */
-import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { RouteNotFound } from "@effect/platform/HttpServerError"
-import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { withMaxBodySize } from "@effect/platform/HttpIncomingMessage"
-import { Cause, Effect, Layer, Option, Predicate } from "effect"
-import { Api } from "../domain/Api.js"
+import { ByteSize, Cause, Effect, Schema, SchemaIssue } from "effect"
+import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { type HttpApiError, HttpApiMiddleware } from "effect/http-api"
+import { ApiErrors } from "../domain/Api.js"
 import { PayloadTooLarge, ServiceUnavailable, ValidationFailed, type ValidationIssue } from "../domain/Errors.js"
 import { AppConfig } from "../infra/Config.js"
 import { isSqlError, isUnavailable } from "../infra/DatabaseErrors.js"
@@ -22,25 +23,55 @@ const PATH_PARAMETERS = new Set<PropertyKey>(["task_id", "session_id"])
 const HEADER_PARAMETERS = new Set<PropertyKey>(["idempotency-key"])
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
-const issueType = (tag: string) => (tag === "Missing" ? "missing" : tag === "Unexpected" ? "extra_forbidden" : "value_error")
+/** One leaf of a schema issue tree: where it is and what kind of leaf it is. */
+interface Leaf {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly tag: string
+}
+
+/**
+ * The leaves of an issue tree, in the order (and number) `makeFormatterStandardSchemaV1` reports
+ * their messages: the formatter gives the message, this walk the kind of each.
+ */
+const leavesOf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): Array<Leaf> => {
+  switch (issue._tag) {
+    case "Filter":
+    case "Encoding":
+      return leavesOf(issue.issue, path)
+    case "Pointer":
+      return leavesOf(issue.issue, [...path, ...issue.path])
+    case "Composite":
+      return issue.issues.flatMap((inner) => leavesOf(inner, path))
+    case "AnyOf":
+      return issue.issues.length > 0 ? issue.issues.flatMap((inner) => leavesOf(inner, path)) : [{ path, tag: "AnyOf" }]
+    default:
+      return [{ path, tag: issue._tag }]
+  }
+}
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const issueType = (tag: string) =>
+  tag === "MissingKey" ? "missing" : tag === "UnexpectedKey" ? "extra_forbidden" : "value_error"
 
 /** A schema decode failure as FastAPI reports it: `loc` starts with `body`, `query`, `path` or `header`. */
-export const toValidationFailed = (error: HttpApiDecodeError, method: string) => {
-  const issues = error.issues.map((issue): ValidationIssue => {
-    const path = issue.path.map((key) => (typeof key === "number" ? key : String(key)))
-      const source = PATH_PARAMETERS.has(issue.path[0] ?? "")
-        ? "path"
-        : HEADER_PARAMETERS.has(issue.path[0] ?? "")
-        ? "header"
-        : METHODS_WITH_BODY.has(method)
-        ? "body"
-        : "query"
-      return {
-        loc: [source, ...path],
-        msg: issue._tag === "Missing" ? "Field required" : issue.message,
-        type: issueType(issue._tag)
-      }
-    })
+export const toValidationFailed = (error: Schema.SchemaError, method: string): ValidationFailed => {
+  const messages = formatIssues(error.issue).issues
+  const issues = leavesOf(error.issue, []).map((leaf, index): ValidationIssue => {
+    const first = leaf.path[0] ?? ""
+    const source = PATH_PARAMETERS.has(first)
+      ? "path"
+      : HEADER_PARAMETERS.has(first)
+      ? "header"
+      : METHODS_WITH_BODY.has(method)
+      ? "body"
+      : "query"
+    return {
+      loc: [source, ...leaf.path.map((key) => (typeof key === "number" ? key : String(key)))],
+      msg: leaf.tag === "MissingKey" ? "Field required" : messages[index]?.message ?? "Invalid value",
+      type: issueType(leaf.tag)
+    }
+  })
   // A failing optional field also reports its `undefined` alternative: keep one issue per location.
   const seen = new Set<string>()
   return new ValidationFailed({
@@ -51,69 +82,91 @@ export const toValidationFailed = (error: HttpApiDecodeError, method: string) =>
   })
 }
 
-const json = (status: number, body: unknown) => HttpServerResponse.unsafeJson(body, { status })
+/** What the API answers for one of its own errors: its `detail` and `error_code`, with its status. */
+const errorResponse = (
+  status: number,
+  error: { readonly detail: unknown; readonly error_code: string }
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.jsonUnsafe({ detail: error.detail, error_code: error.error_code }, { status })
+
+const payloadTooLarge = () => errorResponse(413, new PayloadTooLarge())
+const notFound = () => HttpServerResponse.jsonUnsafe({ detail: "Not Found", error_code: "not_found" }, { status: 404 })
+const internalError = () =>
+  HttpServerResponse.jsonUnsafe({ detail: "Internal Server Error", error_code: "internal_error" }, { status: 500 })
+
+/**
+ * The message HttpApi's JSON payload decoder gives a body that is not JSON at all (`decodePayload`
+ * in effect/http-api/HttpApiBuilder): a bare `InvalidValue` at the root of a `Payload` failure.
+ */
+const MALFORMED_JSON_MESSAGE = "Expected a valid JSON body"
+
+const isMalformedJson = (error: HttpApiError.HttpApiSchemaError) =>
+  error.kind === "Payload" && error.cause.issue._tag === "InvalidValue" &&
+  error.cause.issue.annotations?.message === MALFORMED_JSON_MESSAGE
 
 const malformedJson = () => ValidationFailed.at(["body"], "JSON decode error", "json_invalid")
-
-/** A defect raised by the HttpApi when the body is not JSON at all. */
-const isBodyDecodeDefect = (defect: unknown) =>
-  Predicate.isTagged(defect, "RequestError") && Predicate.hasProperty(defect, "reason") && defect.reason === "Decode"
 
 /**
  * Reads the body once, under `MAX_BODY_BYTES`, before the API decodes it (the read is cached):
  * an oversized body is refused with 413 without being buffered whole. A body without
- * Content-Length that overflows while streaming ends with the connection closed instead
- * (platform-node destroys the request stream when its reader stops).
+ * Content-Length that overflows while streaming is refused the same way once the reader stops at
+ * the limit; the connection closes after the answer (platform-node discards no more than a little
+ * of an unread body).
  */
-const readBodyWithin = (maxBytes: number) =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (!METHODS_WITH_BODY.has(request.method)) return
-    const declared = Number(request.headers["content-length"] ?? "0")
-    if (declared > maxBytes) return yield* new PayloadTooLarge()
-    yield* request.text.pipe(
-      withMaxBodySize(Option.some(maxBytes)),
-      Effect.catchAll(() => new PayloadTooLarge())
-    )
-  })
+const readBodyWithin = (request: HttpServerRequest.HttpServerRequest, maxBytes: ByteSize.ByteSize) =>
+  request.text.pipe(
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBytes),
+    Effect.asVoid
+  )
 
 /** A lost database connection is never a bug, even where a repository did not map it: "retry later". */
 export const isLostDatabase = (error: unknown) => isSqlError(error) && isUnavailable(error)
 
+const logLostDatabase = (cause: Cause.Cause<unknown>) => Effect.logWarning("database unavailable (unmapped)", cause)
+
 /** What a lost database answers, REST and RPC alike: logged with its cause, then 503. */
-export const answerLostDatabase = (cause: Cause.Cause<unknown>) =>
-  Effect.zipRight(
-    Effect.logWarning("database unavailable (unmapped)", cause),
-    Effect.fail(ServiceUnavailable.database())
-  )
+export const answerLostDatabase = (cause: Cause.Cause<unknown>): Effect.Effect<never, ServiceUnavailable> =>
+  Effect.andThen(logLostDatabase(cause), Effect.fail(ServiceUnavailable.database()))
 
 /** A bug, REST and RPC alike: logged with its cause; the caller is answered without details. */
 export const logUnhandled = (cause: Cause.Cause<unknown>) => Effect.logError("unhandled error", cause)
 
-/** What a failed or crashed request answers; failures the API declares pass through to be encoded. */
-const answerFor = (
-  // `never`: the app's error type is erased here; its failures are still there at run time.
-  cause: Cause.Cause<never>,
-  method: string
-): Effect.Effect<HttpServerResponse.HttpServerResponse, ValidationFailed | ServiceUnavailable> => {
+/**
+ * The API's `ApiErrors` middleware: a request that does not decode fails `ValidationFailed`,
+ * which the HttpApi encodes like any error the API declares. A response that does not encode
+ * stays what it is, a bug: HttpApi dies with it, and `apiErrorMiddleware` answers 500.
+ */
+export const ApiErrorsLive = HttpApiMiddleware.layerSchemaErrorTransform(ApiErrors, (error, { endpoint }) =>
+  error.kind === "Body" || error.kind === "ResponseHeaders"
+    ? Effect.fail(error)
+    : Effect.fail(isMalformedJson(error) ? malformedJson() : toValidationFailed(error.cause, endpoint.method)))
+
+/**
+ * What a failed or crashed request answers. Interruptions (REQUEST_TIMEOUT, a client gone) and
+ * failures the server answers itself (their `Respondable` response) pass through.
+ */
+const answerFor = <E>(cause: Cause.Cause<E>): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
   const error: unknown = Cause.squash(cause)
-  if (error instanceof HttpApiDecodeError) return Effect.fail(toValidationFailed(error, method))
-  if (isBodyDecodeDefect(error)) return Effect.fail(malformedJson())
-  if (error instanceof RouteNotFound) return Effect.succeed(json(404, { detail: "Not Found", error_code: "not_found" }))
+  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") return Effect.succeed(notFound())
   // A failure or a defect alike (RPC looks at defects only: its failures are typed answers).
-  if (isLostDatabase(error)) return answerLostDatabase(cause)
-  if (Cause.isFailure(cause) || !Cause.isDie(cause)) return Effect.failCause(cause)
-  return Effect.as(logUnhandled(cause), json(500, { detail: "Internal Server Error", error_code: "internal_error" }))
+  if (isLostDatabase(error)) return Effect.as(logLostDatabase(cause), errorResponse(503, ServiceUnavailable.database()))
+  if (Cause.hasFails(cause) || !Cause.hasDies(cause)) return Effect.failCause(cause)
+  return Effect.as(logUnhandled(cause), internalError())
 }
 
-export const apiErrorMiddleware = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const { maxBodyBytes } = yield* AppConfig
-    return HttpApiBuilder.middleware(Api, (app) =>
-      Effect.gen(function*() {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        yield* readBodyWithin(maxBodyBytes)
-        return yield* Effect.catchAllCause(app, (cause) => answerFor(cause, request.method))
-      }))
-  })
-)
+/** The error mapping around the router (a global `HttpRouter` middleware), given the configuration. */
+export const apiErrorMiddleware = Effect.map(AppConfig, ({ maxBodyBytes }) => {
+  const maxBytes = ByteSize.bytes(maxBodyBytes)
+  return <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const answered = Effect.catchCause(app, answerFor)
+      if (!METHODS_WITH_BODY.has(request.method)) return answered
+      if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return Effect.succeed(payloadTooLarge())
+      return Effect.matchEffect(readBodyWithin(request, maxBytes), {
+        onFailure: () => Effect.succeed(payloadTooLarge()),
+        onSuccess: () => answered
+      })
+    })
+})

@@ -16,14 +16,14 @@ import { AppConfig } from "../infra/Config.js"
 import { Lifecycle } from "./Lifecycle.js"
 
 /** Node's `http.Server` under the HttpServer layer: the drain closes it itself. */
-export class NodeServer extends Context.Tag("tasks-api/NodeServer")<NodeServer, Server>() {}
+export class NodeServer extends Context.Service<NodeServer, Server>()("tasks-api/NodeServer") {}
 
 /** How long cut-off requests get to unwind (cancel their SQL, roll back) after the grace. */
 const CUT_OFF_UNWIND = Duration.seconds(2)
 
 /** Node's HTTP server on `host`:`port`, also provided as `NodeServer` for the drain. */
 export const nodeServerLayer = (options: { readonly host: string; readonly port: number }) =>
-  Layer.unwrapEffect(
+  Layer.unwrap(
     Effect.sync(() => {
       const server = createServer()
       return Layer.merge(NodeHttpServer.layer(() => server, options), Layer.succeed(NodeServer, server))
@@ -36,7 +36,7 @@ const stopAccepting = (server: Server) =>
     const allClosed = yield* Deferred.make<void>()
     // `close` also closes the connections idle at this moment; the callback waits for the others.
     // Its error (the server was not listening) means there is nothing to wait for either.
-    server.close(() => Deferred.unsafeDone(allClosed, Exit.void))
+    server.close(() => Deferred.doneUnsafe(allClosed, Exit.void))
     return Deferred.await(allClosed)
   })
 
@@ -51,7 +51,7 @@ const drain = Effect.gen(function*() {
     // A response written just before the flag was set left its keep-alive connection open: close
     // it now that it is idle, instead of waiting for the keep-alive timeout.
     Effect.tap(() => Effect.sync(() => server.closeIdleConnections())),
-    Effect.zipRight(allClosed)
+    Effect.andThen(allClosed)
   )
   // Finalizers run uninterruptibly: the waits must be interruptible for their timeouts to cut them.
   const outcome = yield* Effect.timeoutOption(Effect.interruptible(drained), shutdownGrace)
@@ -65,9 +65,9 @@ const drain = Effect.gen(function*() {
 })
 
 /** Drains on the way down; build it after (on top of) the HTTP layers so it finalizes first. */
-export const GracefulShutdownLive = Layer.scopedDiscard(
+export const GracefulShutdownLive: Layer.Layer<never, never, Lifecycle | NodeServer | AppConfig> = Layer.effectDiscard(
   Effect.gen(function*() {
     const context = yield* Effect.context<Lifecycle | NodeServer | AppConfig>()
-    yield* Effect.addFinalizer(() => Effect.provide(drain, context))
+    yield* Effect.addFinalizer(() => Effect.provideContext(drain, context))
   })
 )

@@ -1,7 +1,7 @@
 /** Liveness (checks nothing external) and readiness (database reachable, migrations current). */
-import { HttpApiBuilder } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Result } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { SqlClient } from "effect/sql"
 import { Api } from "../domain/Api.js"
 import { type HealthCheck, type HealthReport, NotReady } from "../domain/Health.js"
 import { AppConfig } from "../infra/Config.js"
@@ -25,25 +25,25 @@ export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
 
     const databaseCheck = Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
-      const outcome = yield* sql`SELECT 1`.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.either)
+      const outcome = yield* sql`SELECT 1`.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.result)
       const finished = yield* Clock.currentTimeMillis
       return {
         componentType: "datastore",
-        status: outcome._tag === "Right" ? "pass" : "fail",
+        status: Result.isSuccess(outcome) ? "pass" : "fail",
         observedValue: finished - started,
         observedUnit: "ms",
         time: new Date(finished).toISOString(),
-        ...(outcome._tag === "Left" ? { output: "database unreachable" } : {})
+        ...(Result.isFailure(outcome) ? { output: "database unreachable" } : {})
       } satisfies HealthCheck
     })
 
     const migrationsCheck = Effect.gen(function*() {
-      const state = yield* migrationsCurrent.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.either)
+      const state = yield* migrationsCurrent.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.result)
       const time = new Date(yield* Clock.currentTimeMillis).toISOString()
-      if (state._tag === "Left") {
+      if (Result.isFailure(state)) {
         return { componentType: "datastore", status: "fail", time, output: "migration state unknown" } satisfies HealthCheck
       }
-      const { latestApplied, latestShipped } = state.right
+      const { latestApplied, latestShipped } = state.success
       return {
         componentType: "datastore",
         status: latestApplied >= latestShipped ? "pass" : "fail",

@@ -22,7 +22,7 @@ export interface LifecycleShape {
   readonly idle: Effect.Effect<void>
 }
 
-export class Lifecycle extends Context.Tag("tasks-api/Lifecycle")<Lifecycle, LifecycleShape>() {}
+export class Lifecycle extends Context.Service<Lifecycle, LifecycleShape>()("tasks-api/Lifecycle") {}
 
 export const makeLifecycle: Effect.Effect<LifecycleShape> = Effect.sync(() => {
   // Plain mutable state: every access happens on the event loop in one synchronous step.
@@ -51,13 +51,15 @@ export const makeLifecycle: Effect.Effect<LifecycleShape> = Effect.sync(() => {
     beginShutdown: Effect.sync(() => {
       shuttingDown = true
     }),
-    idle: Effect.async<void>((resume) => {
+    idle: Effect.callback<void>((resume) => {
       if (inFlight === 0) return resume(Effect.void)
       const wake = () => resume(Effect.void)
       waiters.add(wake)
-      return Effect.sync(() => waiters.delete(wake))
+      return Effect.sync(() => {
+        waiters.delete(wake)
+      })
     })
   }
 })
 
-export const LifecycleLive = Layer.effect(Lifecycle, makeLifecycle)
+export const LifecycleLive: Layer.Layer<Lifecycle> = Layer.effect(Lifecycle, makeLifecycle)

@@ -48,26 +48,24 @@ export const enforceWith = (limits: RateLimitsShape, checks: ReadonlyArray<RateC
       if (check.subject === null) continue
       const key = keyOf(check.name, check.subject)
       const state = yield* (check.count === false ? limits.ensureRemaining(check.rule, key) : limits.consume(check.rule, key)).pipe(
-        Effect.catchTag("RateLimitHit", (hit) =>
-          Effect.zipRight(
-            Effect.zipRight(
-              securityEvent("ratelimit.exceeded", {
-                rule: check.name,
-                // The per-user and per-session rules name their subject; IPs are already annotated.
-                ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
-                ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
-              }),
-              addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))
+        Effect.catchTags({
+          RateLimitHit: (hit) =>
+            securityEvent("ratelimit.exceeded", {
+              rule: check.name,
+              // The per-user and per-session rules name their subject; IPs are already annotated.
+              ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
+              ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
+            }).pipe(
+              Effect.andThen(addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))),
+              Effect.andThen(countRateLimitRejection(check.name)),
+              Effect.andThen(Effect.fail(new RateLimited()))
             ),
-            Effect.zipRight(countRateLimitRejection(check.name), Effect.fail(new RateLimited()))
-          )),
-        Effect.catchTag("RateLimitStoreDown", (down) =>
-          Effect.zipRight(
+          RateLimitStoreDown: (down) =>
             Effect.logError("rate-limit store unreachable").pipe(
-              Effect.annotateLogs({ event: "ratelimit.store_unavailable", rule: check.name, failing: onStoreDown, error: down.message })
-            ),
-            onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined)
-          ))
+              Effect.annotateLogs({ event: "ratelimit.store_unavailable", rule: check.name, failing: onStoreDown, error: down.message }),
+              Effect.andThen(onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined))
+            )
+        })
       )
       if (state !== undefined) states.push(state)
     }

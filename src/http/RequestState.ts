@@ -2,10 +2,10 @@
  * What code deep inside a request learns and the edge needs when the response goes out: headers
  * to add (rate limits, the auth challenge) and who the caller turned out to be (for the access
  * log); and what the edge already knows that code inside needs (the client's address). One
- * mutable record per request, reached through a FiberRef: every fiber the request forks inherits
- * the same record, so writes are seen whether the handler succeeds or fails.
+ * mutable record per request, reached through a context reference: every fiber the request forks
+ * inherits the same record, so writes are seen whether the handler succeeds or fails.
  */
-import { Effect, FiberRef, GlobalValue } from "effect"
+import { Context, Effect } from "effect"
 
 export interface RequestState {
   readonly headers: Record<string, string>
@@ -16,13 +16,13 @@ export interface RequestState {
   timedOut: boolean
 }
 
-const current = GlobalValue.globalValue(
-  Symbol.for("tasks-api/RequestState"),
-  () => FiberRef.unsafeMake<RequestState | undefined>(undefined)
-)
+/** Where the record is reached from; forked fibers inherit the context, so they share it. */
+const CurrentRequestState = Context.Reference<RequestState | undefined>("tasks-api/RequestState", {
+  defaultValue: () => undefined
+})
 
 /** The current request's record; undefined outside a request. */
-export const currentRequestState: Effect.Effect<RequestState | undefined> = FiberRef.get(current)
+export const currentRequestState: Effect.Effect<RequestState | undefined> = CurrentRequestState
 
 const update = (f: (state: RequestState) => void) =>
   Effect.flatMap(currentRequestState, (state) =>
@@ -42,7 +42,7 @@ export const noteCaller = (userId: string) =>
 
 /** Runs `effect` with a fresh record for one request. */
 export const withRequestState = <A, E, R>(state: RequestState, effect: Effect.Effect<A, E, R>) =>
-  Effect.locally(effect, current, state)
+  Effect.provideService(effect, CurrentRequestState, state)
 
 export const newRequestState = (clientIp: string | null): RequestState => ({
   headers: {},

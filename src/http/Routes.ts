@@ -3,7 +3,8 @@
  * metrics: matched against the paths the HttpApi declares, so it never drifts from the router.
  * Unknown paths are one label, so metrics cannot be flooded with made-up routes.
  */
-import { HttpApi, type HttpServerRequest } from "@effect/platform"
+import type { HttpServerRequest } from "effect/http"
+import { HttpApi } from "effect/http-api"
 import { Api } from "../domain/Api.js"
 
 export const UNMATCHED_ROUTE = "unmatched"

@@ -4,6 +4,7 @@
  * budget: a user's REST and RPC calls count against the same `api:user` key).
  */
 import { Effect, Layer } from "effect"
+import { CurrentCaller } from "../domain/Api.js"
 import { RpcAuthentication } from "../domain/Rpc.js"
 import { makeAuthenticateHeaders } from "./Authentication.js"
 
@@ -11,5 +12,6 @@ export const RpcAuthenticationLive = Layer.effect(
   RpcAuthentication,
   Effect.map(makeAuthenticateHeaders, (authenticate) =>
     // The headers are the HTTP request's and the RPC message's (the shipped client sets it there).
-    RpcAuthentication.of(({ headers }) => authenticate(headers)))
+    RpcAuthentication.of((procedure, { headers }) =>
+      Effect.flatMap(authenticate(headers), (caller) => Effect.provideService(procedure, CurrentCaller, caller))))
 )

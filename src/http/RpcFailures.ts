@@ -8,15 +8,17 @@ import { Cause, Effect, Stream } from "effect"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import { answerLostDatabase, isLostDatabase, logUnhandled } from "./Errors.js"
 
+/** The answer to a cause that holds a defect. */
+const answerDefect = (cause: Cause.Cause<unknown>): Effect.Effect<never, ServiceUnavailable> =>
+  isLostDatabase(Cause.squash(cause))
+    ? answerLostDatabase(cause)
+    : Effect.andThen(logUnhandled(cause), Effect.die(new Error("Internal Server Error")))
+
+// Only defects: a procedure's failures are its typed answers, encoded as they are.
 export const answerDefects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ServiceUnavailable, R> =>
-  Effect.catchAllCause(effect, (cause): Effect.Effect<never, E | ServiceUnavailable> => {
-    // Only defects: a procedure's failures are its typed answers, encoded as they are.
-    if (!Cause.isDie(cause)) return Effect.failCause(cause)
-    if (isLostDatabase(Cause.squash(cause))) return answerLostDatabase(cause)
-    return Effect.zipRight(logUnhandled(cause), Effect.dieMessage("Internal Server Error"))
-  })
+  Effect.catchCauseIf(effect, Cause.hasDies, answerDefect)
 
 export const answerStreamDefects = <A, E, R>(
   stream: Stream.Stream<A, E, R>
 ): Stream.Stream<A, E | ServiceUnavailable, R> =>
-  Stream.catchAllCause(stream, (cause) => Stream.fromEffect(answerDefects(Effect.failCause(cause))))
+  Stream.catchCauseIf(stream, Cause.hasDies, (cause) => Stream.fromEffect(answerDefect(cause)))

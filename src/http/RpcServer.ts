@@ -4,9 +4,8 @@
  * around the API: the edge (request id, CORS, shutdown drain), the body limit and REQUEST_TIMEOUT
  * (until the first response bytes), and the same domain services.
  */
-import { HttpApiBuilder } from "@effect/platform"
-import { RpcSerialization, RpcServer } from "@effect/rpc"
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
+import { RpcSerialization, RpcServer } from "effect/rpc"
 import { TasksRpc } from "../domain/Rpc.js"
 import { TaskChangeRepoLive } from "../infra/TaskChangeRepo.js"
 import { RPC_PATH } from "./Routes.js"
@@ -14,14 +13,16 @@ import { RpcAuthenticationLive } from "./RpcAuthentication.js"
 import { RpcHandlersLive } from "./RpcHandlers.js"
 import { TaskFeedLive } from "./TaskFeed.js"
 
-export const RpcHttpLive = HttpApiBuilder.Router.use((router) =>
-  Effect.gen(function*() {
-    // Not fatal: by default a defect ends every call of the client that made it (a protocol
-    // error), where it should only fail its own call (see RpcFailures.ts).
-    const app = yield* RpcServer.toHttpApp(TasksRpc, { spanPrefix: "Rpc", disableFatalDefects: true })
-    yield* router.post(RPC_PATH, app)
-  })
-).pipe(
+/** Registers `POST /rpc` on the provided `HttpRouter` (the one the REST API is served from). */
+export const RpcHttpLive = RpcServer.layerHttp({
+  group: TasksRpc,
+  path: RPC_PATH,
+  protocol: "http",
+  spanPrefix: "Rpc",
+  // Not fatal: by default a defect ends every call of the client that made it (a protocol
+  // error), where it should only fail its own call (see RpcFailures.ts).
+  disableFatalDefects: true
+}).pipe(
   Layer.provide([RpcHandlersLive, RpcAuthenticationLive, RpcSerialization.layerNdjson]),
   Layer.provide(TaskFeedLive),
   Layer.provide(TaskChangeRepoLive)

@@ -3,7 +3,6 @@
  * `ValidationFailed` whose issues are located like REST's (`body.title`, `query.limit`,
  * `path.task_id`, `header.idempotency-key`), through the one mapping in Errors.ts.
  */
-import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Effect, Schema } from "effect"
 import type { ValidationFailed } from "../domain/Errors.js"
 import type { ListTasksPayload } from "../domain/Rpc.js"
@@ -13,11 +12,13 @@ import { toValidationFailed } from "./Errors.js"
 export type RestMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 /** Decodes `input` as REST decodes one part of a request (the first issue only, as REST reports). */
-export const validate = <A, I>(schema: Schema.Schema<A, I>, input: unknown, method: RestMethod) =>
-  Schema.decodeUnknown(schema)(input).pipe(
-    Effect.catchTag("ParseError", (error) =>
-      Effect.flatMap(HttpApiDecodeError.fromParseError(error), (decodeError): Effect.Effect<never, ValidationFailed> =>
-        Effect.fail(toValidationFailed(decodeError, method))))
+export const validate = <A>(
+  schema: Schema.Decoder<A>,
+  input: unknown,
+  method: RestMethod
+): Effect.Effect<A, ValidationFailed> =>
+  Schema.decodeUnknownEffect(schema)(input).pipe(
+    Effect.mapError((error) => toValidationFailed(error, method))
   )
 
 /** The list options as REST receives them, query-string text, so REST's schema and messages apply. */

@@ -1,6 +1,7 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
-import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { Api } from "../domain/Api.js"
 import { AccessChecksLive } from "../infra/AccessChecks.js"
 import { AccountsLive } from "../infra/Accounts.js"
@@ -18,15 +19,15 @@ import { TokensLive } from "../infra/Tokens.js"
 import { UserRepoLive } from "../infra/UserRepo.js"
 import { AuthenticationLive } from "./Authentication.js"
 import { AuthHttpLive } from "./AuthHttp.js"
-import { edgeMiddleware } from "./Edge.js"
-import { apiErrorMiddleware } from "./Errors.js"
+import { connectionMiddleware, edgeMiddleware } from "./Edge.js"
+import { apiErrorMiddleware, ApiErrorsLive } from "./Errors.js"
 import { GracefulShutdownLive, nodeServerLayer } from "./GracefulShutdown.js"
 import { HealthHttpLive } from "./HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./Lifecycle.js"
 import { makeRequestDeadlines } from "./RequestDeadlines.js"
 import { DOCS_PATH, OPENAPI_PATH } from "./Routes.js"
 import { RpcHttpLive } from "./RpcServer.js"
-import { serverSpanName } from "./ServerSpans.js"
+import { ServerSpanNamesLive } from "./ServerSpans.js"
 import { TasksHttpLive } from "./TasksHttp.js"
 
 /** The domain services on a migrated database. */
@@ -38,31 +39,52 @@ export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
   Layer.provideMerge(DatabaseLive)
 )
 
-const ApiLive = HttpApiBuilder.api(Api).pipe(
+/** The REST API's routes and `/openapi.json`. */
+const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
   Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
-  Layer.provide(AuthenticationLive)
+  Layer.provide([AuthenticationLive, ApiErrorsLive])
+)
+
+/** The docs page, its script inlined (it renders with no internet). */
+const DocsLive = HttpApiScalar.layer(Api, { path: DOCS_PATH })
+
+/**
+ * Around every route and the route lookup (so unknown paths too): the edge, and inside it the
+ * one error mapping, so the mapper's log lines carry the request's annotations.
+ */
+const EdgeLive = HttpRouter.middleware(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const deadlines = yield* makeRequestDeadlines(config.requestTimeout)
+    const edge = edgeMiddleware(config, yield* Lifecycle, deadlines)
+    const errors = yield* apiErrorMiddleware
+    return (app) => edge(errors(app))
+  }),
+  { global: true }
 )
 
 /** Node's HTTP server on `HOST`:`PORT`, held (as `NodeServer`) for the shutdown drain. */
-export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer({ host, port })))
+export const NodeServerLive = Layer.unwrap(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer({ host, port })))
 
 /** Serves the API on the provided server; the port opens only once everything it needs is up. */
-export const HttpLive = Layer.unwrapScoped(
+export const HttpLive = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const edge = edgeMiddleware(config, yield* Lifecycle, yield* makeRequestDeadlines(config.requestTimeout))
-    return HttpApiBuilder.serve(edge)
+    const lifecycle = yield* Lifecycle
+    return HttpRouter.serve(
+      // `POST /rpc` (internal RPC): a route of the same router, so the same edge and error mapping.
+      Layer.mergeAll(ApiLive, DocsLive, RpcHttpLive, EdgeLive),
+      {
+        // The edge writes the access line.
+        disableLogger: true,
+        middleware: connectionMiddleware(config, lifecycle)
+      }
+    )
   })
 ).pipe(
-  // Server spans are named by route template (the platform's tracer middleware makes them).
-  HttpMiddleware.withSpanNameGenerator(serverSpanName),
-  Layer.provide(HttpApiScalar.layer({ path: DOCS_PATH })),
-  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH })),
-  Layer.provide(apiErrorMiddleware),
-  Layer.provide(ApiLive),
-  // `POST /rpc` (internal RPC): a route of the same router, so the same edge and error middleware.
-  Layer.provide(RpcHttpLive),
-  HttpServer.withLogAddress,
+  // Server spans are named by route template (the server's tracer middleware makes them).
+  Layer.provide(ServerSpanNamesLive),
+  // Outside `serve`: the server's layers share one Lifecycle with the drain and the tests.
   Layer.provideMerge(LifecycleLive)
 )
 

@@ -4,7 +4,7 @@
  * after its cursor, then `CaughtUp`, then each change within a poll interval, with a `CaughtUp`
  * heartbeat while nothing changes. Old changes are pruned here too (TASK_CHANGE_RETENTION).
  */
-import { Chunk, Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
 import type { Caller } from "../domain/Api.js"
 import { ServiceUnavailable, type Unauthorized, ValidationFailed } from "../domain/Errors.js"
 import {
@@ -32,13 +32,13 @@ export interface TaskFeedSettingsShape {
  * look-ups a second. 30 s heartbeats stay under the idle timeouts of common proxies. Tests
  * provide other values (`Layer.succeed(TaskFeedSettings, …)`) to see heartbeats sooner.
  */
-export class TaskFeedSettings extends Context.Reference<TaskFeedSettings>()("tasks-api/TaskFeedSettings", {
-  defaultValue: (): TaskFeedSettingsShape => ({
+export const TaskFeedSettings = Context.Reference<TaskFeedSettingsShape>("tasks-api/TaskFeedSettings", {
+  defaultValue: () => ({
     pollInterval: Duration.millis(500),
     heartbeatInterval: Duration.seconds(30),
     pruneEvery: Duration.hours(1)
   })
-}) {}
+})
 
 /** Changes per poll: a backlog is read in batches of this size, back to back. */
 const BATCH = 100
@@ -55,7 +55,7 @@ export interface TaskFeedShape {
   ) => Stream.Stream<TaskFeedEvent, CursorExpired | ValidationFailed | Unauthorized | ServiceUnavailable>
 }
 
-export class TaskFeed extends Context.Tag("tasks-api/TaskFeed")<TaskFeed, TaskFeedShape>() {}
+export class TaskFeed extends Context.Service<TaskFeed, TaskFeedShape>()("tasks-api/TaskFeed") {}
 
 /**
  * Waits `duration` of wall-clock time. The poll pace is I/O pacing, not a lifetime the service
@@ -63,7 +63,7 @@ export class TaskFeed extends Context.Tag("tasks-api/TaskFeed")<TaskFeed, TaskFe
  * in-process test service) would never poll again and never see a change.
  */
 const pause = (duration: Duration.Duration) =>
-  Effect.async<void>((resume) => {
+  Effect.callback<void>((resume) => {
     const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
     return Effect.sync(() => clearTimeout(timer))
   })
@@ -81,7 +81,7 @@ interface FeedState {
   readonly wait: boolean
 }
 
-export const TaskFeedLive = Layer.scoped(
+export const TaskFeedLive = Layer.effect(
   TaskFeed,
   Effect.gen(function*() {
     const repo = yield* TaskChangeRepo
@@ -125,7 +125,7 @@ export const TaskFeedLive = Layer.scoped(
             // session ended, since. Same check as every request; a failure ends the watch.
             yield* accessChecks.check(accessToken)
             const heartbeat: ReadonlyArray<TaskFeedEvent> = [new CaughtUp({ cursor: state.cursor })]
-            return Option.some([Chunk.fromIterable(heartbeat), { ...state, idlePolls: 0, wait: false }] as const)
+            return [heartbeat, Option.some<FeedState>({ ...state, idlePolls: 0, wait: false })] as const
           }
           const { changes, expired } = yield* repo.changesAfter(userId, state.cursor, BATCH)
           if (expired) return yield* new CursorExpired()
@@ -139,7 +139,7 @@ export const TaskFeedLive = Layer.scoped(
             idlePolls: changes.length === 0 ? state.idlePolls + 1 : 0,
             wait: !full
           }
-          return Option.some([Chunk.fromIterable(events), next] as const)
+          return [events, Option.some(next)] as const
         })
 
       return Stream.unwrap(
@@ -148,7 +148,9 @@ export const TaskFeedLive = Layer.scoped(
           yield* pruneIfDue
           const cursor = after ?? (yield* repo.latestCursor(userId))
           const initial: FeedState = { cursor, caughtUp: false, idlePolls: 0, wait: false }
-          return Stream.unfoldChunkEffect(initial, step)
+          // `paginate` pulls the next step as soon as one emits nothing (a quiet poll), so the
+          // feed never stops on its own: it ends by failing (token, shutdown, database).
+          return Stream.paginate(initial, step)
         })
       ).pipe(Stream.withSpan("TaskFeed.watch", { attributes: { user_id: userId } }))
     }

@@ -8,7 +8,7 @@
  * sessions of a user") is also remembered for one interval, during which no check of it is cached:
  * a request racing the revocation's commit may still pass, but never for longer than itself.
  */
-import { Cache, Context, Duration, Effect, Layer, Option } from "effect"
+import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import type { Caller } from "../domain/Api.js"
 import { type ServiceUnavailable, Unauthorized } from "../domain/Errors.js"
 import { isBanned } from "../domain/User.js"
@@ -33,7 +33,7 @@ export interface AccessChecksShape {
   readonly forgetUser: (userId: string, keep: string | null) => Effect.Effect<void>
 }
 
-export class AccessChecks extends Context.Tag("tasks-api/AccessChecks")<AccessChecks, AccessChecksShape>() {}
+export class AccessChecks extends Context.Service<AccessChecks, AccessChecksShape>()("tasks-api/AccessChecks") {}
 
 export const AccessChecksLive = Layer.effect(
   AccessChecks,
@@ -43,8 +43,6 @@ export const AccessChecksLive = Layer.effect(
     const users = yield* UserRepo
     const sessionRepo = yield* SessionRepo
     const intervalMillis = Duration.toMillis(sessionCheckInterval)
-    // The Clock the service runs on (TestClock in tests): the cache's own expiry reads it too.
-    const clock = yield* Effect.clock
 
     const verify = (accessToken: string) =>
       Effect.gen(function*() {
@@ -75,49 +73,50 @@ export const AccessChecksLive = Layer.effect(
       }).pipe(Effect.withSpan("AccessChecks.verify"))
 
     if (intervalMillis <= 1) {
-      return { check: verify, forgetSession: () => Effect.void, forgetUser: () => Effect.void }
+      return AccessChecks.of({ check: verify, forgetSession: () => Effect.void, forgetUser: () => Effect.void })
     }
 
-    // Sessions and users ended here lately, with when the mark lapses (epoch ms).
+    // Sessions and users ended here lately, with when the mark lapses (epoch ms). Instants come from
+    // the calling fiber's Clock (TestClock in tests), the one the cache reads for its expiry.
     const endedLately = new Map<string, number>()
     const sessionMark = (id: string) => `session:${id}`
     const userMark = (id: string) => `user:${id}`
-    const endedLatelyHere = (caller: Caller) => {
-      const nowMillis = clock.unsafeCurrentTimeMillis()
-      return (endedLately.get(sessionMark(caller.session.id)) ?? 0) > nowMillis ||
-        (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
-    }
+    const endedLatelyHere = (caller: Caller, nowMillis: number) =>
+      (endedLately.get(sessionMark(caller.session.id)) ?? 0) > nowMillis ||
+      (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
 
     // Filled by `check` itself (`set`), never by a lookup: the cache would run its lookup in the
     // layer's context, and the verification's spans belong under the request's span.
-    const cache = yield* Cache.makeWith<string, Caller>({
+    const cache = yield* Cache.make<string, Caller>({
       capacity: CAPACITY,
-      lookup: () => Effect.dieMessage("AccessChecks: entries are only set"),
-      // A millisecond short of the interval: the cache keeps an entry while now <= its expiry, and
-      // a session ended elsewhere must be refused by the end of the interval, not one tick later.
-      timeToLive: () => Duration.millis(intervalMillis - 1)
+      lookup: () => Effect.die(new Error("AccessChecks: entries are only set")),
+      // The whole interval: an entry lapses once now >= set + TTL, so a session ended elsewhere is
+      // refused by the end of the interval, not one tick later.
+      timeToLive: Duration.millis(intervalMillis)
     })
 
     /** Verifies now; remembers a pass unless the session or its user was just ended here. */
     const verifyAndRemember = (accessToken: string) =>
-      Effect.tap(verify(accessToken), (caller) => (endedLatelyHere(caller) ? Effect.void : cache.set(accessToken, caller)))
+      Effect.tap(verify(accessToken), (caller) =>
+        Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
+          endedLatelyHere(caller, nowMillis) ? Effect.void : Cache.set(cache, accessToken, caller)))
 
     const mark = (key: string) =>
-      Effect.sync(() => {
-        const nowMillis = clock.unsafeCurrentTimeMillis()
-        for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
-        endedLately.set(key, nowMillis + intervalMillis)
-      })
+      Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
+        Effect.sync(() => {
+          for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
+          endedLately.set(key, nowMillis + intervalMillis)
+        }))
 
     const forgetWhere = (ended: (caller: Caller) => boolean) =>
-      Effect.flatMap(cache.entries, (entries) =>
-        Effect.forEach(entries, ([token, caller]) => (ended(caller) ? cache.invalidate(token) : Effect.void), {
+      Effect.flatMap(Cache.entries(cache), (entries) =>
+        Effect.forEach(entries, ([token, caller]) => (ended(caller) ? Cache.invalidate(cache, token) : Effect.void), {
           discard: true
         }))
 
-    return {
+    return AccessChecks.of({
       check: (accessToken) =>
-        Effect.flatMap(cache.getOptionComplete(accessToken), (remembered) =>
+        Effect.flatMap(Cache.getSuccess(cache, accessToken), (remembered) =>
           Option.match(remembered, {
             onNone: () => verifyAndRemember(accessToken),
             onSome: (caller) =>
@@ -125,15 +124,15 @@ export const AccessChecksLive = Layer.effect(
                 // Remembered, but the token or its session may have run out since: ask again.
                 caller.expiresAt > at && caller.session.expiresAt > at
                   ? Effect.succeed(caller)
-                  : Effect.zipRight(cache.invalidate(accessToken), verify(accessToken)))
+                  : Effect.andThen(Cache.invalidate(cache, accessToken), verify(accessToken)))
           })),
       forgetSession: (sessionId) =>
-        Effect.zipRight(mark(sessionMark(sessionId)), forgetWhere((caller) => caller.session.id === sessionId)),
+        Effect.andThen(mark(sessionMark(sessionId)), forgetWhere((caller) => caller.session.id === sessionId)),
       forgetUser: (userId, keep) =>
-        Effect.zipRight(
+        Effect.andThen(
           mark(userMark(userId)),
           forgetWhere((caller) => caller.user.id === userId && caller.session.id !== keep)
         )
-    }
+    })
   })
 )

@@ -2,8 +2,8 @@
  * Accounts: signup, signin and password changes (access tokens are checked by AccessChecks).
  * Signin answers the same bytes, after the same work, for an unknown email and a wrong password.
  */
-import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
 import { randomUUID } from "node:crypto"
 import type { Caller } from "../domain/Api.js"
 import type { TokenPair } from "../domain/Auth.js"
@@ -46,7 +46,7 @@ export interface AccountsShape {
   ) => Effect.Effect<void, WrongPassword | PasswordRejected | ServiceUnavailable>
 }
 
-export class Accounts extends Context.Tag("tasks-api/Accounts")<Accounts, AccountsShape>() {}
+export class Accounts extends Context.Service<Accounts, AccountsShape>()("tasks-api/Accounts") {}
 
 const decodeEmail = Schema.decodeUnknownOption(Email)
 

@@ -2,7 +2,7 @@
  * Every setting, decoded and validated once at boot. All problems are gathered (not only the
  * first) so an operator fixes a bad deployment in one go; secret values never appear in them.
  */
-import { Config, ConfigError, ConfigProvider, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Context, Data, Duration, Effect, Layer, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
 import { createPrivateKey, hkdfSync, type JsonWebKey, type KeyObject, randomBytes } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises"
@@ -26,6 +26,11 @@ export interface AppConfigShape {
   readonly databaseSsl: Option.Option<DatabaseSsl>
   readonly databaseStatementTimeout: Duration.Duration
   readonly databaseConnectTimeout: Duration.Duration
+  /**
+   * `DATABASE_PREPARED_STATEMENTS`: false behind a transaction-mode pooler the URL does not reveal
+   * (Database.ts also turns them off for Neon `-pooler` hosts and `pgbouncer=true` URLs).
+   */
+  readonly databasePreparedStatements: boolean
   readonly migrateOnStart: boolean
   readonly dataDir: string
   /**
@@ -103,7 +108,7 @@ export type TrustProxy =
   | { readonly _tag: "Hops"; readonly hops: number }
   | { readonly _tag: "Addresses"; readonly addresses: ReadonlyArray<string> }
 
-export class AppConfig extends Context.Tag("tasks-api/AppConfig")<AppConfig, AppConfigShape>() {}
+export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("tasks-api/AppConfig") {}
 
 /** One problem with one variable, as the boot diagnostic lists it. */
 export interface ConfigProblem {
@@ -141,57 +146,75 @@ const SECRET_VARIABLES = new Set([
   "OTEL_EXPORTER_OTLP_HEADERS"
 ])
 
+const DURATION_UNITS: Readonly<Record<string, (amount: number) => Duration.Duration>> = {
+  ms: Duration.millis,
+  s: Duration.seconds,
+  m: Duration.minutes,
+  h: Duration.hours,
+  d: Duration.days
+}
+
 /** `90s`, `15m`, `7d`, `250ms`, `2h`. */
 export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim())
-  if (!match) return Option.none()
-  const amount = Number(match[1])
-  const unit = { ms: "millis", s: "seconds", m: "minutes", h: "hours", d: "days" } as const
-  return Option.some(Duration.decode(`${amount} ${unit[match[2] as keyof typeof unit]}`))
+  const unit = match === null ? undefined : DURATION_UNITS[match[2]]
+  return match === null || unit === undefined ? Option.none() : Option.some(unit(Number(match[1])))
 }
 
-const invalid = (name: string, problem: string) => ConfigError.InvalidData([name], problem)
+/**
+ * A problem with the value of `name`, as a `ConfigError` whose issue points at the variable and
+ * carries the diagnostic's wording (read back by `problemsOf`).
+ */
+const invalid = (name: string, problem: string) =>
+  new Config.ConfigError(
+    new Schema.SchemaError(new SchemaIssue.Pointer([name], new SchemaIssue.InvalidValue({ message: problem })))
+  )
+
+/** A check of a read value that may refuse it with a `ConfigError` (Effect 3's `Config.mapOrFail`). */
+const mapOrFail = <A, B>(f: (value: A) => Result.Result<B, Config.ConfigError>) =>
+  Config.mapEffect((value: A) => Effect.fromResult(f(value)))
 
 const oneOf = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback?: A) =>
-  (fallback === undefined ? Config.string(name) : Config.string(name).pipe(Config.withDefault(fallback))).pipe(
-    Config.mapOrFail((raw) => {
+  (fallback === undefined ? Config.String(name) : Config.String(name).pipe(Config.withDefault(fallback))).pipe(
+    mapOrFail((raw: string) => {
       const value = raw.trim().toLowerCase()
-      return (values as ReadonlyArray<string>).includes(value)
-        ? Either.right(value as A)
-        : Either.left(invalid(name, `expected one of ${values.join(", ")}`))
+      const found = values.find((v) => v === value)
+      return found !== undefined
+        ? Result.succeed(found)
+        : Result.fail(invalid(name, `expected one of ${values.join(", ")}`))
     })
   )
 
 const integer = (name: string, fallback: number, min: number, max: number) =>
-  Config.string(name).pipe(
+  Config.String(name).pipe(
     Config.withDefault(String(fallback)),
-    Config.mapOrFail((raw) => {
+    mapOrFail((raw: string) => {
       const value = Number(raw.trim())
       return /^\s*-?\d+\s*$/.test(raw) && value >= min && value <= max
-        ? Either.right(value)
-        : Either.left(invalid(name, `expected an integer between ${min} and ${max}`))
+        ? Result.succeed(value)
+        : Result.fail(invalid(name, `expected an integer between ${min} and ${max}`))
     })
   )
 
 const duration = (name: string, fallback: string) =>
-  Config.string(name).pipe(
+  Config.String(name).pipe(
     Config.withDefault(fallback),
-    Config.mapOrFail((raw) =>
+    mapOrFail((raw: string) =>
       Option.match(parseDuration(raw), {
-        onNone: () => Either.left(invalid(name, "expected a duration such as 250ms, 90s, 15m, 12h or 7d")),
-        onSome: (d) => Either.right(d)
+        onNone: () => Result.fail(invalid(name, "expected a duration such as 250ms, 90s, 15m, 12h or 7d")),
+        onSome: (d) => Result.succeed(d)
       })
     )
   )
 
 const boolean = (name: string, fallback: boolean) =>
-  Config.string(name).pipe(
+  Config.String(name).pipe(
     Config.withDefault(String(fallback)),
-    Config.mapOrFail((raw) => {
+    mapOrFail((raw: string) => {
       const value = raw.trim().toLowerCase()
-      if (["true", "1", "yes", "on"].includes(value)) return Either.right(true)
-      if (["false", "0", "no", "off"].includes(value)) return Either.right(false)
-      return Either.left(invalid(name, "expected true or false"))
+      if (["true", "1", "yes", "on"].includes(value)) return Result.succeed(true)
+      if (["false", "0", "no", "off"].includes(value)) return Result.succeed(false)
+      return Result.fail(invalid(name, "expected true or false"))
     })
   )
 
@@ -199,60 +222,60 @@ const ORIGIN = /^https?:\/\/[^/\s]+$/
 
 /** Exact origins (`scheme://host[:port]`), or `*` (refused in production, see below). */
 const origins = (name: string, fallback: string) =>
-  Config.string(name).pipe(
+  Config.String(name).pipe(
     Config.withDefault(fallback),
-    Config.mapOrFail((raw) => {
+    mapOrFail((raw: string) => {
       const list = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
-      if (list.length === 0) return Either.left(invalid(name, "expected at least one origin"))
+      if (list.length === 0) return Result.fail(invalid(name, "expected at least one origin"))
       return list.every((origin) => origin === "*" || ORIGIN.test(origin))
-        ? Either.right(list)
-        : Either.left(invalid(name, "expected origins such as https://app.example.com, separated by commas"))
+        ? Result.succeed(list)
+        : Result.fail(invalid(name, "expected origins such as https://app.example.com, separated by commas"))
     })
   )
 
 /** `10/1m`: a count and a window. */
 const rateRule = (name: string, fallback: string) =>
-  Config.string(name).pipe(
+  Config.String(name).pipe(
     Config.withDefault(fallback),
-    Config.mapOrFail((raw) => {
+    mapOrFail((raw: string) => {
       const [count, window] = raw.split("/")
       const limit = Number(count)
       const duration = window === undefined ? Option.none() : parseDuration(window)
       if (!Number.isInteger(limit) || limit <= 0 || Option.isNone(duration)) {
-        return Either.left(invalid(name, "expected a count per window such as 10/1m or 600/1m"))
+        return Result.fail(invalid(name, "expected a count per window such as 10/1m or 600/1m"))
       }
       // The limiter spaces requests window/count apart in whole milliseconds (Redis PX).
       return Duration.toMillis(duration.value) % limit === 0
-        ? Either.right<RateRule>({ limit, window: duration.value })
-        : Either.left(invalid(name, "the window in milliseconds must be a multiple of the count (e.g. 12/1m, not 7/1m)"))
+        ? Result.succeed<RateRule>({ limit, window: duration.value })
+        : Result.fail(invalid(name, "the window in milliseconds must be a multiple of the count (e.g. 12/1m, not 7/1m)"))
     })
   )
 
 const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/
 const IPV6 = /^[0-9a-f:]+(\/\d{1,3})?$/i
 
-const trustProxy = Config.string("TRUST_PROXY").pipe(
+const trustProxy = Config.String("TRUST_PROXY").pipe(
   Config.withDefault("false"),
-  Config.mapOrFail((raw): Either.Either<TrustProxy, ConfigError.ConfigError> => {
+  mapOrFail((raw: string): Result.Result<TrustProxy, Config.ConfigError> => {
     const value = raw.trim().toLowerCase()
-    if (value === "false" || value === "0") return Either.right({ _tag: "None" })
-    if (/^\d+$/.test(value)) return Either.right({ _tag: "Hops", hops: Number(value) })
+    if (value === "false" || value === "0") return Result.succeed({ _tag: "None" })
+    if (/^\d+$/.test(value)) return Result.succeed({ _tag: "Hops", hops: Number(value) })
     const addresses = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
     return addresses.length > 0 && addresses.every((a) => IPV4.test(a) || (a.includes(":") && IPV6.test(a)))
-      ? Either.right({ _tag: "Addresses", addresses })
-      : Either.left(invalid("TRUST_PROXY", "expected false, a hop count, or a comma list of addresses / CIDRs"))
+      ? Result.succeed({ _tag: "Addresses", addresses })
+      : Result.fail(invalid("TRUST_PROXY", "expected false, a hop count, or a comma list of addresses / CIDRs"))
   })
 )
 
-const rateLimit = Config.all({
+const rateLimitFields = {
   enabled: boolean("RATE_LIMIT_ENABLED", true),
   store: oneOf("RATE_LIMIT_STORE", ["memory", "redis"], "memory"),
   redisUrl: Config.option(
-    Config.redacted("REDIS_URL").pipe(
-      Config.mapOrFail((url) =>
+    Config.Redacted("REDIS_URL").pipe(
+      mapOrFail((url) =>
         /^rediss?:\/\/\S+$/.test(Redacted.value(url))
-          ? Either.right(url)
-          : Either.left(invalid("REDIS_URL", "expected a redis:// or rediss:// URL"))
+          ? Result.succeed(url)
+          : Result.fail(invalid("REDIS_URL", "expected a redis:// or rediss:// URL"))
       )
     )
   ),
@@ -263,14 +286,14 @@ const rateLimit = Config.all({
   refreshPerIp: rateRule("RATE_LIMIT_REFRESH_PER_IP", "60/1m"),
   changePasswordPerUser: rateRule("RATE_LIMIT_CHANGE_PASSWORD_PER_USER", "5/15m"),
   apiPerUser: rateRule("RATE_LIMIT_API_PER_USER", "600/1m")
-})
+}
 
 const secretOfAtLeast32Bytes = (name: string) =>
-  Config.redacted(name).pipe(
-    Config.mapOrFail((secret) =>
+  Config.Redacted(name).pipe(
+    mapOrFail((secret) =>
       Buffer.byteLength(Redacted.value(secret), "utf8") >= 32
-        ? Either.right(secret)
-        : Either.left(invalid(name, "must be at least 32 bytes"))
+        ? Result.succeed(secret)
+        : Result.fail(invalid(name, "must be at least 32 bytes"))
     )
   )
 
@@ -278,19 +301,19 @@ const isPrivateJwk = (value: unknown): value is JsonWebKey & { readonly d: strin
   typeof value === "object" && value !== null && "d" in value && typeof value.d === "string"
 
 /** Parses a PKCS#8 PEM or a private JWK; also a PEM on one line with its line breaks written `\n`, as env files carry it. */
-const parsePrivateKey = (text: string): Either.Either<KeyObject, string> => {
+const parsePrivateKey = (text: string): Result.Result<KeyObject, string> => {
   const trimmed = text.trim()
   try {
     if (trimmed.startsWith("{")) {
       const jwk: unknown = JSON.parse(trimmed)
       return isPrivateJwk(jwk)
-        ? Either.right(createPrivateKey({ key: jwk, format: "jwk" }))
-        : Either.left("expected a private key (a JWK with \"d\"), not a public one")
+        ? Result.succeed(createPrivateKey({ key: jwk, format: "jwk" }))
+        : Result.fail("expected a private key (a JWK with \"d\"), not a public one")
     }
-    return Either.right(createPrivateKey({ key: trimmed.replaceAll("\\n", "\n"), format: "pem" }))
+    return Result.succeed(createPrivateKey({ key: trimmed.replaceAll("\\n", "\n"), format: "pem" }))
   } catch {
     // The parser's message is not passed on: it is not worth the risk of quoting the key.
-    return Either.left("expected an unencrypted PKCS#8 PEM private key or a private JWK (JSON)")
+    return Result.fail("expected an unencrypted PKCS#8 PEM private key or a private JWK (JSON)")
   }
 }
 
@@ -310,13 +333,13 @@ const keyMismatch = (algorithm: Exclude<JwtAlgorithm, "HS256">, key: KeyObject):
   }
 }
 
-const jwtAlgorithm = Config.string("JWT_ALGORITHM").pipe(
+const jwtAlgorithm = Config.String("JWT_ALGORITHM").pipe(
   Config.withDefault("HS256"),
-  Config.mapOrFail((raw) => {
+  mapOrFail((raw: string) => {
     const found = JWT_ALGORITHMS.find((a) => a.toLowerCase() === raw.trim().toLowerCase())
     return found !== undefined
-      ? Either.right(found)
-      : Either.left(invalid("JWT_ALGORITHM", `expected one of ${JWT_ALGORITHMS.join(", ")}`))
+      ? Result.succeed(found)
+      : Result.fail(invalid("JWT_ALGORITHM", `expected one of ${JWT_ALGORITHMS.join(", ")}`))
   })
 )
 
@@ -328,23 +351,23 @@ interface JwtSigning {
 /** The algorithm and its private key, checked against each other (the key only when the algorithm parses). */
 const jwtSigning = Config.all({
   algorithm: jwtAlgorithm,
-  privateKey: Config.option(Config.redacted("JWT_PRIVATE_KEY"))
+  privateKey: Config.option(Config.Redacted("JWT_PRIVATE_KEY"))
 }).pipe(
-  Config.mapOrFail(({ algorithm, privateKey }): Either.Either<JwtSigning, ConfigError.ConfigError> => {
-    const keyProblem = (problem: string) => Either.left(invalid("JWT_PRIVATE_KEY", problem))
+  mapOrFail(({ algorithm, privateKey }): Result.Result<JwtSigning, Config.ConfigError> => {
+    const keyProblem = (problem: string) => Result.fail(invalid("JWT_PRIVATE_KEY", problem))
     if (algorithm === "HS256") {
       // A key with HS256 is most likely a forgotten JWT_ALGORITHM: tokens would silently stay HS256.
       return Option.isSome(privateKey)
         ? keyProblem("set, but JWT_ALGORITHM is HS256; set JWT_ALGORITHM to the key's algorithm")
-        : Either.right({ algorithm, privateKey: Option.none() })
+        : Result.succeed({ algorithm, privateKey: Option.none() })
     }
     if (Option.isNone(privateKey)) return keyProblem(`required when JWT_ALGORITHM is ${algorithm}`)
     const parsed = parsePrivateKey(Redacted.value(privateKey.value))
-    if (Either.isLeft(parsed)) return keyProblem(parsed.left)
-    const mismatch = keyMismatch(algorithm, parsed.right)
+    if (Result.isFailure(parsed)) return keyProblem(parsed.failure)
+    const mismatch = keyMismatch(algorithm, parsed.success)
     return mismatch !== undefined
       ? keyProblem(mismatch)
-      : Either.right({ algorithm, privateKey: Option.some(Redacted.make(parsed.right)) })
+      : Result.succeed({ algorithm, privateKey: Option.some(Redacted.make(parsed.success)) })
   })
 )
 
@@ -352,29 +375,29 @@ const jwtSigning = Config.all({
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i
 
 const instant = (name: string) =>
-  Config.string(name).pipe(
-    Config.mapOrFail((raw) => {
+  Config.String(name).pipe(
+    mapOrFail((raw: string) => {
       const millis = ISO_INSTANT.test(raw.trim()) ? Date.parse(raw.trim()) : Number.NaN
       return Number.isNaN(millis)
-        ? Either.left(invalid(name, "expected an ISO 8601 instant with an offset, e.g. 2026-06-30T00:00:00Z"))
-        : Either.right(new Date(millis))
+        ? Result.fail(invalid(name, "expected an ISO 8601 instant with an offset, e.g. 2026-06-30T00:00:00Z"))
+        : Result.succeed(new Date(millis))
     })
   )
 
-const databaseUrl = Config.redacted("DATABASE_URL").pipe(
-  Config.mapOrFail((url) => {
+const databaseUrl = Config.Redacted("DATABASE_URL").pipe(
+  mapOrFail((url) => {
     const value = Redacted.value(url)
     return /^postgres(ql)?:\/\/[^\s]+$/.test(value) && URL.canParse(value)
-      ? Either.right(url)
-      : Either.left(invalid("DATABASE_URL", "expected a postgres:// or postgresql:// URL"))
+      ? Result.succeed(url)
+      : Result.fail(invalid("DATABASE_URL", "expected a postgres:// or postgresql:// URL"))
   }),
   Config.option
 )
 
 /** `k=v,k2=v2` (OTel's format: values may be percent-encoded). Never echoed: the values are secrets. */
-const otlpHeaders = Config.string("OTEL_EXPORTER_OTLP_HEADERS").pipe(
+const otlpHeaders = Config.String("OTEL_EXPORTER_OTLP_HEADERS").pipe(
   Config.withDefault(""),
-  Config.mapOrFail((raw) => {
+  mapOrFail((raw: string) => {
     const headers: Record<string, Redacted.Redacted<string>> = {}
     for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
       const at = pair.indexOf("=")
@@ -386,68 +409,71 @@ const otlpHeaders = Config.string("OTEL_EXPORTER_OTLP_HEADERS").pipe(
         value = undefined
       }
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === undefined) {
-        return Either.left(invalid("OTEL_EXPORTER_OTLP_HEADERS", "expected comma-separated name=value pairs"))
+        return Result.fail(invalid("OTEL_EXPORTER_OTLP_HEADERS", "expected comma-separated name=value pairs"))
       }
       headers[name.toLowerCase()] = Redacted.make(value)
     }
-    return Either.right(headers)
+    return Result.succeed(headers)
   })
 )
 
-const otel = Config.all({
+const otelFields = {
   endpoint: Config.option(
-    Config.string("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(
-      Config.mapOrFail((raw) =>
+    Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(
+      mapOrFail((raw: string) =>
         /^https?:\/\//.test(raw.trim()) && URL.canParse(raw.trim())
-          ? Either.right(raw.trim())
-          : Either.left(invalid("OTEL_EXPORTER_OTLP_ENDPOINT", "expected an http:// or https:// URL"))
+          ? Result.succeed(raw.trim())
+          : Result.fail(invalid("OTEL_EXPORTER_OTLP_ENDPOINT", "expected an http:// or https:// URL"))
       )
     )
   ),
-  serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tasks-api")),
+  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("tasks-api")),
   headers: otlpHeaders,
   tracesExportInterval: integer("OTEL_BSP_SCHEDULE_DELAY", 5_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
   metricsExportInterval: integer("OTEL_METRIC_EXPORT_INTERVAL", 60_000, 1, 3_600_000).pipe(Config.map(Duration.millis))
-})
+}
 
-/** The settings as read from the environment, before cross-field rules and generated defaults. */
-const settings = Config.all({
+const NO_SECRETS: ReadonlyArray<Redacted.Redacted<string>> = []
+
+/** The top-level settings (the groups are below). */
+const topLevelFields = {
   env: oneOf("APP_ENV", ["development", "test", "production"], "development"),
-  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+  host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
   port: integer("PORT", 8000, 1, 65535),
   databaseUrl,
   databasePoolMax: integer("DATABASE_POOL_MAX", 10, 1, 1000),
   databaseSsl: Config.option(oneOf("DATABASE_SSL", ["disable", "require", "verify-full"])),
   databaseStatementTimeout: duration("DATABASE_STATEMENT_TIMEOUT", "5s"),
   databaseConnectTimeout: duration("DATABASE_CONNECT_TIMEOUT", "30s"),
+  databasePreparedStatements: boolean("DATABASE_PREPARED_STATEMENTS", true),
   migrateOnStart: boolean("MIGRATE_ON_START", true),
-  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
+  dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("./.data")),
   jwtSecret: Config.option(secretOfAtLeast32Bytes("JWT_SECRET")),
-  jwtPreviousSecrets: Config.redacted("JWT_PREVIOUS_SECRETS").pipe(
-    Config.mapOrFail((raw) => {
+  jwtPreviousSecrets: Config.Redacted("JWT_PREVIOUS_SECRETS").pipe(
+    mapOrFail((raw: Redacted.Redacted<string>) => {
       const secrets = Redacted.value(raw).split(",").map((s) => s.trim()).filter((s) => s.length > 0)
       return secrets.every((s) => Buffer.byteLength(s, "utf8") >= 32)
-        ? Either.right(secrets.map((s) => Redacted.make(s)))
-        : Either.left(invalid("JWT_PREVIOUS_SECRETS", "every secret must be at least 32 bytes"))
+        ? Result.succeed(secrets.map((s) => Redacted.make(s)))
+        : Result.fail(invalid("JWT_PREVIOUS_SECRETS", "every secret must be at least 32 bytes"))
     }),
-    Config.withDefault([] as ReadonlyArray<Redacted.Redacted<string>>)
+    Config.withDefault(NO_SECRETS)
   ),
   jwtSigning,
   legacyTokensUntil: Config.option(instant("LEGACY_TOKENS_UNTIL")),
-  jwtIssuer: Config.string("JWT_ISSUER").pipe(Config.withDefault("tasks-api")),
-  jwtAudience: Config.string("JWT_AUDIENCE").pipe(Config.withDefault("tasks-api")),
+  jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("tasks-api")),
+  jwtAudience: Config.String("JWT_AUDIENCE").pipe(Config.withDefault("tasks-api")),
   accessTokenTtl: duration("ACCESS_TOKEN_TTL", "15m"),
   refreshTokenTtl: duration("REFRESH_TOKEN_TTL", "7d"),
   sessionMaxAge: duration("SESSION_MAX_AGE", "30d"),
   refreshReuseGrace: duration("REFRESH_REUSE_GRACE", "10s"),
-  sessionCheckInterval: Config.string("SESSION_CHECK_INTERVAL").pipe(
+  sessionCheckInterval: Config.String("SESSION_CHECK_INTERVAL").pipe(
     Config.withDefault("5s"),
-    Config.mapOrFail((raw) => {
+    mapOrFail((raw: string) => {
       const d = raw.trim() === "0" ? Option.some(Duration.zero) : parseDuration(raw)
-      if (Option.isNone(d)) return Either.left(invalid("SESSION_CHECK_INTERVAL", "expected 0 or a duration such as 2s"))
-      return Duration.lessThanOrEqualTo(d.value, Duration.seconds(5))
-        ? Either.right(d.value)
-        : Either.left(invalid("SESSION_CHECK_INTERVAL", "at most 5s: revocations must reach every instance within 5 seconds"))
+      if (Option.isNone(d)) return Result.fail(invalid("SESSION_CHECK_INTERVAL", "expected 0 or a duration such as 2s"))
+      return Duration.isLessThanOrEqualTo(d.value, Duration.seconds(5))
+        ? Result.succeed(d.value)
+        : Result.fail(invalid("SESSION_CHECK_INTERVAL", "at most 5s: revocations must reach every instance within 5 seconds"))
     })
   ),
   bcryptCost: integer("BCRYPT_COST", 12, 10, 15),
@@ -455,12 +481,27 @@ const settings = Config.all({
   maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1, 1_073_741_824),
   requestTimeout: duration("REQUEST_TIMEOUT", "30s"),
   shutdownGrace: duration("SHUTDOWN_GRACE", "10s"),
-  rateLimit,
   trustProxy,
   logLevel: Config.option(oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
-  logFormat: Config.option(oneOf("LOG_FORMAT", ["json", "pretty"])),
-  otel
+  logFormat: Config.option(oneOf("LOG_FORMAT", ["json", "pretty"]))
+}
+
+/** The settings as read from the environment, before cross-field rules and generated defaults. */
+const settings = Config.all({
+  ...topLevelFields,
+  rateLimit: Config.all(rateLimitFields),
+  otel: Config.all(otelFields)
 })
+
+/**
+ * Every setting on its own. `Config.all` stops at the first setting that fails, and the diagnostic
+ * lists them all: when `settings` fails, each of these is read separately to find every problem.
+ */
+const eachSetting: ReadonlyArray<Config.Config<unknown>> = [
+  ...Object.values(topLevelFields),
+  ...Object.values(rateLimitFields),
+  ...Object.values(otelFields)
+]
 
 /**
  * Production rules, read from the raw environment so they are reported together with every
@@ -525,24 +566,30 @@ export const readEnvironment = (
   return { env, aliasUsed }
 }
 
-const problemsOf = (error: ConfigError.ConfigError, env: Map<string, string>, aliasUsed: Map<string, string>) =>
-  ConfigError.reduceWithContext(error, undefined, {
-    andCase: (_, left: Array<ConfigProblem>, right: Array<ConfigProblem>) => [...left, ...right],
-    orCase: (_, left: Array<ConfigProblem>, right: Array<ConfigProblem>) => [...left, ...right],
-    invalidDataCase: (_, path, message) => [problem(path, message, env, aliasUsed)],
-    missingDataCase: (_, path, message) => [problem(path, message, env, aliasUsed)],
-    sourceUnavailableCase: (_, path, message) => [problem(path, message, env, aliasUsed)],
-    unsupportedCase: (_, path, message) => [problem(path, message, env, aliasUsed)]
+/** Each issue of a schema error with its path and message (`invalid`'s wording where it made the issue). */
+const issuesOf = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const problemsOf = (
+  error: Config.ConfigError,
+  env: Map<string, string>,
+  aliasUsed: Map<string, string>
+): Array<ConfigProblem> => {
+  const cause = error.cause
+  // The provider reads a map in memory, so it cannot fail to read; kept total all the same.
+  if (cause._tag === "SourceError") return [{ variable: "(environment)", problem: cause.message }]
+  return issuesOf(cause.issue).issues.map((issue) => {
+    const last = issue.path?.at(-1)
+    const name = last === undefined ? "" : typeof last === "object" ? String(last.key) : String(last)
+    return problem(name, issue.message, env, aliasUsed)
   })
+}
 
 const problem = (
-  path: ReadonlyArray<string>,
+  name: string,
   message: string,
   env: Map<string, string>,
   aliasUsed: Map<string, string>
 ): ConfigProblem => {
-  // Some combinators repeat the variable's name in the path: the last segment is the variable.
-  const name = path.at(-1) ?? ""
   const variable = aliasUsed.get(name) ?? name
   const received = env.get(name)
   return SECRET_VARIABLES.has(name) || received === undefined
@@ -580,18 +627,23 @@ export const loadConfig = (
   source: { readonly env: Map<string, string>; readonly aliasUsed: Map<string, string> } = readEnvironment()
 ): Effect.Effect<AppConfigShape, ConfigInvalid> =>
   Effect.gen(function*() {
-    const provider = ConfigProvider.fromMap(source.env)
-    const parsed = yield* Effect.either(Effect.withConfigProvider(settings, provider))
+    const provider = ConfigProvider.fromEnvRecord(Object.fromEntries(source.env))
+    const parsed = yield* Effect.result(settings.parse(provider))
+    const parseErrors = Result.isSuccess(parsed)
+      ? []
+      : (yield* Effect.forEach(eachSetting, (setting) => Effect.result(setting.parse(provider))))
+        .flatMap((result) => Result.isFailure(result) ? [result.failure] : [])
     const problems = [
-      ...(Either.isLeft(parsed) ? problemsOf(parsed.left, source.env, source.aliasUsed) : []),
+      ...(Result.isFailure(parsed) && parseErrors.length === 0 ? [parsed.failure] : parseErrors)
+        .flatMap((error) => problemsOf(error, source.env, source.aliasUsed)),
       ...productionProblems(source.env, source.aliasUsed),
       ...rateLimitStoreProblems(source.env),
       ...legacyProblems(source.env)
     ]
-    if (Either.isLeft(parsed) || problems.length > 0) {
+    if (Result.isFailure(parsed) || problems.length > 0) {
       return yield* new ConfigInvalid({ problems })
     }
-    const { jwtSigning: signing, ...s } = parsed.right
+    const { jwtSigning: signing, ...s } = parsed.success
     const dataDir = resolve(s.dataDir)
     const jwtSecret = Option.isSome(s.jwtSecret)
       ? s.jwtSecret.value

@@ -4,14 +4,13 @@
  * the database can start before the schema is current.
  */
 import { PgClient } from "@effect/sql-pg"
-import { SqlClient, SqlError } from "@effect/sql"
-import { Data, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Data, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule, Scope } from "effect"
+import type { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import { resolve } from "node:path"
-import pg from "pg"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
 import { errorText } from "./DatabaseErrors.js"
 import { trackPoolInUse } from "./Metrics.js"
@@ -23,7 +22,7 @@ export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")
 }> {}
 
 /** A free loopback port, for the embedded server. */
-const freePort = Effect.async<number, DatabaseUnavailable>((resume) => {
+const freePort = Effect.callback<number, DatabaseUnavailable>((resume) => {
   const server = createServer()
   server.once("error", (cause) => resume(Effect.fail(new DatabaseUnavailable({ message: "no free port", cause }))))
   server.listen(0, "127.0.0.1", () => {
@@ -121,66 +120,104 @@ export const sslMode = (url: URL, explicit: Option.Option<DatabaseSsl>): Databas
 }
 
 /** `require` encrypts (libpq's meaning); `verify-full` also checks the certificate and host name. */
-const tlsOptions = (mode: DatabaseSsl): pg.PoolConfig["ssl"] =>
+const tlsOptions = (mode: DatabaseSsl): PgClient.PgClientConfig["ssl"] =>
   mode === "disable" ? false : mode === "require" ? { rejectUnauthorized: false } : { rejectUnauthorized: true }
 
-/** A pg pool on `url`, checked with `SELECT 1`, retried with backoff for `DATABASE_CONNECT_TIMEOUT`. */
-const connectPool = (url: Redacted.Redacted<string>, config: AppConfigShape) =>
+/**
+ * Whether the driver may keep named prepared statements on its connections (it does by default,
+ * and so saves a parse per statement). Not behind a transaction-mode pooler: PgBouncer, and Neon's
+ * `-pooler` endpoints, hand each transaction to whichever server connection is free, where a
+ * statement prepared on another one does not exist. The pooler is recognised by a `-pooler` host
+ * (Neon's naming), by `pgbouncer=true` in the URL (Prisma's convention), or declared with
+ * DATABASE_PREPARED_STATEMENTS=false for any other.
+ */
+export const preparedStatements = (url: URL, config: Pick<AppConfigShape, "databasePreparedStatements">): boolean =>
+  config.databasePreparedStatements &&
+  !(url.hostname.split(".")[0] ?? "").endsWith("-pooler") &&
+  url.searchParams.get("pgbouncer") !== "true"
+
+/** The parameters of a URL that are decided here, and so removed from what the driver reads. */
+const PARAMETERS_DECIDED_HERE = ["sslmode", "sslrootcert", "sslcert", "sslkey", "channel_binding", "pgbouncer"]
+
+/** The service's `application_name`; the server's connections add their instance's id to it. */
+export const APPLICATION_NAME = "tasks-api"
+
+/**
+ * A name of this instance's own for its connections, `tasks-api/<8 hex digits>`: PostgreSQL lists
+ * them under it (`pg_stat_activity`), which is how the pool gauge counts them (Metrics.ts).
+ */
+export const instanceApplicationName = () => `${APPLICATION_NAME}/${randomBytes(4).toString("hex")}`
+
+/**
+ * The client settings for `url`: TLS, pool size, per-connection statement timeout, preparation,
+ * and the connections' `applicationName`.
+ */
+export const clientOptions = (
+  url: Redacted.Redacted<string>,
+  config: AppConfigShape,
+  applicationName: string = APPLICATION_NAME
+): PgClient.PgPoolConfig => {
+  const parsed = new URL(Redacted.value(url))
+  const ssl = tlsOptions(sslMode(parsed, config.databaseSsl))
+  const prepare = preparedStatements(parsed, config)
+  // TLS is decided above (the driver would otherwise read `sslmode` itself, and refuse values
+  // libpq accepts); the rest are libpq's or poolers' parameters the driver has no use for.
+  for (const param of PARAMETERS_DECIDED_HERE) parsed.searchParams.delete(param)
+  return {
+    url: Redacted.make(parsed.toString()),
+    ssl,
+    maxConnections: config.databasePoolMax,
+    // A session default sent with every connection's startup, so `RESET statement_timeout`
+    // comes back to it.
+    startupParameters: { statement_timeout: String(Duration.toMillis(config.databaseStatementTimeout)) },
+    // With the server down, a request waiting for a connection gives up well before
+    // REQUEST_TIMEOUT, so it answers `database_unavailable` rather than `request_timeout`.
+    connectTimeout: Duration.millis(Math.min(5_000, Math.ceil(Duration.toMillis(config.requestTimeout) / 2))),
+    idleTimeout: Duration.seconds(30),
+    // A server gone without closing its sockets (host lost) is noticed on idle connections too.
+    keepAlive: Duration.seconds(10),
+    applicationName,
+    prepare,
+    // Not yet: pipelining statements of several fibers on one connection is a change of its own.
+    multiplex: false
+  }
+}
+
+/**
+ * A client on `url`, checked with `SELECT 1`, retried with backoff for `DATABASE_CONNECT_TIMEOUT`.
+ * Its pool lives in a scope of its own, closed within POOL_END_TIMEOUT at shutdown: closing waits
+ * for every checked-out connection, and a request still stuck on a statement after the drain's
+ * cut-off must not hold the exit forever.
+ */
+const connectClient = (url: Redacted.Redacted<string>, config: AppConfigShape) =>
   Effect.gen(function*() {
-    const parsed = new URL(Redacted.value(url))
-    const ssl = tlsOptions(sslMode(parsed, config.databaseSsl))
-    // pg lets URL parameters override explicit options: TLS is decided above, so drop them.
-    for (const param of ["sslmode", "sslrootcert", "sslcert", "sslkey", "channel_binding"]) {
-      parsed.searchParams.delete(param)
-    }
-    const pool = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const pool = new pg.Pool({
-          connectionString: parsed.toString(),
-          ssl,
-          max: config.databasePoolMax,
-          statement_timeout: Duration.toMillis(config.databaseStatementTimeout),
-          // With the server down, a request waiting for a connection gives up well before
-          // REQUEST_TIMEOUT, so it answers `database_unavailable` rather than `request_timeout`.
-          connectionTimeoutMillis: Math.min(5_000, Math.ceil(Duration.toMillis(config.requestTimeout) / 2)),
-          idleTimeoutMillis: 30_000,
-          // A server gone without closing its sockets (host lost) is noticed on idle clients too.
-          keepAlive: true,
-          keepAliveInitialDelayMillis: 10_000,
-          application_name: "tasks-api"
-        })
-        // An idle client losing its server emits here; without a listener the process would crash.
-        pool.on("error", () => {})
-        trackPoolInUse(pool)
-        return pool
-      }),
-      // `end` waits for every checked-out client: a request still stuck on a statement after the
-      // drain's cut-off must not hold the exit forever.
-      (pool) =>
-        Effect.tryPromise(() => pool.end()).pipe(
-          Effect.interruptible,
+    const poolScope = yield* Effect.acquireRelease(
+      Scope.make(),
+      (scope, exit) =>
+        Effect.forkDetach(Scope.close(scope, exit)).pipe(
+          Effect.flatMap((closing) => Effect.interruptible(Fiber.await(closing))),
           Effect.timeoutOption(POOL_END_TIMEOUT),
-          Effect.tapError((error) => Effect.logWarning("closing the database pool failed", error)),
-          Effect.ignore
+          Effect.asVoid
         )
     )
-    yield* Effect.tryPromise({
-      try: () => pool.query("SELECT 1"),
-      catch: (cause) => new DatabaseUnavailable({ message: "cannot connect to PostgreSQL", cause })
-    }).pipe(
+    const client = yield* PgClient.make(clientOptions(url, config, instanceApplicationName())).pipe(
+      Scope.provide(poolScope),
+      Effect.mapError((error) => new DatabaseUnavailable({ message: error.message, cause: error }))
+    )
+    yield* client`SELECT 1`.pipe(
+      Effect.mapError((cause) => new DatabaseUnavailable({ message: "cannot connect to PostgreSQL", cause })),
       Effect.tapError((e) =>
         Effect.logWarning("database not reachable yet, retrying").pipe(
           Effect.annotateLogs({ error: errorText(e) })
         )
       ),
       Effect.retry(
-        Schedule.exponential("200 millis", 2).pipe(
-          Schedule.union(Schedule.spaced("5 seconds")),
-          Schedule.upTo(config.databaseConnectTimeout)
+        Schedule.min([Schedule.exponential("200 millis", 2), Schedule.spaced("5 seconds")]).pipe(
+          Schedule.upTo({ duration: config.databaseConnectTimeout })
         )
       )
     )
-    return pool
+    return client
   })
 
 /** The SQL client without migrations: for `npm run migrate` and readiness tooling. */
@@ -188,29 +225,39 @@ export const DatabaseConnectionLive: Layer.Layer<
   SqlClient.SqlClient | PgClient.PgClient,
   DatabaseUnavailable,
   AppConfig
-> = Layer.unwrapScoped(
+> = PgClient.layerFrom(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const url = Option.isSome(config.databaseUrl) ? config.databaseUrl.value : yield* embeddedPostgres(config.dataDir)
-    const pool = yield* connectPool(url, config)
-    return PgClient.layerFromPool({ acquire: Effect.succeed(pool) })
+    return yield* connectClient(url, config)
   })
-).pipe(
-  Layer.catchAll((error) =>
-    Layer.fail(
-      error instanceof SqlError.SqlError ? new DatabaseUnavailable({ message: error.message, cause: error }) : error
-    )
-  )
 )
 
-/** The SQL client on a schema that is current (when `MIGRATE_ON_START`). */
+/**
+ * While metrics are exported, a fiber (of this layer's scope, so it stops before the pool closes)
+ * keeps the pool gauge `databasePoolInUse` current: see `trackPoolInUse` for how and its limits.
+ */
+const PoolGaugeLive = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    if (Option.isNone(config.otel.endpoint)) return
+    const client = yield* PgClient.PgClient
+    const applicationName = client.config.applicationName ?? APPLICATION_NAME
+    yield* Effect.forkScoped(trackPoolInUse(client, applicationName, config.otel.metricsExportInterval))
+  })
+)
+
+/** The SQL client on a schema that is current (when `MIGRATE_ON_START`), its pool gauged. */
 export const DatabaseLive: Layer.Layer<
   SqlClient.SqlClient | PgClient.PgClient,
   DatabaseUnavailable | MigrationFailed,
   AppConfig
-> = Layer.effectDiscard(
-  Effect.gen(function*() {
-    const config = yield* AppConfig
-    if (config.migrateOnStart) yield* runMigrations
-  })
+> = Layer.mergeAll(
+  Layer.effectDiscard(
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      if (config.migrateOnStart) yield* runMigrations
+    })
+  ),
+  PoolGaugeLive
 ).pipe(Layer.provideMerge(DatabaseConnectionLive))

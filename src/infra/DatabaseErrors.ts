@@ -1,6 +1,6 @@
 /** Which database failures mean "unavailable, retry later" (503) and which are bugs (500). */
-import { SqlError } from "@effect/sql"
-import { Effect, Predicate } from "effect"
+import { Effect } from "effect"
+import { SqlError } from "effect/sql"
 import { ServiceUnavailable } from "../domain/Errors.js"
 
 /** SQLSTATE classes of a server that is gone, starting, overloaded, or cancelled a statement. */
@@ -12,28 +12,44 @@ export const sqlState = (cause: unknown): string | undefined =>
     ? cause.code
     : undefined
 
+/**
+ * The driver's own words, if `cause` has them: a `SqlError` wraps a reason whose cause is the
+ * driver's error (PostgreSQL's message with its SQLSTATE, or the socket's `connect ECONNREFUSED …`).
+ */
+const driverMessage = (cause: unknown): string | undefined =>
+  SqlError.isSqlError(cause)
+    ? driverMessage(cause.reason.cause) ?? cause.message
+    : cause instanceof Error
+    ? cause.message
+    : undefined
+
 /** A failure's own words for logs: the driver's message where it has one. */
 export const errorText = (error: { readonly cause?: unknown; readonly message: string }) =>
-  String((error.cause as Error | undefined)?.message ?? error.message)
+  (SqlError.isSqlError(error) ? driverMessage(error) : driverMessage(error.cause)) ?? error.message
 
-export const isSqlError = (u: unknown): u is SqlError.SqlError => Predicate.isTagged(u, "SqlError")
+export const isSqlError = (u: unknown): u is SqlError.SqlError => SqlError.isSqlError(u)
 
 export const isUnavailable = (error: SqlError.SqlError) => {
-  const code = sqlState(error.cause)
+  const code = sqlState(error.reason.cause)
   // No SQLSTATE: the connection itself failed (refused, reset, timed out waiting for a client).
   return code === undefined || UNAVAILABLE_SQLSTATE.test(code) || /^E[A-Z]+$/.test(code)
 }
 
+const onSqlError = (error: SqlError.SqlError): Effect.Effect<never, ServiceUnavailable> =>
+  isUnavailable(error)
+    ? Effect.andThen(
+      Effect.logWarning("database unavailable").pipe(
+        Effect.annotateLogs({ error: errorText(error) })
+      ),
+      Effect.fail(ServiceUnavailable.database())
+    )
+    : Effect.die(error)
+
 /** Maps a repository's SqlError to 503 `database_unavailable`, or to a defect when it is a bug. */
 export const orUnavailable = <A, E, R>(
   effect: Effect.Effect<A, E | SqlError.SqlError, R>
-): Effect.Effect<A, Exclude<E, SqlError.SqlError> | ServiceUnavailable, R> =>
-  Effect.catchIf(effect, isSqlError, (error) =>
-    isUnavailable(error)
-      ? Effect.zipRight(
-        Effect.logWarning("database unavailable").pipe(
-          Effect.annotateLogs({ error: errorText(error) })
-        ),
-        Effect.fail(ServiceUnavailable.database())
-      )
-      : Effect.die(error))
+): Effect.Effect<A, Exclude<E, SqlError.SqlError> | ServiceUnavailable, R> => {
+  // Not returned directly: the declared return type would steer catchIf's inference.
+  const handled = Effect.catchIf(effect, isSqlError, onSqlError)
+  return handled
+}

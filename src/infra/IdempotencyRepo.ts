@@ -3,8 +3,8 @@
  * `createOnce` makes "create, then remember the answer" one transaction whose key row is the
  * arbiter, so two racing requests with the same key can never both create.
  */
-import { SqlClient } from "@effect/sql"
-import { Context, Data, Effect, Either, Layer, Option } from "effect"
+import { Context, Data, Effect, Layer, Option, Result } from "effect"
+import { SqlClient } from "effect/sql"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import { orUnavailable } from "./DatabaseErrors.js"
 import type { Json } from "./Fingerprint.js"
@@ -39,16 +39,16 @@ export interface IdempotencyRepoShape {
    * Runs `create` and records its response under the scope's key, in one transaction. When a live
    * entry holds the key already (a concurrent request got there first: the insert waits for it to
    * commit), the transaction is rolled back, so nothing `create` wrote survives, and that entry is
-   * answered instead (`Left`). Expired entries of the user are deleted on the way.
+   * answered instead (a `Failure`). Expired entries of the user are deleted on the way.
    */
   readonly createOnce: <A, E, R>(
     scope: IdempotencyScope,
     at: { readonly now: Date; readonly liveSince: Date },
     create: Effect.Effect<{ readonly value: A; readonly response: StoredResponse }, E, R>
-  ) => Effect.Effect<Either.Either<A, IdempotencyEntry>, E | ServiceUnavailable, R>
+  ) => Effect.Effect<Result.Result<A, IdempotencyEntry>, E | ServiceUnavailable, R>
 }
 
-export class IdempotencyRepo extends Context.Tag("tasks-api/IdempotencyRepo")<IdempotencyRepo, IdempotencyRepoShape>() {}
+export class IdempotencyRepo extends Context.Service<IdempotencyRepo, IdempotencyRepoShape>()("tasks-api/IdempotencyRepo") {}
 
 interface EntryRow {
   readonly request_fingerprint: string
@@ -77,7 +77,7 @@ export const IdempotencyRepoLive = Layer.effect(
         SELECT request_fingerprint, response_status, response_body, created_at
         FROM idempotency_key
         WHERE user_id = ${userId} AND key = ${key} AND created_at > ${liveSince}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toEntry))
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toEntry))
       )
 
     const findLive: IdempotencyRepoShape["findLive"] = (userId, key, liveSince) =>
@@ -118,16 +118,16 @@ export const IdempotencyRepoLive = Layer.effect(
         Effect.gen(function*() {
           const { value, response } = yield* create
           yield* deleteExpired(scope, liveSince)
-          if (yield* claim(scope, now, liveSince, response)) return Either.right(value)
+          if (yield* claim(scope, now, liveSince, response)) return Result.succeed(value)
           const winner = yield* selectLive(scope.userId, scope.key, liveSince)
           // The conflicting row is locked by us and live, so it is there; a miss would be a bug.
-          if (Option.isNone(winner)) return yield* Effect.dieMessage("idempotency key conflict without a live entry")
+          if (Option.isNone(winner)) return yield* Effect.die(new Error("idempotency key conflict without a live entry"))
           return yield* new KeyTaken({ entry: winner.value })
         })
       ).pipe(
         Effect.catchIf(
           (error): error is KeyTaken => error instanceof KeyTaken,
-          ({ entry }) => Effect.succeed(Either.left(entry))
+          ({ entry }) => Effect.succeed(Result.fail(entry))
         ),
         orUnavailable,
         Effect.withSpan("IdempotencyRepo.createOnce")

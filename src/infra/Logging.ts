@@ -4,17 +4,17 @@
  * spans pass through too): credential-named fields are replaced, and configured secrets, bearer
  * values, JWTs and opaque tokens are cut out of messages, fields and errors.
  */
-import { Cause, Effect, HashMap, Layer, List, Logger, LogLevel } from "effect"
+import { Cause, Effect, Layer, Logger, LogLevel, References } from "effect"
 import type { AppConfigShape, LogLevelName } from "./Config.js"
 import { makeScrubber, type Scrubber, secretsOf } from "./Redaction.js"
 
 const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
-  trace: LogLevel.Trace,
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warn: LogLevel.Warning,
-  error: LogLevel.Error,
-  fatal: LogLevel.Fatal
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+  fatal: "Fatal"
 }
 
 const messageText = (message: unknown): string =>
@@ -57,27 +57,48 @@ const jsonLine = (
 
 /** One JSON object per line: time, level, message, then the annotations as top-level fields. */
 const jsonLogger = (redact: Scrubber) =>
-  Logger.make(({ annotations, cause, date, logLevel, message, spans }) => {
-    const line = jsonLine(redact, date, logLevel.label.toLowerCase(), messageText(message), annotations)
-    if (!Cause.isEmpty(cause)) line.cause = redact.text(Cause.pretty(cause, { renderErrorCause: true }))
-    const spanNames = List.toArray(spans).map((s) => s.label)
+  Logger.make(({ cause, date, fiber, logLevel, message }) => {
+    const annotations = Object.entries(fiber.getRef(References.CurrentLogAnnotations))
+    const line = jsonLine(redact, date, logLevel.toLowerCase(), messageText(message), annotations)
+    if (cause.reasons.length > 0) line.cause = redact.text(Cause.pretty(cause))
+    const spanNames = fiber.getRef(References.CurrentLogSpans).map(([label]) => label)
     if (spanNames.length > 0) line.spans = spanNames
     writeLine(JSON.stringify(line))
   })
 
-/** The pretty logger, fed redacted messages and annotations. */
-const prettyLogger = (redact: Scrubber) =>
-  Logger.mapInputOptions(Logger.prettyLoggerDefault, (options) => ({
-    ...options,
-    message: redact.value("", options.message),
-    annotations: HashMap.map(options.annotations, (v, name) => redact.value(name, v))
-  }))
+const prettyText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
 
+/**
+ * The development format, as Effect's pretty logger lays it out (a header line, then the cause and
+ * each annotation indented below it), with the message and annotations scrubbed on the way.
+ */
+const prettyLogger = (redact: Scrubber) =>
+  Logger.make(({ cause, date, fiber, logLevel, message }) => {
+    const now = date.getTime()
+    const spans = fiber.getRef(References.CurrentLogSpans).map(([label, start]) => ` ${label}=${now - start}ms`)
+    const lines = [
+      `[${date.toISOString().slice(11, 23)}] ${logLevel.toUpperCase()} (#${fiber.id})${spans.join("")}: ${
+        redact.text(messageText(message))
+      }`
+    ]
+    if (cause.reasons.length > 0) {
+      lines.push(...redact.text(Cause.pretty(cause)).split("\n").map((l) => `  ${l}`))
+    }
+    for (const [name, value] of Object.entries(fiber.getRef(References.CurrentLogAnnotations))) {
+      lines.push(`  ${name}: ${prettyText(redact.value(name, value))}`)
+    }
+    writeLine(lines.join("\n"))
+  })
+
+/**
+ * Our logger in place of Effect's default one, beside the tracer logger (which records each log
+ * line as an event of the current span: SpanRedaction.ts scrubs those).
+ */
 export const loggingLayer = (config: AppConfigShape) => {
   const redact = makeScrubber(secretsOf(config))
   return Layer.merge(
-    Logger.replace(Logger.defaultLogger, config.logFormat === "json" ? jsonLogger(redact) : prettyLogger(redact)),
-    Logger.minimumLogLevel(LEVELS[config.logLevel])
+    Logger.layer([config.logFormat === "json" ? jsonLogger(redact) : prettyLogger(redact), Logger.tracerLogger]),
+    Layer.succeed(References.MinimumLogLevel, LEVELS[config.logLevel])
   )
 }
 
@@ -88,14 +109,14 @@ export const loggingLayer = (config: AppConfigShape) => {
  * development, goes through the logger.
  */
 export const makeAccessLog = (config: AppConfigShape): (fields: Record<string, unknown>) => Effect.Effect<void> => {
-  if (LogLevel.greaterThan(LEVELS[config.logLevel], LogLevel.Info)) return () => Effect.void
+  if (LogLevel.isGreaterThan(LEVELS[config.logLevel], "Info")) return () => Effect.void
   if (config.logFormat !== "json") return (fields) => Effect.annotateLogs(Effect.logInfo("request"), fields)
   const redact = makeScrubber(secretsOf(config))
   return (fields) =>
     Effect.clockWith((clock) =>
       Effect.sync(() =>
         writeLine(
-          JSON.stringify(jsonLine(redact, new Date(clock.unsafeCurrentTimeMillis()), "info", "request", Object.entries(fields)))
+          JSON.stringify(jsonLine(redact, new Date(clock.currentTimeMillisUnsafe()), "info", "request", Object.entries(fields)))
         )
       )
     )

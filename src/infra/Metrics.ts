@@ -2,19 +2,18 @@
  * The service's metrics (Effect `Metric`s, exported over OTLP with the traces when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set). Labels are bounded: route templates, status codes, outcomes.
  */
-import { Effect, Metric, MetricBoundaries } from "effect"
-import type pg from "pg"
+import { Duration, Effect, Metric } from "effect"
+import type { SqlClient } from "effect/sql"
 
 export const httpRequests = Metric.counter("http.server.requests", {
   description: "HTTP requests served, by route template, method and status",
   incremental: true
 })
 
-export const httpRequestDuration = Metric.histogram(
-  "http.server.duration",
-  MetricBoundaries.exponential({ start: 1, factor: 2, count: 14 }),
-  "HTTP request duration in milliseconds, by route template, method and status"
-)
+export const httpRequestDuration = Metric.histogram("http.server.duration", {
+  description: "HTTP request duration in milliseconds, by route template, method and status",
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
+})
 
 export const signins = Metric.counter("auth.signins", {
   description: "Signin attempts by outcome (succeeded, failed, banned)",
@@ -31,9 +30,53 @@ export const rateLimitRejections = Metric.counter("ratelimit.rejections", {
   incremental: true
 })
 
+/**
+ * PostgreSQL connections of this instance busy with a statement or a transaction, set by
+ * `trackPoolInUse` (sampled, see there).
+ */
 export const databasePoolInUse = Metric.gauge("db.client.connections.in_use", {
   description: "PostgreSQL pool connections checked out"
 })
+
+/** The longest time between two samples of `databasePoolInUse`, however rarely metrics are sent. */
+const POOL_SAMPLE_PERIOD_MAX = Duration.seconds(10)
+
+/**
+ * Keeps `databasePoolInUse` current, for as long as it runs (fork it; it never fails): every
+ * metrics export interval (at most POOL_SAMPLE_PERIOD_MAX), it counts the server sessions named
+ * `applicationName` (the instance's own, see Database.ts) that are not idle: running a statement
+ * or inside a transaction, the sampling statement's own session excepted.
+ *
+ * Sampled because `@effect/sql-pg` 4 offers no hook on checkouts: its pool (`PgPool`, built inside
+ * `PgClient.make`) keeps its `effect/Pool` (and so `Pool.stats`) to itself and emits no events,
+ * `SqlClient.make` takes no acquire/release callbacks, and building a client from `PgPool` would
+ * mean re-implementing PgClient's connection adapter. It comes close to the checkout count: the
+ * client checks out per statement, and a transaction holds its connection (as `idle in
+ * transaction` between statements). What it does not see: the time between samples; a
+ * connection held without statement nor transaction (`sql.reserve`, LISTEN; not used by the
+ * service); and behind a transaction-mode pooler (PgBouncer, Neon's `-pooler`), PostgreSQL's
+ * sessions are the pooler's server connections: they count while running this instance's
+ * transactions only if the pooler passes `application_name` on (PgBouncer does, by default), and
+ * checkouts waiting at the pooler are not counted. PostgreSQL shows a session's state only to its
+ * own role (or to `pg_read_all_stats`). The sample takes one of the pool's connections for a
+ * moment (so at saturation it waits for one, and reads at most the pool size less one), with
+ * tracing off (no span per sample), and keeps the database from idling (Neon's scale to zero)
+ * while metrics are exported. A failed sample leaves the gauge as it was.
+ */
+export const trackPoolInUse = (
+  sql: SqlClient.SqlClient,
+  applicationName: string,
+  exportInterval: Duration.Duration
+): Effect.Effect<never> => {
+  const sample = sql<{ readonly n: number }>`SELECT count(*)::int4 AS n FROM pg_stat_activity
+    WHERE application_name = ${applicationName} AND state <> 'idle' AND pid <> pg_backend_pid()`.pipe(
+    Effect.flatMap((rows) => Metric.update(databasePoolInUse, rows[0]?.n ?? 0)),
+    Effect.catchCause((cause) => Effect.logDebug("pool gauge not sampled", cause)),
+    Effect.withTracerEnabled(false)
+  )
+  // Slept on the fiber's clock, as the exporter sleeps its interval (so TestClock moves both).
+  return Effect.forever(Effect.andThen(sample, Effect.sleep(Duration.min(exportInterval, POOL_SAMPLE_PERIOD_MAX))))
+}
 
 /** One signin attempt's outcome; a store outage is no outcome of the attempt and is not counted. */
 export type SigninOutcome = "succeeded" | "failed" | "banned"
@@ -41,7 +84,7 @@ export type SigninOutcome = "succeeded" | "failed" | "banned"
 const signinOutcomeOf = (error: { readonly _tag: string }): SigninOutcome | undefined =>
   error._tag === "InvalidCredentials" ? "failed" : error._tag === "AccountBanned" ? "banned" : undefined
 
-const countSignin = (outcome: SigninOutcome) => Metric.increment(Metric.tagged(signins, "outcome", outcome))
+const countSignin = (outcome: SigninOutcome) => Metric.update(Metric.withAttributes(signins, { outcome }), 1)
 
 /** Counts a signin by its outcome (pipe it onto the signin effect). */
 export const countSigninOutcome = <A, E extends { readonly _tag: string }, R>(signin: Effect.Effect<A, E, R>) =>
@@ -54,21 +97,8 @@ export const countSigninOutcome = <A, E extends { readonly _tag: string }, R>(si
   )
 
 /** A refresh token presented again after rotation. */
-export const countRefreshReuse = Metric.increment(refreshReuses)
+export const countRefreshReuse = Metric.update(refreshReuses, 1)
 
 /** A request refused with 429 by `rule` (a bounded rule name such as `signin:ip`). */
-export const countRateLimitRejection = (rule: string) => Metric.increment(Metric.tagged(rateLimitRejections, "rule", rule))
-
-/**
- * Keeps `databasePoolInUse` equal to the pool's checked-out connections. Driven by the pool's own
- * events rather than a timer: always current, and no schedule to drive under TestClock (where a
- * sampling loop would also slow every long `TestClock.adjust` to a crawl).
- */
-export const trackPoolInUse = (pool: pg.Pool) => {
-  const sample = () => databasePoolInUse.unsafeUpdate(pool.totalCount - pool.idleCount, [])
-  pool.on("acquire", sample)
-  pool.on("remove", sample)
-  // pg emits "release" before it puts the client back among the idle ones, within the same call.
-  pool.on("release", () => queueMicrotask(sample))
-  sample()
-}
+export const countRateLimitRejection = (rule: string) =>
+  Metric.update(Metric.withAttributes(rateLimitRejections, { rule }), 1)

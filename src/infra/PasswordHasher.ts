@@ -23,7 +23,7 @@ export interface PasswordHasherShape {
   readonly verifyDummy: (password: string) => Effect.Effect<void>
 }
 
-export class PasswordHasher extends Context.Tag("tasks-api/PasswordHasher")<PasswordHasher, PasswordHasherShape>() {}
+export class PasswordHasher extends Context.Service<PasswordHasher, PasswordHasherShape>()("tasks-api/PasswordHasher") {}
 
 const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/
 const LEGACY_SHA256 = /^([^:]+):([0-9a-f]{64})$/i
@@ -58,14 +58,14 @@ const makePool = Effect.acquireRelease(
   (pool) => Effect.promise(() => pool.destroy())
 )
 
-export const PasswordHasherLive = Layer.scoped(
+export const PasswordHasherLive = Layer.effect(
   PasswordHasher,
   Effect.gen(function*() {
     const { bcryptCost } = yield* AppConfig
     const pool = yield* makePool
     // A worker that dies is a bug or an exhausted machine, not a wrong password. Interrupting the
     // request drops its task if no worker has taken it yet.
-    const run = (task: PasswordTask) => Effect.orDie(Effect.tryPromise((signal) => pool.run(task, { signal })))
+    const run = (task: PasswordTask) => Effect.promise((signal) => pool.run(task, { signal }))
     const hash = (password: string) =>
       run({ kind: "hash", password, cost: bcryptCost }).pipe(
         Effect.map(String),

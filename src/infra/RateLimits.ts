@@ -1,11 +1,12 @@
 /**
- * Rate limiting on @effect/experimental's `RateLimiter`, with its memory store (one instance) or
- * its Redis store (every instance shares the counts). This module only counts; what to do when
- * the store is unreachable (fail closed or open) is the caller's choice.
+ * Rate limiting on `effect/persistence`'s `RateLimiter`, with its memory store (one instance) or
+ * its Redis store (every instance shares the counts; node-redis through `@effect/platform-node`'s
+ * `NodeRedis`). This module only counts; what to do when the store is unreachable (fail closed or
+ * open) is the caller's choice.
  */
-import * as RateLimiter from "@effect/experimental/RateLimiter"
-import * as RateLimiterRedis from "@effect/experimental/RateLimiter/Redis"
-import { Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { Context, Data, Deferred, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { RateLimiter } from "effect/persistence"
 import { AppConfig, type RateRule } from "./Config.js"
 
 /** Where a key stands against its rule after this request. */
@@ -35,68 +36,121 @@ export interface RateLimitsShape {
   readonly probe: Effect.Effect<boolean>
 }
 
-export class RateLimits extends Context.Tag("tasks-api/RateLimits")<RateLimits, RateLimitsShape>() {}
+export class RateLimits extends Context.Service<RateLimits, RateLimitsShape>()("tasks-api/RateLimits") {}
 
 const seconds = (d: Duration.Duration) => Math.max(0, Math.ceil(Duration.toSeconds(d)))
 
+/** Every key of ours in a shared Redis starts with this. */
+const REDIS_KEY_PREFIX = "tasks-api:ratelimit:"
+
+/** How long boot waits for the first Redis connection before going on without it. */
+const REDIS_BOOT_WAIT = Duration.seconds(2)
+
 /**
- * ioredis options from `REDIS_URL`. Commands issued while connecting wait for the connection; while
- * Redis is down they fail within `commandTimeout`, so a credential request answers 503 quickly.
+ * node-redis options from `REDIS_URL`.
+ *
+ * How quickly a request learns that Redis is down (the fail-open path of the task API, the 503 of
+ * credential endpoints):
+ * - disconnected (refused, reset, reconnecting): at once — `disableOfflineQueue` rejects commands
+ *   instead of queueing them until the connection returns;
+ * - connected but not answering: within `commandOptions.timeout`, 1 s (node-redis' default is 5 s);
+ * - never connected since boot: at once (see `redisLimiter`).
+ * A connection attempt gives up after `connectTimeout`, 2 s, and is retried.
  */
-const redisOptions = (url: string) => {
+const redisLayer = (url: string) => {
   const parsed = new URL(url)
   const db = Number(parsed.pathname.replace("/", "") || "0")
-  return {
-    host: parsed.hostname,
+  const common = {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), // an IPv6 address without its brackets
     port: Number(parsed.port || "6379"),
+    connectTimeout: 2_000,
+    // Keep reconnecting (at most every 2 s), whatever the failure and also before the first
+    // connection: the limiter recovers by itself when Redis returns. (NodeRedis' default gives up
+    // on the first failed connection and after a socket timeout.)
+    reconnectStrategy: (retries: number) => Math.min((retries + 1) * 200, 2_000)
+  }
+  return NodeRedis.layer({
+    socket: parsed.protocol === "rediss:" ? { ...common, tls: true } : common,
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    db: Number.isInteger(db) ? db : 0,
-    ...(parsed.protocol === "rediss:" ? { tls: {} } : {}),
-    prefix: "tasks-api:ratelimit:",
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1_000,
-    connectTimeout: 2_000,
-    // Keep reconnecting (at most every 2 s): the limiter recovers by itself when Redis returns.
-    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2_000)
-  }
+    database: Number.isInteger(db) ? db : 0,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: 1_000 }
+  })
 }
 
-const StoreLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, ({ rateLimit }) =>
-    rateLimit.store === "redis" && Option.isSome(rateLimit.redisUrl)
-      ? RateLimiterRedis.layerStore(redisOptions(Redacted.value(rateLimit.redisUrl.value)))
-      : RateLimiter.layerStoreMemory
+/** The limiter on the process-local store. */
+const memoryLimiter = RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory))
+
+/**
+ * The limiter on the Redis store, connecting in the background: a Redis that is down at boot
+ * does not hold the service back (the task API serves, credential endpoints answer 503). Boot
+ * waits up to REDIS_BOOT_WAIT for the first connection, so a healthy Redis is in use from the
+ * first request. The connection lives as long as the layer's scope.
+ */
+const redisLimiter = Effect.fnUntraced(function*(url: string) {
+  const connected = yield* Deferred.make<RateLimiter.RateLimiter>()
+  yield* Layer.build(
+    RateLimiter.layer.pipe(
+      Layer.provide(RateLimiter.layerStoreRedis({ prefix: REDIS_KEY_PREFIX })),
+      Layer.provide(redisLayer(url))
+    )
+  ).pipe(
+    Effect.flatMap((context) => Deferred.succeed(connected, Context.get(context, RateLimiter.RateLimiter))),
+    // Not expected (connection attempts are retried for ever); without a store every check says so.
+    Effect.catchTag("RedisError", (error) =>
+      Effect.logError("rate-limit store could not be set up").pipe(
+        Effect.annotateLogs({ event: "ratelimit.store_unavailable", error: String(error.cause) })
+      )),
+    Effect.forkScoped
   )
-)
+  yield* Effect.timeoutOption(Deferred.await(connected), REDIS_BOOT_WAIT)
+  return Effect.flatMap(
+    Deferred.poll(connected),
+    Option.match({
+      onNone: () => Effect.fail(new RateLimitStoreDown({ message: "Redis not connected yet" })),
+      onSome: (limiter) => limiter
+    })
+  )
+})
 
 export const RateLimitsLive = Layer.effect(
   RateLimits,
   Effect.gen(function*() {
     const { rateLimit } = yield* AppConfig
-    const limiter = yield* RateLimiter.RateLimiter
+    const limiter: Effect.Effect<RateLimiter.RateLimiter, RateLimitStoreDown> =
+      rateLimit.store === "redis" && Option.isSome(rateLimit.redisUrl)
+        ? yield* redisLimiter(Redacted.value(rateLimit.redisUrl.value))
+        : Effect.succeed(yield* memoryLimiter)
 
-    // Both of the library's errors share one tag; `reason` tells them apart.
+    // The library's two failures are reasons of one error.
     const toError = (error: RateLimiter.RateLimiterError) =>
-      error.reason === "Exceeded"
+      error.reason._tag === "RateLimitExceeded"
         ? new RateLimitHit({
-          state: { limit: error.limit, remaining: 0, resetSeconds: seconds(error.retryAfter) },
-          retryAfterSeconds: Math.max(1, seconds(error.retryAfter))
+          state: { limit: error.reason.limit, remaining: 0, resetSeconds: seconds(error.reason.retryAfter) },
+          retryAfterSeconds: Math.max(1, seconds(error.reason.retryAfter))
         })
-        : new RateLimitStoreDown({ message: `${error.message}: ${String(error.cause)}` })
+        : new RateLimitStoreDown({ message: `${error.reason.message}: ${String(error.reason.cause)}` })
 
     const ask = (
       rule: RateRule,
       key: string,
       tokens: number
     ): Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown> =>
-      limiter.consume({ algorithm: "fixed-window", window: rule.window, limit: rule.limit, key, tokens }).pipe(
+      limiter.pipe(
+        Effect.flatMap((limiter) =>
+          Effect.mapError(
+            limiter.consume({ algorithm: "fixed-window", window: rule.window, limit: rule.limit, key, tokens }),
+            toError
+          )
+        ),
         Effect.map((result) => ({
           limit: result.limit,
           remaining: Math.max(0, result.remaining),
-          resetSeconds: seconds(result.resetAfter)
+          // Nothing counted yet (only possible when asking for no token): no window to wait for.
+          // The Redis store answers the 1 ms expiry of the empty key it has just written.
+          resetSeconds: result.remaining >= result.limit ? 0 : seconds(result.resetAfter)
         })),
-        Effect.mapError(toError),
         Effect.withSpan("RateLimits.check", { attributes: { "ratelimit.limit": rule.limit } })
       )
 
@@ -105,12 +159,6 @@ export const RateLimitsLive = Layer.effect(
       consume: (rule, key) => ask(rule, key, 1),
       ensureRemaining: (rule, key) =>
         ask(rule, key, 0).pipe(
-          // The Redis store's script cannot look at a key it never counted (it would set it with a
-          // zero expiry, which Redis refuses): that refusal means nothing was counted yet.
-          Effect.catchIf(
-            (e) => e._tag === "RateLimitStoreDown" && e.message.includes("invalid expire time"),
-            () => Effect.succeed<RateLimitState>({ limit: rule.limit, remaining: rule.limit, resetSeconds: 0 })
-          ),
           Effect.flatMap((state) =>
             state.remaining > 0
               ? Effect.succeed(state)
@@ -125,4 +173,4 @@ export const RateLimitsLive = Layer.effect(
       )
     }
   })
-).pipe(Layer.provide(RateLimiter.layer), Layer.provide(StoreLive))
+)

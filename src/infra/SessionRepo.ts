@@ -1,6 +1,6 @@
 /** Sessions of the new service (`auth_session`): one per signin, with its refresh-token counter. */
-import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import type { User } from "../domain/User.js"
 import { orUnavailable } from "./DatabaseErrors.js"
@@ -82,12 +82,13 @@ export interface SessionRepoShape {
   readonly listActive: (userId: string, now: Date) => Effect.Effect<ReadonlyArray<SessionRecord>, ServiceUnavailable>
 }
 
-export class SessionRepo extends Context.Tag("tasks-api/SessionRepo")<SessionRepo, SessionRepoShape>() {}
+export class SessionRepo extends Context.Service<SessionRepo, SessionRepoShape>()("tasks-api/SessionRepo") {}
 
 interface SessionRow {
   readonly s_id: string
   readonly s_user_id: string
-  readonly s_refresh_counter: string
+  /** bigint: the driver decodes int8 to a bigint. */
+  readonly s_refresh_counter: bigint
   readonly s_rotated_at: Date | null
   readonly s_created_at: Date
   readonly s_last_used_at: Date
@@ -135,7 +136,7 @@ export const SessionRepoLive = Layer.effect(
                 ${s.ipAddress}, ${s.userAgent})`.pipe(Effect.asVoid, orUnavailable, Effect.withSpan("SessionRepo.insert"))
 
     const withUser = (rows: ReadonlyArray<SessionRow & UserRow>) =>
-      Option.map(Option.fromNullable(rows[0]), (row) => ({ session: toSession(row), user: toUser(row) }))
+      Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({ session: toSession(row), user: toUser(row) }))
 
     /** A session (aliased `s`) that is neither revoked nor past either expiry at `now`. */
     const activeAt = (now: Date) => sql`s.revoked_at IS NULL AND s.expires_at > ${now} AND s.idle_expires_at > ${now}`

@@ -52,7 +52,7 @@ export interface SessionsShape {
   ) => Effect.Effect<number, ServiceUnavailable>
 }
 
-export class Sessions extends Context.Tag("tasks-api/Sessions")<Sessions, SessionsShape>() {}
+export class Sessions extends Context.Service<Sessions, SessionsShape>()("tasks-api/Sessions") {}
 
 /** What a locked refresh decided; failures are answered after the transaction commits. */
 type RefreshOutcome =
@@ -69,7 +69,7 @@ export const SessionsLive = Layer.effect(
     const now = currentDate
     /** Ends one session, here too: its access tokens are refused from the next request on. */
     const revoke = (sessionId: string, reason: RevocationReason, at: Date) =>
-      Effect.zipRight(repo.revoke(sessionId, reason, at), accessChecks.forgetSession(sessionId))
+      Effect.andThen(repo.revoke(sessionId, reason, at), accessChecks.forgetSession(sessionId))
     const refreshKeys = [tokens.refreshTokenKeys.current, ...tokens.refreshTokenKeys.previous]
     const graceMillis = Duration.toMillis(config.refreshReuseGrace)
 
@@ -118,17 +118,17 @@ export const SessionsLive = Layer.effect(
           // A token rotated away is presented again: theft evidence. End the whole session (if it
           // is not over already), and say so every time such a token comes back.
           return revoke(session.id, "refresh_token_reused", at).pipe(
-            Effect.zipRight(securityEvent("auth.refresh.reused", { user_id: user.id, session_id: session.id })),
-            Effect.zipRight(countRefreshReuse),
-            Effect.zipRight(refuse(RefreshRefused.reused()))
+            Effect.andThen(securityEvent("auth.refresh.reused", { user_id: user.id, session_id: session.id })),
+            Effect.andThen(countRefreshReuse),
+            Effect.andThen(refuse(RefreshRefused.reused()))
           )
         }
         if (session.revokedAt !== null) return refuse(RefreshRefused.revoked())
         if (session.expiresAt <= at || session.idleExpiresAt <= at) return refuse(RefreshRefused.expired())
         if (isBanned(user, at)) {
           return revoke(session.id, "user_banned", at).pipe(
-            Effect.zipRight(securityEvent("auth.user.banned", { user_id: user.id, session_id: session.id })),
-            Effect.zipRight(refuse(RefreshRefused.revoked()))
+            Effect.andThen(securityEvent("auth.user.banned", { user_id: user.id, session_id: session.id })),
+            Effect.andThen(refuse(RefreshRefused.revoked()))
           )
         }
         if (withinGrace) {
@@ -163,7 +163,7 @@ export const SessionsLive = Layer.effect(
       Effect.flatMap(now, (at) => repo.revokeOwned(userId, sessionId, reason, at)).pipe(
         Effect.tap((ended) =>
           ended
-            ? Effect.zipRight(
+            ? Effect.andThen(
               accessChecks.forgetSession(sessionId),
               securityEvent("auth.session.revoked", { user_id: userId, session_id: sessionId, reason })
             )

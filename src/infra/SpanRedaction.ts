@@ -1,7 +1,7 @@
 /**
  * Keeps credentials out of exported spans, whoever recorded them. Spans are written by code we do
  * not own: the platform's server span records the full URL with its query string and every header
- * not listed in `Headers.currentRedactedNames`; Effect attaches each log line (message,
+ * not listed in `Headers.CurrentRedactedNames`; Effect attaches each log line (message,
  * annotations, cause) to the current span as an event; a failed span carries its cause's messages
  * and stacks. So the exporting tracer is wrapped, and everything on its way into a span passes
  * through the scrubber of Redaction.ts.
@@ -14,15 +14,16 @@ import type { Scrubber } from "./Redaction.js"
  * stacks scrubbed (the exporter writes them into an `exception` event).
  */
 const scrubExit = (exit: Exit.Exit<unknown, unknown>, scrubber: Scrubber): Exit.Exit<unknown, unknown> => {
-  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return exit
-  const errors = Cause.prettyErrors(exit.cause).map((pretty) => {
+  if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return exit
+  // With the causes in the stack, as the exporter itself renders them: then scrubbed, and kept.
+  const errors = Cause.prettyErrors(exit.cause, { includeCauseInStack: true }).map((pretty) => {
     const error = new Error(scrubber.text(pretty.message))
     error.name = pretty.name
     error.stack = scrubber.text(pretty.stack ?? "")
     return Cause.fail(error)
   })
   const [first, ...rest] = errors
-  return first === undefined ? exit : Exit.failCause(rest.reduce<Cause.Cause<Error>>(Cause.parallel, first))
+  return first === undefined ? exit : Exit.failCause(rest.reduce<Cause.Cause<Error>>(Cause.combine, first))
 }
 
 const scrubLinks = (links: ReadonlyArray<Tracer.SpanLink>, scrubber: Scrubber): Array<Tracer.SpanLink> =>
@@ -44,8 +45,8 @@ class RedactedSpan implements Tracer.Span {
   get parent() {
     return this.span.parent
   }
-  get context() {
-    return this.span.context
+  get annotations() {
+    return this.span.annotations
   }
   get status() {
     return this.span.status
@@ -79,9 +80,9 @@ class RedactedSpan implements Tracer.Span {
 /** `tracer`, with every span it makes scrubbed by `scrubber`. */
 export const redactingTracer = (tracer: Tracer.Tracer, scrubber: Scrubber): Tracer.Tracer =>
   Tracer.make({
-    span(name, parent, context, links, startTime, kind, options) {
-      const span = tracer.span(scrubber.text(name), parent, context, scrubLinks(links, scrubber), startTime, kind, options)
+    span(options) {
+      const span = tracer.span({ ...options, name: scrubber.text(options.name), links: scrubLinks(options.links, scrubber) })
       return new RedactedSpan(span, scrubber)
     },
-    context: (f, fiber) => tracer.context(f, fiber)
+    context: tracer.context
   })

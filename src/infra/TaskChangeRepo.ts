@@ -2,8 +2,8 @@
  * The task change feed's storage (migration 0006): rows written by a trigger on `task`, read per
  * user in id order, and pruned after TASK_CHANGE_RETENTION. Every read is scoped by the owner.
  */
-import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Schema } from "effect"
+import { SqlClient } from "effect/sql"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import { Task } from "../domain/Task.js"
 import { type TaskChange, TaskCreated, TaskDeleted, TaskUpdated } from "../domain/TaskChange.js"
@@ -28,7 +28,7 @@ export interface TaskChangeRepoShape {
   readonly prune: (before: Date) => Effect.Effect<number, ServiceUnavailable>
 }
 
-export class TaskChangeRepo extends Context.Tag("tasks-api/TaskChangeRepo")<TaskChangeRepo, TaskChangeRepoShape>() {}
+export class TaskChangeRepo extends Context.Service<TaskChangeRepo, TaskChangeRepoShape>()("tasks-api/TaskChangeRepo") {}
 
 /** Enough to catch up on a large backlog in a few statements, small enough for the statement timeout. */
 const PRUNE_BATCH = 10_000
@@ -43,8 +43,9 @@ interface ChangeRow {
   readonly changed_at: Date
 }
 
-// The snapshot was written by our own trigger in the API's JSON form: one that does not decode is a bug.
-const decodeTask = Schema.decodeUnknown(Task)
+// The snapshot was written by our own trigger in the API's JSON form (instants as ISO 8601 text),
+// so it is read with the JSON codec of `Task`: one that does not decode is a bug.
+const decodeTask = Schema.decodeUnknownEffect(Schema.toCodecJson(Task))
 
 const toChange = (row: ChangeRow & { readonly id: string }): Effect.Effect<TaskChange> => {
   const common = { cursor: row.id, changed_at: row.changed_at }

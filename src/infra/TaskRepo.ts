@@ -2,8 +2,8 @@
  * Task storage. Every query is scoped by the owner's id: another user's task is, to the caller,
  * a task that does not exist.
  */
-import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient, type Statement } from "effect/sql"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import { type KeysetPosition, type SortField, type SortOrder, Task, type TaskListRequest } from "../domain/Task.js"
 import { orUnavailable } from "./DatabaseErrors.js"
@@ -49,7 +49,7 @@ export interface TaskPageRows {
   readonly next: Option.Option<KeysetPosition>
 }
 
-export class TaskRepo extends Context.Tag("tasks-api/TaskRepo")<TaskRepo, TaskRepoShape>() {}
+export class TaskRepo extends Context.Service<TaskRepo, TaskRepoShape>()("tasks-api/TaskRepo") {}
 
 interface TaskRow {
   readonly id: string
@@ -63,8 +63,8 @@ interface TaskRow {
   readonly updated_at: Date
 }
 
-/** Rows come from our own schema: no need to re-validate them field by field. */
-const toTask = (row: TaskRow) => new Task(row, true)
+/** Rows come from our own schema: no need to re-run the field checks. */
+const toTask = (row: TaskRow) => new Task(row, { disableChecks: true })
 
 /**
  * Sort columns, chosen from this fixed map, never from the request text. Each has an index
@@ -84,7 +84,8 @@ const SORT_COLUMNS: Record<SortField, SortColumn> = {
   title: { name: "title", instant: false, nullable: false }
 }
 
-type PageRow = TaskRow & { readonly sort_key: string | null; readonly total_count: string }
+/** `total_count` is an int8: a bigint from @effect/sql-pg. */
+type PageRow = TaskRow & { readonly sort_key: string | null; readonly total_count: bigint }
 
 /**
  * The list statement: one page (one row more than `limit`, telling whether another follows) and
@@ -168,7 +169,7 @@ export const TaskRepoLive = Layer.effect(
 
     const findOwned: TaskRepoShape["findOwned"] = (userId, taskId) =>
       sql<TaskRow>`SELECT * FROM task WHERE id = ${taskId} AND user_id = ${userId}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toTask)),
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toTask)),
         orUnavailable,
         Effect.withSpan("TaskRepo.findOwned")
       )
@@ -197,7 +198,7 @@ export const TaskRepoLive = Layer.effect(
         UPDATE task SET ${sql.update({ ...changes, updated_at: now })}
         WHERE id = ${taskId} AND user_id = ${userId}
         RETURNING *`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toTask)),
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toTask)),
         orUnavailable,
         Effect.withSpan("TaskRepo.update")
       )

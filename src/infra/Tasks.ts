@@ -2,7 +2,7 @@
  * Task operations for one caller, shared by REST and RPC so validation, isolation and errors
  * cannot drift between them. Enum-like inputs are checked here to answer the old backend's 400s.
  */
-import { Context, Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Envelope, envelope } from "../domain/Envelope.js"
 import type { BadRequest, ServiceUnavailable, ValidationFailed } from "../domain/Errors.js"
@@ -62,17 +62,18 @@ export interface TasksShape {
   readonly delete: (userId: string, taskId: string) => Effect.Effect<void, TaskNotFound | ServiceUnavailable>
 }
 
-export class Tasks extends Context.Tag("tasks-api/Tasks")<Tasks, TasksShape>() {}
+export class Tasks extends Context.Service<Tasks, TasksShape>()("tasks-api/Tasks") {}
 
 /**
  * What a key replays is the REST response of `POST /api/tasks` (status and envelope), stored as
- * it went on the wire: decoded again through the same schema, it encodes to the same JSON.
+ * it went on the wire (the schema's JSON codec, as HttpApi encodes it): decoded again through
+ * the same codec, it encodes to the same JSON.
  */
 const CREATED = 201
-const CreatedResponse = Envelope(Task)
-const encodeCreated = Schema.encode(CreatedResponse)
-const decodeCreated = Schema.decodeUnknown(CreatedResponse)
-const encodeCreateBody = Schema.encode(CreateTaskBody)
+const CreatedResponse = Schema.toCodecJson(Envelope(Task))
+const encodeCreated = Schema.encodeEffect(CreatedResponse)
+const decodeCreated = Schema.decodeUnknownEffect(CreatedResponse)
+const encodeCreateBody = Schema.encodeEffect(CreateTaskBody)
 
 export const TasksLive = Layer.effect(
   Tasks,
@@ -98,7 +99,7 @@ export const TasksLive = Layer.effect(
       entry.fingerprint !== requestFingerprint
         ? Effect.fail(new IdempotencyKeyReused())
         : entry.status !== CREATED
-        ? Effect.dieMessage(`idempotency entry with unexpected status ${entry.status}`)
+        ? Effect.die(new Error(`idempotency entry with unexpected status ${entry.status}`))
         : Effect.map(Effect.orDie(decodeCreated(entry.body)), (response) => response.data)
 
     const createIdempotent = Effect.fn("Tasks.createIdempotent")(
@@ -120,10 +121,10 @@ export const TasksLive = Layer.effect(
             return { value: task, response: { status: CREATED, body: response } }
           })
         )
-        // Left: a concurrent request with this key won; its task stands and ours was rolled back.
-        return yield* Either.match(outcome, {
-          onRight: Effect.succeed,
-          onLeft: (winner) => replay(winner, requestFingerprint)
+        // Failure: a concurrent request with this key won; its task stands and ours was rolled back.
+        return yield* Result.match(outcome, {
+          onSuccess: Effect.succeed,
+          onFailure: (winner) => replay(winner, requestFingerprint)
         })
       }
     )
@@ -161,7 +162,7 @@ export const TasksLive = Layer.effect(
         after: cursor === undefined ? undefined : { key: cursor.key, id: cursor.id }
       })
       const next_cursor = Option.match(next, { onNone: () => null, onSome: (at) => cursorAfter(shape, at) })
-      return new TaskPage({ tasks, total_count: total, limit, offset, next_cursor }, true)
+      return new TaskPage({ tasks, total_count: total, limit, offset, next_cursor }, { disableChecks: true })
     })
 
     const get: TasksShape["get"] = Effect.fn("Tasks.get")(function*(userId, taskId) {

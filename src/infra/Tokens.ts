@@ -59,7 +59,7 @@ export interface TokensShape {
   readonly refreshTokenKeys: { readonly current: Uint8Array; readonly previous: ReadonlyArray<Uint8Array> }
 }
 
-export class Tokens extends Context.Tag("tasks-api/Tokens")<Tokens, TokensShape>() {}
+export class Tokens extends Context.Service<Tokens, TokensShape>()("tasks-api/Tokens") {}
 
 /** A key id derived from the secret: tells keys apart without revealing anything about them. */
 export const keyIdOf = (secret: string) =>
@@ -101,7 +101,7 @@ const signingKeysOf = (config: AppConfigShape, secrets: ReadonlyMap<string, Uint
     return Effect.succeed({ algorithm, kid: keyIdOf(secret), signingKey, verificationKeys: secrets, jwks: [] })
   }
   return Option.match(config.jwtPrivateKey, {
-    onNone: () => Effect.dieMessage(`JWT_ALGORITHM ${algorithm} without JWT_PRIVATE_KEY got past loadConfig`),
+    onNone: () => Effect.die(new Error(`JWT_ALGORITHM ${algorithm} without JWT_PRIVATE_KEY got past loadConfig`)),
     onSome: (redacted) =>
       Effect.promise(async () => {
         const privateKey = Redacted.value(redacted)
@@ -198,7 +198,7 @@ export const TokensLive = Layer.effect(
         // The old backend set no kid, so each secret is tried; a kid, when present, must be ours.
         const candidates = header.kid === undefined
           ? [...secrets.values()]
-          : Option.toArray(Option.fromNullable(secrets.get(header.kid)))
+          : Option.toArray(Option.fromUndefinedOr(secrets.get(header.kid)))
         if (candidates.length === 0) return yield* new InvalidToken({ reason: "unknown key id" })
         const { payload } = yield* Effect.firstSuccessOf(
           candidates.map((secret) =>

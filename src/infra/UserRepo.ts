@@ -1,9 +1,9 @@
 /** Users and their password credential, in the old backend's Better-Auth-style tables. */
-import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Data, Effect, Layer, Option } from "effect"
+import { SqlClient, type Statement } from "effect/sql"
 import type { ServiceUnavailable } from "../domain/Errors.js"
 import { User } from "../domain/User.js"
-import { orUnavailable, sqlState } from "./DatabaseErrors.js"
+import { orUnavailable } from "./DatabaseErrors.js"
 
 export interface UserWithCredential {
   readonly user: User
@@ -34,7 +34,7 @@ export interface UserRepoShape {
   readonly linkedAccounts: (userId: string) => Effect.Effect<ReadonlyArray<LinkedAccountRow>, ServiceUnavailable>
 }
 
-export class UserRepo extends Context.Tag("tasks-api/UserRepo")<UserRepo, UserRepoShape>() {}
+export class UserRepo extends Context.Service<UserRepo, UserRepoShape>()("tasks-api/UserRepo") {}
 
 /** Legacy rows may hold NULL in `role` and `banned`: read them as their defaults. */
 export const USER_COLUMNS = `u.id, u.email, u.email_verified, u.name, u.image, coalesce(u.role, 'user') AS role,
@@ -56,6 +56,7 @@ export interface UserRow {
   readonly updated_at: Date
 }
 
+/** Rows come straight from the database, whose constraints already hold: types only, no checks. */
 export const toUser = (row: UserRow) =>
   new User(
     {
@@ -71,10 +72,8 @@ export const toUser = (row: UserRow) =>
       created_at: row.created_at,
       updated_at: row.updated_at
     },
-    true
+    { disableChecks: true }
   )
-
-const UNIQUE_VIOLATION = "23505"
 
 interface CredentialColumns {
   readonly credential_id: string | null
@@ -88,7 +87,7 @@ export const UserRepoLive = Layer.effect(
     const userColumns = sql.literal(USER_COLUMNS)
 
     const withCredential = (rows: ReadonlyArray<UserRow & CredentialColumns>) =>
-      Option.map(Option.fromNullable(rows[0]), (row) => ({
+      Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
         user: toUser(row),
         credential: row.credential_id !== null && row.password !== null
           ? Option.some({ accountId: row.credential_id, passwordHash: row.password })
@@ -124,10 +123,8 @@ export const UserRepoLive = Layer.effect(
           return toUser(rows[0])
         })
       ).pipe(
-        Effect.catchIf(
-          (e) => sqlState(e.cause) === UNIQUE_VIOLATION,
-          () => Effect.fail(new EmailTaken())
-        ),
+        // SQLSTATE 23505 (the email's unique index), classified by the driver.
+        Effect.catchReason("SqlError", "UniqueViolation", () => Effect.fail(new EmailTaken())),
         orUnavailable,
         Effect.withSpan("UserRepo.insertWithPassword")
       )

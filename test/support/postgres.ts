@@ -9,16 +9,22 @@ import pg from "pg"
 export const TEMPLATE_DATABASE = "tasks_template"
 const PASSWORD = "test-password"
 
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
+/**
+ * A port free to listen on, below Linux's ephemeral range (32768–60999): a port taken from that
+ * range and closed again can be handed to any client socket of the run (a pool's connection to
+ * PostgreSQL, say) before the service listens on it, which failed boots at random.
+ */
+export const freePort = async (): Promise<number> => {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once("error", () => resolve(false))
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
     })
-  })
+    if (free) return port
+  }
+}
 
 /** Starts a throw-away server; answers its admin URL (the `postgres` database) and a stop function. */
 export const startPostgres = async () => {

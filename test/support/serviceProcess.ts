@@ -41,7 +41,7 @@ const STOP_GRACE_MS = 10_000
 
 /** SIGTERM (so an embedded PostgreSQL is stopped with it), then SIGKILL if it lingers. */
 const stop = (child: ChildProcess) =>
-  Effect.async<void>((resume) => {
+  Effect.callback<void>((resume) => {
     if (hasExited(child)) return resume(Effect.void)
     const kill = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS)
     child.once("exit", () => {
@@ -104,7 +104,7 @@ export const spawnService = (env: Record<string, string>) =>
           stdio: ["ignore", "pipe", "pipe"]
         })
       ),
-      (child) => Effect.zipRight(stop(child), stopOrphanedPostgres(dataDir))
+      (child) => Effect.andThen(stop(child), stopOrphanedPostgres(dataDir))
     )
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
@@ -123,7 +123,7 @@ export const spawnService = (env: Record<string, string>) =>
   })
 
 /** One GET with a bound; 0 when no HTTP answer came (refused, reset, timed out). */
-export const statusOf = (url: string, timeout: Duration.DurationInput = "5 seconds") =>
+export const statusOf = (url: string, timeout: Duration.Input = "5 seconds") =>
   Effect.promise(() =>
     fetch(url, { signal: AbortSignal.timeout(Duration.toMillis(timeout)) }).then(
       async (response) => {
@@ -143,15 +143,15 @@ export const waitForStatus = (
   service: ServiceProcess,
   path: string,
   status: number,
-  within: Duration.DurationInput = "60 seconds"
+  within: Duration.Input = "60 seconds"
 ) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(within)
     let last = 0
     while (Date.now() < deadline) {
       if (hasExited(service.child)) {
-        return yield* Effect.dieMessage(
-          `the service exited (${service.child.exitCode ?? service.child.signalCode}):\n${service.output()}`
+        return yield* Effect.die(
+          new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}):\n${service.output()}`)
         )
       }
       last = yield* statusOf(`${service.baseUrl}${path}`)
@@ -159,7 +159,7 @@ export const waitForStatus = (
       // Real time, not Effect's clock: this also runs inside suites whose clock is TestClock.
       yield* pause(100)
     }
-    return yield* Effect.dieMessage(`${path} never answered ${status} (last ${last}):\n${service.output()}`)
+    return yield* Effect.die(new Error(`${path} never answered ${status} (last ${last}):\n${service.output()}`))
   })
 
 /** The service, started and ready (`/health/ready` 200). */
