@@ -44,7 +44,6 @@ export const runEntryPoint = <E extends { readonly _tag: string; readonly messag
           Effect.sync(() => process.exit(1))
         )
     ),
-    // The logger is ours (JSON or pretty, from config), provided above: runMain in Effect 4 adds
-    // none of its own, so there is no second, pretty one to turn off.
+    // The logger is ours (JSON or pretty, from config), provided above.
     (effect) => NodeRuntime.runMain(effect, { teardown })
   )

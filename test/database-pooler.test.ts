@@ -62,21 +62,15 @@ const showFor = (what: "CLIENTS" | "SERVERS", database: string) =>
     })
   })
 
+/** The service's client settings for `url`: its defaults plus `env`. */
+const serviceClientOptions = (url: string, env: Record<string, string> = {}) =>
+  Effect.map(AppConfig, (config) => clientOptions(Redacted.make(url), config)).pipe(
+    Effect.provide(appConfigFrom({ APP_ENV: "test", DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, ...env }))
+  )
+
 /** The service's own client settings for `url` (its defaults plus `env`), as a pool of one connection. */
 const serviceClient = (url: string, env: Record<string, string> = {}) =>
-  Effect.gen(function*() {
-    const config = yield* AppConfig
-    return PgClient.layer(clientOptions(Redacted.make(url), config))
-  }).pipe(
-    Effect.provide(appConfigFrom({
-      APP_ENV: "test",
-      DATABASE_URL: url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      DATABASE_POOL_MAX: "1",
-      ...env
-    })),
-    Layer.unwrap
-  )
+  Layer.unwrap(Effect.map(serviceClientOptions(url, { DATABASE_POOL_MAX: "1", ...env }), PgClient.layer))
 
 /**
  * Makes sure the statement of `SELECT_TASK_COUNT` is parsed on one server connection only (a
@@ -221,20 +215,11 @@ describe("preparedStatements", () => {
 
   it.effect("clientOptions passes the decision as `prepare` and keeps `pgbouncer` from the driver", () =>
     Effect.gen(function*() {
-      const options = (url: string, env: Record<string, string> = {}) =>
-        Effect.map(
-          Effect.gen(function*() {
-            return yield* AppConfig
-          }).pipe(
-            Effect.provide(appConfigFrom({ APP_ENV: "test", DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, ...env }))
-          ),
-          (config) => clientOptions(Redacted.make(url), config)
-        )
-      const pooled = yield* options("postgres://u:p@127.0.0.1:6432/tasks?pgbouncer=true")
+      const pooled = yield* serviceClientOptions("postgres://u:p@127.0.0.1:6432/tasks?pgbouncer=true")
       expect(pooled.prepare).toBe(false)
       expect(pooled.url === undefined ? "" : Redacted.value(pooled.url)).toBe("postgres://u:p@127.0.0.1:6432/tasks")
-      expect((yield* options("postgres://u:p@127.0.0.1:5432/tasks")).prepare).toBe(true)
-      expect((yield* options("postgres://u:p@127.0.0.1:5432/tasks", { DATABASE_PREPARED_STATEMENTS: "false" })).prepare)
-        .toBe(false)
+      expect((yield* serviceClientOptions("postgres://u:p@127.0.0.1:5432/tasks")).prepare).toBe(true)
+      const flagged = yield* serviceClientOptions("postgres://u:p@127.0.0.1:5432/tasks", { DATABASE_PREPARED_STATEMENTS: "false" })
+      expect(flagged.prepare).toBe(false)
     }))
 })

@@ -4,8 +4,6 @@
  * (test/rpc-client-entry.test.ts checks that nothing under src/http, src/infra or a server-only
  * package is reachable from here.)
  */
-import { RpcClientError as RpcClientErrors } from "effect/rpc"
-
 export { type AccessToken, type TasksClientOptions } from "./AccessToken.js"
 export { makeTasksRestClient, TasksRestClient, type TasksRestClientShape } from "./TasksRestClient.js"
 export {
@@ -32,5 +30,4 @@ export * from "../domain/TaskChange.js"
 export { User } from "../domain/User.js"
 
 /** How an RPC call fails when the transport does (unreachable server, a non-RPC answer, …). */
-export const RpcClientError = RpcClientErrors.RpcClientError
-export type RpcClientError = RpcClientErrors.RpcClientError
+export { RpcClientError } from "effect/rpc/RpcClientError"

@@ -44,7 +44,7 @@ import {
 } from "./Errors.js"
 import { HealthReport, LegacyHealth, NotReady } from "./Health.js"
 import { IdempotencyHeaders, IdempotencyKeyReused } from "./Idempotency.js"
-import { removeDecodeError } from "./OpenApiCleanup.js"
+import { describeBadRequest } from "./OpenApiCleanup.js"
 import { Envelope } from "./Envelope.js"
 import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskPage, TaskPath, UpdateTaskBody } from "./Task.js"
 import { User } from "./User.js"
@@ -191,7 +191,7 @@ export class HealthApi extends HttpApiGroup.make("health")
 export class Api extends HttpApi.make("tasks-api")
   .add(TasksApi, AuthApi, HealthApi)
   .middleware(ApiErrors)
-  .annotate(OpenApi.Transform, removeDecodeError)
+  .annotate(OpenApi.Transform, describeBadRequest)
   .annotate(OpenApi.Title, "tasks-api")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -22,6 +22,7 @@ import { ServiceUnavailable } from "../domain/Errors.js"
 import type { AppConfigShape } from "../infra/Config.js"
 import { makeAccessLog } from "../infra/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
+import { errorResponse } from "./Errors.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { recordRequest } from "./RequestMetrics.js"
@@ -42,10 +43,7 @@ const SECURITY_HEADERS = {
 } as const
 
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
-const timedOutResponse = () => {
-  const { detail, error_code } = ServiceUnavailable.requestTimeout()
-  return HttpServerResponse.jsonUnsafe({ detail, error_code }, { status: 503 })
-}
+const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())
 
 /** The server's middleware: in-flight tracking (the response write included) and CORS. */
 export const connectionMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape) => {

@@ -83,16 +83,15 @@ export const toValidationFailed = (error: Schema.SchemaError, method: string): V
 }
 
 /** What the API answers for one of its own errors: its `detail` and `error_code`, with its status. */
-const errorResponse = (
+export const errorResponse = (
   status: number,
   error: { readonly detail: unknown; readonly error_code: string }
 ): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.jsonUnsafe({ detail: error.detail, error_code: error.error_code }, { status })
 
 const payloadTooLarge = () => errorResponse(413, new PayloadTooLarge())
-const notFound = () => HttpServerResponse.jsonUnsafe({ detail: "Not Found", error_code: "not_found" }, { status: 404 })
-const internalError = () =>
-  HttpServerResponse.jsonUnsafe({ detail: "Internal Server Error", error_code: "internal_error" }, { status: 500 })
+const notFound = () => errorResponse(404, { detail: "Not Found", error_code: "not_found" })
+const internalError = () => errorResponse(500, { detail: "Internal Server Error", error_code: "internal_error" })
 
 /**
  * The message HttpApi's JSON payload decoder gives a body that is not JSON at all (`decodePayload`

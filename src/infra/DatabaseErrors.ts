@@ -27,7 +27,7 @@ const driverMessage = (cause: unknown): string | undefined =>
 export const errorText = (error: { readonly cause?: unknown; readonly message: string }) =>
   (SqlError.isSqlError(error) ? driverMessage(error) : driverMessage(error.cause)) ?? error.message
 
-export const isSqlError = (u: unknown): u is SqlError.SqlError => SqlError.isSqlError(u)
+export const isSqlError = SqlError.isSqlError
 
 export const isUnavailable = (error: SqlError.SqlError) => {
   const code = sqlState(error.reason.cause)

@@ -44,24 +44,18 @@ const POOL_SAMPLE_PERIOD_MAX = Duration.seconds(10)
 /**
  * Keeps `databasePoolInUse` current, for as long as it runs (fork it; it never fails): every
  * metrics export interval (at most POOL_SAMPLE_PERIOD_MAX), it counts the server sessions named
- * `applicationName` (the instance's own, see Database.ts) that are not idle: running a statement
- * or inside a transaction, the sampling statement's own session excepted.
+ * `applicationName` (the instance's own, see Database.ts) that are running a statement or are
+ * inside a transaction, the sampling session excepted. A failed sample leaves the gauge as it was.
  *
- * Sampled because `@effect/sql-pg` 4 offers no hook on checkouts: its pool (`PgPool`, built inside
- * `PgClient.make`) keeps its `effect/Pool` (and so `Pool.stats`) to itself and emits no events,
- * `SqlClient.make` takes no acquire/release callbacks, and building a client from `PgPool` would
- * mean re-implementing PgClient's connection adapter. It comes close to the checkout count: the
- * client checks out per statement, and a transaction holds its connection (as `idle in
- * transaction` between statements). What it does not see: the time between samples; a
- * connection held without statement nor transaction (`sql.reserve`, LISTEN; not used by the
- * service); and behind a transaction-mode pooler (PgBouncer, Neon's `-pooler`), PostgreSQL's
- * sessions are the pooler's server connections: they count while running this instance's
- * transactions only if the pooler passes `application_name` on (PgBouncer does, by default), and
- * checkouts waiting at the pooler are not counted. PostgreSQL shows a session's state only to its
- * own role (or to `pg_read_all_stats`). The sample takes one of the pool's connections for a
- * moment (so at saturation it waits for one, and reads at most the pool size less one), with
- * tracing off (no span per sample), and keeps the database from idling (Neon's scale to zero)
- * while metrics are exported. A failed sample leaves the gauge as it was.
+ * Sampled because `@effect/sql-pg` offers no hook on checkouts (its pool and `Pool.stats` are
+ * private, and it emits no events). Since the client checks out per statement and a transaction
+ * holds its connection, this comes close to the checkout count. Not seen: the time between
+ * samples; connections held without a statement or transaction (`sql.reserve`, LISTEN: unused
+ * here); sessions of other roles (without `pg_read_all_stats`); and, behind a transaction-mode
+ * pooler, checkouts waiting at the pooler (its server connections count only if it passes
+ * `application_name` on, as PgBouncer does). Each sample briefly takes a pool connection (at
+ * saturation it waits, and reads at most the pool size less one), runs untraced, and keeps the
+ * database from idling (Neon's scale to zero) while metrics are exported.
  */
 export const trackPoolInUse = (
   sql: SqlClient.SqlClient,

@@ -9,7 +9,8 @@ import { existsSync } from "node:fs"
 import { chmod, chown, writeFile } from "node:fs/promises"
 import { delimiter, join } from "node:path"
 import pg from "pg"
-import { freePort } from "./postgres.js"
+import { freePort, urlFor as databaseUrlFor } from "./postgres.js"
+import { hasExited, stopChild } from "./serviceProcess.js"
 import { temporaryDirectory } from "./temporaryDirectory.js"
 
 export interface PgBouncerOptions {
@@ -25,7 +26,8 @@ export interface PgBouncer {
   readonly log: () => string
 }
 
-const INSTALL = "apt-get install -y --no-install-recommends pgbouncer"
+const INSTALL_ARGS = ["install", "-y", "--no-install-recommends", "pgbouncer"]
+const INSTALL = `apt-get ${INSTALL_ARGS.join(" ")}`
 
 const findOnPath = () =>
   [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
@@ -42,10 +44,9 @@ const pgbouncerBinary = () => {
   if (!isRoot()) throw new Error(`pgbouncer is not installed: run \`${INSTALL}\` (Debian/Ubuntu) as root`)
   const apt = (args: ReadonlyArray<string>) =>
     spawnSync("apt-get", args, { stdio: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
-  const installArgs = ["install", "-y", "--no-install-recommends", "pgbouncer"]
-  if (apt(installArgs).status !== 0) {
+  if (apt(INSTALL_ARGS).status !== 0) {
     apt(["update"])
-    const second = apt(installArgs)
+    const second = apt(INSTALL_ARGS)
     if (second.status !== 0) {
       throw new Error(`pgbouncer is missing and \`${INSTALL}\` failed: ${second.stderr.toString().trim()}`)
     }
@@ -78,19 +79,8 @@ const answersQueries = async (url: string) => {
   }
 }
 
-const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
-
-/** SIGTERM (immediate shutdown), SIGKILL if it lingers. */
-const stop = (child: ChildProcess) =>
-  Effect.callback<void>((resume) => {
-    if (hasExited(child)) return resume(Effect.void)
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000)
-    child.once("exit", () => {
-      clearTimeout(kill)
-      resume(Effect.void)
-    })
-    child.kill("SIGTERM")
-  })
+/** SIGTERM (PgBouncer's immediate shutdown), SIGKILL if it lingers. */
+const stop = (child: ChildProcess) => stopChild(child, 5_000)
 
 /**
  * Starts PgBouncer in front of the server of `adminUrl` (every database of it, `*`), for the
@@ -152,12 +142,9 @@ export const pgBouncer = (adminUrl: string, options: PgBouncerOptions) =>
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
     const log = () => output
-    const urlFor = (database: string) => {
-      const url = new URL(adminUrl)
-      url.port = String(port)
-      url.pathname = `/${database}`
-      return url.toString()
-    }
+    const pooledAdminUrl = new URL(adminUrl)
+    pooledAdminUrl.port = String(port)
+    const urlFor = (database: string) => databaseUrlFor(pooledAdminUrl.toString(), database)
     yield* Effect.promise(async () => {
       for (let attempt = 0; attempt < 100; attempt++) {
         if (hasExited(child)) throw new Error(`pgbouncer exited (${child.exitCode ?? child.signalCode}):\n${log()}`)

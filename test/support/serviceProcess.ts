@@ -34,16 +34,19 @@ export interface ServiceProcess {
   readonly exited: Effect.Effect<Exited>
 }
 
-const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
+export const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
 
-/** How long a child gets to shut down gracefully in a finalizer before it is killed. */
+/** How long a service gets to shut down gracefully in a finalizer before it is killed. */
 const STOP_GRACE_MS = 10_000
 
-/** SIGTERM (so an embedded PostgreSQL is stopped with it), then SIGKILL if it lingers. */
-const stop = (child: ChildProcess) =>
+/**
+ * SIGTERM (for the service, so an embedded PostgreSQL is stopped with it), then SIGKILL if it
+ * lingers past `graceMillis`.
+ */
+export const stopChild = (child: ChildProcess, graceMillis = STOP_GRACE_MS) =>
   Effect.callback<void>((resume) => {
     if (hasExited(child)) return resume(Effect.void)
-    const kill = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS)
+    const kill = setTimeout(() => child.kill("SIGKILL"), graceMillis)
     child.once("exit", () => {
       clearTimeout(kill)
       resume(Effect.void)
@@ -104,7 +107,7 @@ export const spawnService = (env: Record<string, string>) =>
           stdio: ["ignore", "pipe", "pipe"]
         })
       ),
-      (child) => Effect.andThen(stop(child), stopOrphanedPostgres(dataDir))
+      (child) => Effect.andThen(stopChild(child), stopOrphanedPostgres(dataDir))
     )
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
