@@ -33,6 +33,8 @@
  *   DATABASE_URL        use this database instead of an embedded PostgreSQL (bench users are replaced)
  *   BENCH_NODE_ARGS     extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *                       (not given to the start-time runs)
+ *   BENCH_SERVICE_ENV   a JSON object merged into the service's environment, e.g. to measure a guard
+ *                       switched on or off: '{"OTEL_EXPORTER_OTLP_ENDPOINT":"http://127.0.0.1:4318"}'
  *
  * Load goes to 127.0.0.1 only. Every process started here is stopped in `finally`.
  */
@@ -428,7 +430,8 @@ const serviceEnv = (port, jwtSecret) => ({
   RATE_LIMIT_SIGNIN_PER_IP: UNREACHABLE_RATE,
   RATE_LIMIT_SIGNIN_FAILURES_PER_ACCOUNT: UNREACHABLE_RATE,
   // Tokens are taken once before the scenarios; the default 15 m could end mid-run.
-  ACCESS_TOKEN_TTL: "2h"
+  ACCESS_TOKEN_TTL: "2h",
+  ...JSON.parse(process.env.BENCH_SERVICE_ENV || "{}")
 })
 
 const startService = async (databaseUrl, jwtSecret, logFile) => {
