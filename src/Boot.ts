@@ -5,8 +5,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Runtime } from "effect"
-import { AppConfig, type AppConfigShape, ConfigInvalid, loadConfig } from "./infra/Config.js"
-import { loggingLayer } from "./infra/Logging.js"
+import { AppConfig, type AppConfigShape, ConfigInvalid, loadConfig } from "./infra/platform/Config.js"
+import { loggingLayer } from "./infra/platform/Logging.js"
 
 const EX_CONFIG = 78
 

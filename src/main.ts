@@ -1,8 +1,8 @@
 /** The composition root: the whole service as one layer graph, launched until SIGTERM/SIGINT. */
 import { Effect, Layer } from "effect"
 import { runEntryPoint } from "./Boot.js"
-import { AppLive } from "./http/Server.js"
-import { AppConfig } from "./infra/Config.js"
+import { AppLive } from "./App.js"
+import { AppConfig } from "./infra/platform/Config.js"
 
 /** The first line a boot logs: which runtime and environment this is (Node comes from npm, see README). */
 const bootLine = Effect.flatMap(AppConfig, (config) =>

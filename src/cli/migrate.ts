@@ -1,8 +1,8 @@
 /** `npm run migrate`: applies pending migrations and exits, for deployments that migrate as a step. */
 import { Effect } from "effect"
 import { runEntryPoint } from "../Boot.js"
-import { DatabaseConnectionLive } from "../infra/Database.js"
-import { runMigrations } from "../infra/Migrations.js"
+import { DatabaseConnectionLive } from "../infra/platform/Database.js"
+import { runMigrations } from "../infra/platform/Migrations.js"
 
 runEntryPoint(
   runMigrations.pipe(

@@ -14,9 +14,9 @@ export {
 } from "./TasksRpcClient.js"
 
 export { Api, AuthApi, HealthApi, TasksApi } from "../domain/Api.js"
-export * from "../domain/Auth.js"
+export * from "../domain/auth/Auth.js"
 export * from "../domain/Errors.js"
-export { IdempotencyKeyReused } from "../domain/Idempotency.js"
+export { IdempotencyKeyReused } from "../domain/tasks/Idempotency.js"
 export {
   CreateTaskPayload,
   ListTasksPayload,
@@ -25,9 +25,9 @@ export {
   UpdateTaskPayload,
   WatchTasksPayload
 } from "../domain/Rpc.js"
-export { CreateTaskBody, Priority, PRIORITIES, Task, TaskPage, UpdateTaskBody } from "../domain/Task.js"
-export * from "../domain/TaskChange.js"
-export { User } from "../domain/User.js"
+export { CreateTaskBody, Priority, PRIORITIES, Task, TaskPage, UpdateTaskBody } from "../domain/tasks/Task.js"
+export * from "../domain/tasks/TaskChange.js"
+export { User } from "../domain/auth/User.js"
 
 /** How an RPC call fails when the transport does (unreachable server, a non-RPC answer, …). */
 export { RpcClientError } from "effect/rpc/RpcClientError"

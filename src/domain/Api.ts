@@ -26,7 +26,7 @@ import {
   TokenInfo,
   TokenPair,
   VerifyResult
-} from "./Auth.js"
+} from "./auth/Auth.js"
 import {
   AccountBanned,
   BadRequest,
@@ -42,12 +42,12 @@ import {
   ValidationFailed,
   WrongPassword
 } from "./Errors.js"
-import { HealthReport, LegacyHealth, NotReady } from "./Health.js"
-import { IdempotencyHeaders, IdempotencyKeyReused } from "./Idempotency.js"
+import { HealthReport, LegacyHealth, NotReady } from "./health/Health.js"
+import { IdempotencyHeaders, IdempotencyKeyReused } from "./tasks/Idempotency.js"
 import { describeBadRequest } from "./OpenApiCleanup.js"
 import { Envelope } from "./Envelope.js"
-import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskPage, TaskPath, UpdateTaskBody } from "./Task.js"
-import { User } from "./User.js"
+import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskPage, TaskPath, UpdateTaskBody } from "./tasks/Task.js"
+import { User } from "./auth/User.js"
 
 /** Who is calling: the verified access token's claims, its active session and its user. */
 export interface Caller {

@@ -21,10 +21,10 @@ import {
   ValidationFailed
 } from "./Errors.js"
 import { omittable } from "./Fields.js"
-import { IdempotencyKeyReused } from "./Idempotency.js"
-import { CreateTaskBody, Task, TaskPage, UpdateTaskBody } from "./Task.js"
-import { CursorExpired, TaskChangeCursor, TaskFeedEvent } from "./TaskChange.js"
-import { User } from "./User.js"
+import { IdempotencyKeyReused } from "./tasks/Idempotency.js"
+import { CreateTaskBody, Task, TaskPage, UpdateTaskBody } from "./tasks/Task.js"
+import { CursorExpired, TaskChangeCursor, TaskFeedEvent } from "./tasks/TaskChange.js"
+import { User } from "./auth/User.js"
 
 /**
  * Bearer authentication of every procedure, with the same access token as REST. The server side

@@ -17,9 +17,9 @@ import {
   type TasksRestClientShape,
   type TasksRpcClientShape
 } from "../../src/client/index.js"
-import { HttpLive, ServicesLive } from "../../src/http/Server.js"
-import { appConfigFrom } from "../../src/infra/Config.js"
-import { TelemetryLive } from "../../src/infra/Telemetry.js"
+import { HttpLive, ServicesLive } from "../../src/App.js"
+import { appConfigFrom } from "../../src/infra/platform/Config.js"
+import { TelemetryLive } from "../../src/infra/platform/Telemetry.js"
 import { createDatabase, dropDatabase } from "./postgres.js"
 import { temporaryDirectory } from "./temporaryDirectory.js"
 

