@@ -17,13 +17,8 @@ import { mintRefreshToken, parseRefreshToken, type RefreshTokenClaims } from "./
 import { type RevocationReason, SessionRepo, type SessionRecord } from "./SessionRepo.js"
 import { securityEvent } from "../platform/SecurityEvents.js"
 import { Tokens } from "./Tokens.js"
+import type { ClientInfo } from "../platform/ClientInfo.js"
 import { currentDate } from "../platform/Time.js"
-
-/** Where a request came from, recorded on the session it opens. */
-export interface ClientInfo {
-  readonly ipAddress: string | null
-  readonly userAgent: string | null
-}
 
 export interface SessionsShape {
   readonly open: (
