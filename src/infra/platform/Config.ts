@@ -170,7 +170,7 @@ const invalid = (name: string, problem: string) =>
     new Schema.SchemaError(new SchemaIssue.Pointer([name], new SchemaIssue.InvalidValue({ message: problem })))
   )
 
-/** A check of a read value that may refuse it with a `ConfigError` (Effect 3's `Config.mapOrFail`). */
+/** A check of a read value that may refuse it with a `ConfigError` naming the variable and the problem. */
 const mapOrFail = <A, B>(f: (value: A) => Result.Result<B, Config.ConfigError>) =>
   Config.mapEffect((value: A) => Effect.fromResult(f(value)))
 
