@@ -1,6 +1,6 @@
 /** Tasks: the stored shape, the request bodies and the list query, as the old backend had them. */
 import { Effect, Option, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } from "effect"
-import { oneOf, pythonList } from "../Choices.js"
+import { booleanOfWord, oneOf, pythonList } from "../Choices.js"
 import { BadRequest, ValidationFailed } from "../Errors.js"
 import { omittable } from "../Fields.js"
 
@@ -152,10 +152,10 @@ const QueryBoolean = Schema.String.pipe(
     Schema.Boolean,
     SchemaTransformation.transformEffect({
       decode: (s, options) => {
-        const v = s.toLowerCase()
-        if (["true", "1", "yes", "on"].includes(v)) return Effect.succeed(true)
-        if (["false", "0", "no", "off"].includes(v)) return Effect.succeed(false)
-        return invalidQueryValue("Input should be a valid boolean")(s, options)
+        const value = booleanOfWord(s)
+        return value !== undefined
+          ? Effect.succeed(value)
+          : invalidQueryValue("Input should be a valid boolean")(s, options)
       },
       encode: (b) => Effect.succeed(String(b))
     })

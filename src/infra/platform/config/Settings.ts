@@ -1,0 +1,107 @@
+/**
+ * The settings as the service reads them once booted (`AppConfigShape`) and the `AppConfig` tag
+ * that carries them. How each is read from the environment is in Config.ts and its siblings here.
+ */
+import { Context, type Duration, type Option, type Redacted } from "effect"
+import type { KeyObject } from "node:crypto"
+
+export type AppEnv = "development" | "test" | "production"
+export type DatabaseSsl = "disable" | "require" | "verify-full"
+export type LogFormat = "json" | "pretty"
+export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
+export const JWT_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+
+export interface AppConfigShape {
+  readonly env: AppEnv
+  readonly host: string
+  readonly port: number
+  /** Absent outside production: the service runs an embedded PostgreSQL in `dataDir`. */
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly databasePoolMax: number
+  readonly databaseSsl: Option.Option<DatabaseSsl>
+  readonly databaseStatementTimeout: Duration.Duration
+  readonly databaseConnectTimeout: Duration.Duration
+  /**
+   * `DATABASE_PREPARED_STATEMENTS`: false behind a transaction-mode pooler the URL does not reveal
+   * (Database.ts also turns them off for Neon `-pooler` hosts and `pgbouncer=true` URLs).
+   */
+  readonly databasePreparedStatements: boolean
+  readonly migrateOnStart: boolean
+  readonly dataDir: string
+  /**
+   * The HS256 secret: signs access tokens with HS256, verifies legacy tokens, and keys the
+   * refresh-token MAC. With an asymmetric algorithm and no JWT_SECRET it is derived from the
+   * private key, so refresh tokens still have a server-side key nobody else knows.
+   */
+  readonly jwtSecret: Redacted.Redacted<string>
+  readonly jwtPreviousSecrets: ReadonlyArray<Redacted.Redacted<string>>
+  readonly jwtAlgorithm: JwtAlgorithm
+  /** Present exactly when `jwtAlgorithm` is asymmetric; already checked to fit it. */
+  readonly jwtPrivateKey: Option.Option<Redacted.Redacted<KeyObject>>
+  /** Tokens of the old backend are accepted only before this instant; never when absent. */
+  readonly legacyTokensUntil: Option.Option<Date>
+  readonly jwtIssuer: string
+  readonly jwtAudience: string
+  readonly accessTokenTtl: Duration.Duration
+  readonly refreshTokenTtl: Duration.Duration
+  readonly sessionMaxAge: Duration.Duration
+  readonly refreshReuseGrace: Duration.Duration
+  /**
+   * How long a passed access-token check (signature and active session) is trusted on this
+   * instance before the session is read again: the delay with which a session ended on another
+   * instance is seen here. At most 5 s (security.md); 0 checks every request.
+   */
+  readonly sessionCheckInterval: Duration.Duration
+  readonly bcryptCost: number
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly maxBodyBytes: number
+  readonly requestTimeout: Duration.Duration
+  readonly shutdownGrace: Duration.Duration
+  readonly rateLimit: RateLimitSettings
+  /** Which peers may tell the client's address through `X-Forwarded-For`. */
+  readonly trustProxy: TrustProxy
+  readonly logLevel: LogLevelName
+  readonly logFormat: LogFormat
+  /** OpenTelemetry export (traces and metrics over OTLP/HTTP JSON); off while `endpoint` is absent. */
+  readonly otel: OtelSettings
+}
+
+export interface OtelSettings {
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`, the base URL (`/v1/traces`, `/v1/metrics` are appended). */
+  readonly endpoint: Option.Option<string>
+  readonly serviceName: string
+  /** `OTEL_EXPORTER_OTLP_HEADERS`: the values are credentials (API keys), kept redacted. */
+  readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+  /** `OTEL_BSP_SCHEDULE_DELAY` (ms): how often finished spans are sent. */
+  readonly tracesExportInterval: Duration.Duration
+  /** `OTEL_METRIC_EXPORT_INTERVAL` (ms): how often the metrics are sent. */
+  readonly metricsExportInterval: Duration.Duration
+}
+
+/** `limit` requests per `window`, e.g. `10/1m`. */
+export interface RateRule {
+  readonly limit: number
+  readonly window: Duration.Duration
+}
+
+export interface RateLimitSettings {
+  readonly enabled: boolean
+  readonly store: "memory" | "redis"
+  readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  readonly signinPerIp: RateRule
+  readonly signinFailuresPerAccount: RateRule
+  readonly signupPerIp: RateRule
+  readonly refreshPerSession: RateRule
+  readonly refreshPerIp: RateRule
+  readonly changePasswordPerUser: RateRule
+  readonly apiPerUser: RateRule
+}
+
+/** `false`: the socket address is the client; a hop count; or the proxies' addresses / CIDRs. */
+export type TrustProxy =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Hops"; readonly hops: number }
+  | { readonly _tag: "Addresses"; readonly addresses: ReadonlyArray<string> }
+
+export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("tasks-api/AppConfig") {}
