@@ -1,8 +1,14 @@
 /** Tasks: the stored shape, the request bodies and the list query, as the old backend had them. */
-import { Effect, Option, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } from "effect"
+import { Effect, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } from "effect"
 import { booleanOfWord, oneOf, pythonList } from "../Choices.js"
-import { BadRequest, ValidationFailed } from "../Errors.js"
+import { BadRequest } from "../Errors.js"
 import { omittable } from "../Fields.js"
+import { type KeysetPosition, ListCursorParameter } from "./TaskCursor.js"
+import { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
+
+// The list's sort and its cursor, where the list query is.
+export { decodeListCursor } from "./TaskCursor.js"
+export { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
 export const PRIORITIES = [
   "urgent_important",
@@ -12,11 +18,6 @@ export const PRIORITIES = [
 ] as const
 export const Priority = Schema.Literals(PRIORITIES)
 export type Priority = typeof Priority.Type
-
-export const SORT_FIELDS = ["created_at", "updated_at", "due_datetime", "priority", "title"] as const
-export type SortField = (typeof SORT_FIELDS)[number]
-export const SORT_ORDERS = ["asc", "desc"] as const
-export type SortOrder = (typeof SORT_ORDERS)[number]
 
 // The old backend answered a bad enum value with a 400 and a message, not a 422: the schemas take
 // any string and these checks refuse it with the old wording.
@@ -187,127 +188,6 @@ const atLeast = (min: number) =>
 const atMost = (max: number) =>
   Schema.isLessThanOrEqualTo(max, { message: `Input should be less than or equal to ${max}` })
 
-// ---------------------------------------------------------------------------------------------
-// Keyset pagination. A cursor is opaque to clients: base64url of a small JSON object naming the
-// query it continues (sort and filters) and where the previous page ended (the last row's sort
-// key and id). It is not signed: whatever it says, it only selects among the caller's own tasks.
-
-/** Where a page ended: the last row's sort key, as the repository renders it, and its id. */
-export interface KeysetPosition {
-  /** Title and priority as they are; an instant as `INSTANT_KEY` below; null for a null due date. */
-  readonly key: string | null
-  readonly id: string
-}
-
-const INSTANT_FIELDS: ReadonlySet<string> = new Set<SortField>(["created_at", "updated_at", "due_datetime"])
-
-/**
- * An instant as PostgreSQL's `to_char(… AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z" BC')`
- * writes it, or an infinity. Text with microseconds: stored values (legacy rows, `now()` defaults)
- * can have them, and a key rounded to a JS Date's milliseconds would repeat or skip rows.
- */
-const INSTANT_KEY = /^(\d{4,6})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z (AD|BC)$/
-
-/** PostgreSQL's first and last days of a timestamptz, as [astronomical year, month, day]. */
-const FIRST_DAY = [-4_713, 11, 24]
-const LAST_DAY = [294_276, 12, 31]
-
-const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-const daysInMonth = (year: number, month: number) =>
-  month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
-const compareDays = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
-  a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
-
-/** Whether PostgreSQL reads `text` as a timestamptz: a key it refused would fail the query, not the request. */
-const isInstantKey = (text: string) => {
-  if (text === "infinity" || text === "-infinity") return true
-  const match = INSTANT_KEY.exec(text)
-  if (match === null) return false
-  const [y, month, day, hour, minute, second] = match.slice(1, 7).map(Number)
-  // Astronomical numbering (1 BC is year 0), on which PostgreSQL's proleptic Gregorian leap years fall.
-  const date = [match[7] === "AD" ? y : 1 - y, month, day]
-  return y >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(date[0], month) &&
-    hour <= 23 && minute <= 59 && second <= 59 &&
-    compareDays(date, FIRST_DAY) >= 0 && compareDays(date, LAST_DAY) <= 0
-}
-
-/** PostgreSQL refuses NUL in text: a parameter carrying one would fail the query. */
-const isSqlText = (text: string) => !text.includes("\u0000")
-
-/** What a cursor carries. `v` versions the format. */
-const CursorFields = Schema.Struct({
-  v: Schema.Literal(1),
-  sort_by: Schema.Literals(SORT_FIELDS),
-  sort_order: Schema.Literals(SORT_ORDERS),
-  priority: Schema.NullOr(Schema.String),
-  completed: Schema.NullOr(Schema.Boolean),
-  key: Schema.NullOr(Schema.String),
-  id: Schema.String
-})
-/** A cursor whose values the list query can use: anything else would fail the query, not the request. */
-const CursorContents = CursorFields.check(
-  Schema.makeFilter(({ id, key, sort_by }) =>
-    isSqlText(id) &&
-    (key === null
-      ? sort_by === "due_datetime" // the only nullable sort column
-      : INSTANT_FIELDS.has(sort_by) ? isInstantKey(key) : isSqlText(key))
-  )
-)
-export type ListCursor = typeof CursorContents.Type
-
-const ListCursorText = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(CursorContents)))
-export const decodeListCursor = Schema.decodeUnknownOption(ListCursorText)
-// Encoded without the checks, which cannot fail: what the database wrote, it reads back.
-const encodeListCursor = Schema.encodeSync(
-  Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(CursorFields)))
-)
-
-/** The sort and filters a cursor is made for, and must be used with. */
-export interface ListShape {
-  readonly sort_by: SortField
-  readonly sort_order: SortOrder
-  readonly priority: string | undefined
-  readonly completed: boolean | undefined
-}
-
-/** The cursor of the page after `position`, for the same query. */
-export const cursorAfter = (query: ListShape, position: KeysetPosition) =>
-  encodeListCursor({
-    v: 1,
-    sort_by: query.sort_by,
-    sort_order: query.sort_order,
-    priority: query.priority ?? null,
-    completed: query.completed ?? null,
-    key: position.key,
-    id: position.id
-  })
-
-/** Whether `cursor` continues this query: a position is only meaningful in the order it was taken in. */
-export const cursorContinues = (cursor: ListCursor, query: ListShape) =>
-  cursor.sort_by === query.sort_by &&
-  cursor.sort_order === query.sort_order &&
-  cursor.priority === (query.priority ?? null) &&
-  cursor.completed === (query.completed ?? null)
-
-/** A 422 in FastAPI's shape about one query parameter, as a schema failure there would answer. */
-const queryIssue = (parameter: string, msg: string) => ValidationFailed.at(["query", parameter], msg)
-
-export const INVALID_CURSOR = "Invalid cursor"
-export const invalidCursor = () => queryIssue("cursor", INVALID_CURSOR)
-export const cursorMismatch = () =>
-  queryIssue("cursor", "Cursor was made for another sort_by, sort_order or filters; start again without it")
-export const cursorWithOffset = () => queryIssue("offset", "offset must be 0 when a cursor is given")
-
-/**
- * `cursor` as the query takes it: opaque text, checked to decode (else 422 at `query.cursor`). The
- * description sits on the text itself: OpenAPI describes query parameters by their encoded side.
- */
-const CursorParameter = Schema.String.annotate({
-  description: "The `next_cursor` of the previous page: the page after it, for the same query (same " +
-    "sort_by, sort_order, priority and completed, else 422), at the same cost however far into the " +
-    "list. With a cursor, `offset` must be 0 or absent."
-}).check(Schema.makeFilter((text: string) => Option.isSome(decodeListCursor(text)), { message: INVALID_CURSOR }))
-
 /** `GET /api/tasks` query. Enum-like parameters are strings so bad values answer the old 400. */
 export const ListTasksQuery = Schema.Struct({
   priority: omittable(Schema.String),
@@ -318,7 +198,7 @@ export const ListTasksQuery = Schema.Struct({
   }).pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(0))),
   sort_by: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("created_at"))),
   sort_order: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("desc"))),
-  cursor: omittable(CursorParameter)
+  cursor: omittable(ListCursorParameter)
 })
 export type ListTasksQuery = typeof ListTasksQuery.Type
 

@@ -5,19 +5,10 @@
 import { Duration, Schema } from "effect"
 import { fixed } from "../Errors.js"
 import { Task } from "./Task.js"
+import { TaskChangeCursor } from "./TaskCursor.js"
 
-/**
- * A position in the change feed, opaque to clients: pass back the last one received to resume
- * without missing or repeating a change. (A decimal string: a 64-bit id does not fit a JSON number.)
- */
-export const TaskChangeCursor = Schema.String.annotate({
-  identifier: "TaskChangeCursor",
-  description: "A position in the change feed; resume by passing back the last one received"
-})
-export type TaskChangeCursor = typeof TaskChangeCursor.Type
-
-/** What a valid cursor looks like; anything else is refused as a validation error. */
-export const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,18})$/
+// The feed cursor is defined with the list cursor; clients import it from here too.
+export { FEED_CURSOR_PATTERN as CURSOR_PATTERN, TaskChangeCursor } from "./TaskCursor.js"
 
 /** How long changes are kept: a watcher resuming from an older cursor gets `CursorExpired`. */
 export const TASK_CHANGE_RETENTION = Duration.days(7)

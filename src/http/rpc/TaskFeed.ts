@@ -7,13 +7,8 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
 import type { Caller } from "../../domain/Api.js"
 import { ServiceUnavailable, type Unauthorized, ValidationFailed } from "../../domain/Errors.js"
-import {
-  CaughtUp,
-  CURSOR_PATTERN,
-  CursorExpired,
-  TASK_CHANGE_RETENTION,
-  type TaskFeedEvent
-} from "../../domain/tasks/TaskChange.js"
+import { CaughtUp, CursorExpired, TASK_CHANGE_RETENTION, type TaskFeedEvent } from "../../domain/tasks/TaskChange.js"
+import { invalidFeedCursor, isFeedCursor } from "../../domain/tasks/TaskCursor.js"
 import { AccessChecks } from "../../infra/auth/AccessChecks.js"
 import { TaskChangeRepo } from "../../infra/tasks/TaskChangeRepo.js"
 import { Lifecycle } from "../edge/Lifecycle.js"
@@ -44,7 +39,6 @@ export const TaskFeedSettings = Context.Reference<TaskFeedSettingsShape>("tasks-
 const BATCH = 100
 /** A new subscription prunes first, unless this instance did so less than this long ago. */
 const PRUNE_ON_SUBSCRIBE_AT_MOST_EVERY = Duration.minutes(1)
-const MAX_CURSOR = 9_223_372_036_854_775_807n
 
 export interface TaskFeedShape {
   /** The caller's changes after `after` (from now on without it), for as long as `accessToken` holds. */
@@ -67,10 +61,6 @@ const pause = (duration: Duration.Duration) =>
     const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
     return Effect.sync(() => clearTimeout(timer))
   })
-
-const invalidCursor = () => ValidationFailed.at(["body", "after"], "Input should be a cursor received from WatchTasks")
-
-const isCursor = (value: string) => CURSOR_PATTERN.test(value) && BigInt(value) <= MAX_CURSOR
 
 interface FeedState {
   readonly cursor: string
@@ -144,7 +134,7 @@ export const TaskFeedLive = Layer.effect(
 
       return Stream.unwrap(
         Effect.gen(function*() {
-          if (after !== undefined && !isCursor(after)) return yield* invalidCursor()
+          if (after !== undefined && !isFeedCursor(after)) return yield* invalidFeedCursor()
           yield* pruneIfDue
           const cursor = after ?? (yield* repo.latestCursor(userId))
           const initial: FeedState = { cursor, caughtUp: false, idlePolls: 0, wait: false }

@@ -5,7 +5,8 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
-import { type KeysetPosition, type SortField, type SortOrder, Task, type TaskListRequest } from "../../domain/tasks/Task.js"
+import { type SortField, type SortOrder, Task, type TaskListRequest } from "../../domain/tasks/Task.js"
+import { INSTANT_KEY_FORMAT, type KeysetPosition } from "../../domain/tasks/TaskCursor.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 
 export interface NewTask {
@@ -84,6 +85,9 @@ const SORT_COLUMNS: Record<SortField, SortColumn> = {
   title: { name: "title", instant: false, nullable: false }
 }
 
+/** The cursor's instant key format, as an SQL string literal (it holds no quote to escape). */
+const INSTANT_KEY_FORMAT_SQL = `'${INSTANT_KEY_FORMAT}'`
+
 /** `total_count` is an int8: a bigint from @effect/sql-pg. */
 type PageRow = TaskRow & { readonly sort_key: string | null; readonly total_count: bigint }
 
@@ -102,7 +106,7 @@ export const pageStatement = (sql: SqlClient.SqlClient, userId: string, request:
   const order = request.sortOrder === "asc" ? sql`${column} ASC, id ASC` : sql`${column} DESC, id DESC`
   const sortKey = sortColumn.instant
     ? sql`CASE WHEN isfinite(${column})
-        THEN to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z" BC')
+        THEN to_char(${column} AT TIME ZONE 'UTC', ${sql.literal(INSTANT_KEY_FORMAT_SQL)})
         ELSE ${column}::text END`
     : column
   const rows = request.limit + 1

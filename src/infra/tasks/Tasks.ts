@@ -10,12 +10,6 @@ import { TaskNotFound } from "../../domain/Errors.js"
 import { IDEMPOTENCY_KEY_TTL, IdempotencyKeyReused } from "../../domain/tasks/Idempotency.js"
 import {
   CreateTaskBody,
-  cursorAfter,
-  cursorContinues,
-  cursorMismatch,
-  cursorWithOffset,
-  decodeListCursor,
-  invalidCursor,
   invalidPriority,
   invalidSortField,
   invalidSortOrder,
@@ -27,6 +21,14 @@ import {
   TaskPage,
   type UpdateTaskBody
 } from "../../domain/tasks/Task.js"
+import {
+  cursorAfter,
+  cursorContinues,
+  cursorMismatch,
+  cursorWithOffset,
+  decodeListCursor,
+  invalidListCursor
+} from "../../domain/tasks/TaskCursor.js"
 import { fingerprint } from "./Fingerprint.js"
 import { type IdempotencyEntry, IdempotencyRepo } from "./IdempotencyRepo.js"
 import { type TaskChanges, TaskRepo } from "./TaskRepo.js"
@@ -141,7 +143,7 @@ export const TasksLive = Layer.effect(
       const cursor = query.cursor === undefined
         ? undefined
         : yield* Option.match(decodeListCursor(query.cursor), {
-          onNone: () => Effect.fail(invalidCursor()),
+          onNone: () => Effect.fail(invalidListCursor()),
           onSome: Effect.succeed
         })
       // The query's shape (422) before the old backend's 400s on its values, as FastAPI orders them.
