@@ -3,6 +3,7 @@ import { Effect, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } fro
 import { booleanOfWord, oneOf, pythonList } from "../Choices.js"
 import { BadRequest } from "../Errors.js"
 import { omittable } from "../Fields.js"
+import { canonicalUuid, UUID_PATTERN } from "../Uuid.js"
 import { type KeysetPosition, ListCursorParameter } from "./TaskCursor.js"
 import { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
@@ -41,9 +42,6 @@ export const invalidSortOrder = () =>
     error_code: "invalid_sort_order"
   })
 
-// Without flags but `u`: OpenAPI carries the pattern only as a JSON Schema (ECMA-262, unicode) one.
-const UUID_PATTERN = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/u
-
 /** A task id: a UUID in any case, with or without hyphens, canonicalised as Python's `uuid.UUID` does. */
 export const TaskId = Schema.String.check(Schema.isPattern(UUID_PATTERN, { message: "Input should be a valid UUID" }))
   .annotate({ identifier: "TaskId", description: "A UUID" })
@@ -51,10 +49,7 @@ export const TaskId = Schema.String.check(Schema.isPattern(UUID_PATTERN, { messa
     Schema.decodeTo(
       Schema.String.pipe(Schema.brand("TaskId")),
       SchemaTransformation.transform({
-        decode: (s) => {
-          const hex = s.replace(/-/g, "").toLowerCase()
-          return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-        },
+        decode: canonicalUuid,
         encode: (id) => id
       })
     )

@@ -7,6 +7,7 @@
  * Layout (base64url): version (1 byte) | session id (16 bytes) | counter (8 bytes) | HMAC (32 bytes)
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
+import { canonicalUuid, uuidHex } from "../../domain/Uuid.js"
 
 const VERSION = 1
 const BODY_LENGTH = 1 + 16 + 8
@@ -17,11 +18,8 @@ export interface RefreshTokenClaims {
   readonly counter: number
 }
 
-const uuidToBytes = (uuid: string) => Buffer.from(uuid.replace(/-/g, ""), "hex")
-const bytesToUuid = (bytes: Buffer) => {
-  const hex = bytes.toString("hex")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
+const uuidToBytes = (uuid: string) => Buffer.from(uuidHex(uuid), "hex")
+const bytesToUuid = (bytes: Buffer) => canonicalUuid(bytes.toString("hex"))
 
 const mac = (key: Uint8Array, body: Buffer) => createHmac("sha256", key).update(body).digest()
 

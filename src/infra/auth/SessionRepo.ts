@@ -3,6 +3,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
 import type { User } from "../../domain/auth/User.js"
+import { isCanonicalUuid } from "../../domain/Uuid.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 import { toUser, USER_COLUMNS, type UserRow } from "./UserRepo.js"
 
@@ -119,7 +120,7 @@ const toSession = (row: SessionRow): SessionRecord => ({
 })
 
 /** Session ids are UUIDs: anything else names no session (and must not reach a uuid column). */
-export const isSessionId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
+export const isSessionId = (id: string) => isCanonicalUuid(id)
 
 export const SessionRepoLive = Layer.effect(
   SessionRepo,
