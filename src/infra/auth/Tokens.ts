@@ -86,7 +86,7 @@ interface SigningKeys {
 }
 
 /** The HS256 secrets by kid: the current one and the previous ones (verify only). */
-const secretsOf = (config: AppConfigShape): ReadonlyMap<string, Uint8Array> => {
+const signingSecretsOf = (config: AppConfigShape): ReadonlyMap<string, Uint8Array> => {
   const encoder = new TextEncoder()
   return new Map(
     [config.jwtSecret, ...config.jwtPreviousSecrets].map((s) => [keyIdOf(Redacted.value(s)), encoder.encode(Redacted.value(s))])
@@ -128,7 +128,7 @@ export const TokensLive = Layer.effect(
   Tokens,
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const secrets = secretsOf(config)
+    const secrets = signingSecretsOf(config)
     const keys = yield* signingKeysOf(config, secrets)
     const ttlSeconds = Math.floor(Duration.toSeconds(config.accessTokenTtl))
 

@@ -6,7 +6,7 @@
  */
 import { Cause, Effect, Layer, Logger, LogLevel, References } from "effect"
 import type { AppConfigShape, LogLevelName } from "./Config.js"
-import { makeScrubber, type Scrubber, secretsOf } from "./Redaction.js"
+import { type Scrubber, scrubberOf } from "./Redaction.js"
 
 const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
   trace: "Trace",
@@ -95,7 +95,7 @@ const prettyLogger = (redact: Scrubber) =>
  * line as an event of the current span: SpanRedaction.ts scrubs those).
  */
 export const loggingLayer = (config: AppConfigShape) => {
-  const redact = makeScrubber(secretsOf(config))
+  const redact = scrubberOf(config)
   return Layer.merge(
     Logger.layer([config.logFormat === "json" ? jsonLogger(redact) : prettyLogger(redact), Logger.tracerLogger]),
     Layer.succeed(References.MinimumLogLevel, LEVELS[config.logLevel])
@@ -111,7 +111,7 @@ export const loggingLayer = (config: AppConfigShape) => {
 export const makeAccessLog = (config: AppConfigShape): (fields: Record<string, unknown>) => Effect.Effect<void> => {
   if (LogLevel.isGreaterThan(LEVELS[config.logLevel], "Info")) return () => Effect.void
   if (config.logFormat !== "json") return (fields) => Effect.annotateLogs(Effect.logInfo("request"), fields)
-  const redact = makeScrubber(secretsOf(config))
+  const redact = scrubberOf(config)
   return (fields) =>
     Effect.clockWith((clock) =>
       Effect.sync(() =>

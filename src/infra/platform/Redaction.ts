@@ -92,7 +92,7 @@ const passwordOf = (url: string) => {
 }
 
 /** Configuration values that must never reach a log line or a span, wherever they are echoed from. */
-export const secretsOf = (config: AppConfigShape): Array<string> => {
+const redactedValuesOf = (config: AppConfigShape): Array<string> => {
   const urls = [
     ...Option.toArray(config.databaseUrl).map(Redacted.value),
     ...Option.toArray(config.rateLimit.redisUrl).map(Redacted.value),
@@ -105,4 +105,18 @@ export const secretsOf = (config: AppConfigShape): Array<string> => {
     ...urls,
     ...urls.map(passwordOf)
   ].filter((secret) => secret.length > 0)
+}
+
+const scrubbers = new WeakMap<AppConfigShape, Scrubber>()
+
+/**
+ * The scrubber of a configuration (its secrets and every credential shape), built once for it:
+ * the logger, the access log and the tracer share it.
+ */
+export const scrubberOf = (config: AppConfigShape): Scrubber => {
+  const built = scrubbers.get(config)
+  if (built !== undefined) return built
+  const scrubber = makeScrubber(redactedValuesOf(config))
+  scrubbers.set(config, scrubber)
+  return scrubber
 }

@@ -8,7 +8,7 @@ import { ConfigProvider, Effect, Layer, Option, Redacted, Tracer } from "effect"
 import { FetchHttpClient, Headers, HttpMiddleware } from "effect/http"
 import { OtlpExporter, OtlpMetrics, OtlpSerialization, OtlpTracer } from "effect/observability"
 import { AppConfig, type AppConfigShape } from "./Config.js"
-import { makeScrubber, secretsOf } from "./Redaction.js"
+import { scrubberOf } from "./Redaction.js"
 import { redactingTracer } from "./SpanRedaction.js"
 
 /**
@@ -60,7 +60,7 @@ const exportersLive = (config: AppConfigShape, endpoint: string) => {
       exportInterval: config.otel.tracesExportInterval
     }).pipe(
       withoutAmbientConfig,
-      Effect.map((tracer) => redactingTracer(tracer, makeScrubber(secretsOf(config))))
+      Effect.map((tracer) => redactingTracer(tracer, scrubberOf(config)))
     )
   )
   const metrics = Layer.effectDiscard(
