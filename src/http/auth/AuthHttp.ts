@@ -14,7 +14,7 @@ import { Tokens } from "../../infra/auth/Tokens.js"
 import { UserRepo } from "../../infra/auth/UserRepo.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { makeClientInfo } from "../edge/ClientInfo.js"
-import { enforceWith, recordFailure } from "../edge/RateLimit.js"
+import { enforceWith, recordFailure } from "../edge/RateLimitGuard.js"
 
 const invalidScope = () =>
   new BadRequest({

@@ -6,7 +6,7 @@ import { Unauthorized } from "../../domain/Errors.js"
 import { AccessChecks } from "../../infra/auth/AccessChecks.js"
 import { RateLimits } from "../../infra/platform/RateLimits.js"
 import { AppConfig } from "../../infra/platform/Config.js"
-import { enforceWith } from "../edge/RateLimit.js"
+import { enforceWith } from "../edge/RateLimitGuard.js"
 import { addResponseHeaders, noteCaller } from "../edge/RequestState.js"
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i

@@ -1,7 +1,8 @@
 /**
- * Rate limits at the HTTP edge: which rules a request counts against, the `RateLimit-*` headers
- * every limited response carries, 429 with `Retry-After`, and what an unreachable store means —
- * closed (503) for credential endpoints, open for the task API; logged either way.
+ * Rate limits at the HTTP edge, in front of the limiter (`RateLimits`, infra/platform): which rules
+ * a request counts against, the `RateLimit-*` headers every limited response carries, 429 with
+ * `Retry-After`, and what an unreachable store means — closed (503) for credential endpoints, open
+ * for the task API; logged either way.
  */
 import { Effect } from "effect"
 import { RateLimited, ServiceUnavailable } from "../../domain/Errors.js"
