@@ -1,7 +1,8 @@
 /** `/api/v1/auth` and the JWKS: accounts, sign-in, and the caller's sessions. */
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { Api, CurrentCaller } from "../../domain/Api.js"
+import { Api } from "../../domain/Api.js"
+import { CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../../domain/auth/Auth.js"
 import { pythonList } from "../../domain/Choices.js"
 import { envelope } from "../../domain/Envelope.js"

@@ -1,7 +1,7 @@
 /** The Bearer authentication middleware: one place where every protected endpoint is guarded. */
 import { Effect, Layer } from "effect"
 import { type Headers, HttpServerRequest } from "effect/http"
-import { Authentication, CurrentCaller } from "../../domain/Api.js"
+import { Authentication, CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { Unauthorized } from "../../domain/Errors.js"
 import { AccessChecks } from "../../infra/auth/AccessChecks.js"
 import { RateLimits } from "../../infra/platform/RateLimits.js"

@@ -4,8 +4,8 @@
  * budget: a user's REST and RPC calls count against the same `api:user` key).
  */
 import { Effect, Layer } from "effect"
-import { CurrentCaller } from "../../domain/Api.js"
-import { RpcAuthentication } from "../../domain/Rpc.js"
+import { CurrentCaller } from "../../domain/auth/AuthApi.js"
+import { RpcAuthentication } from "../../domain/tasks/TasksRpc.js"
 import { makeAuthenticateHeaders } from "../auth/Authentication.js"
 
 export const RpcAuthenticationLive = Layer.effect(

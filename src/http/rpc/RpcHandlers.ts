@@ -1,8 +1,8 @@
 /** The procedures of `TasksRpc`: the RPC face of the Tasks service, for the authenticated caller. */
 import { Effect, Stream } from "effect"
-import { callerId, CurrentCaller } from "../../domain/Api.js"
+import { callerId, CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { IdempotencyHeaders } from "../../domain/tasks/Idempotency.js"
-import { TasksRpc } from "../../domain/Rpc.js"
+import { TasksRpc } from "../../domain/tasks/TasksRpc.js"
 import { CreateTaskBody, ListTasksQuery, SetCompletedBody, TaskPath, UpdateTaskBody } from "../../domain/tasks/Task.js"
 import { Tasks } from "../../infra/tasks/Tasks.js"
 import { bearerToken } from "../auth/Authentication.js"

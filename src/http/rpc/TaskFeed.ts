@@ -5,7 +5,7 @@
  * heartbeat while nothing changes. Old changes are pruned here too (TASK_CHANGE_RETENTION).
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { ServiceUnavailable, type Unauthorized, ValidationFailed } from "../../domain/Errors.js"
 import {
   CaughtUp,

@@ -1,7 +1,8 @@
 /** `/api/tasks`: the REST face of the Tasks service, for the authenticated caller. */
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { Api, callerId } from "../../domain/Api.js"
+import { Api } from "../../domain/Api.js"
+import { callerId } from "../../domain/auth/AuthApi.js"
 import { envelope } from "../../domain/Envelope.js"
 import { Tasks } from "../../infra/tasks/Tasks.js"
 

@@ -9,7 +9,7 @@
  * a request racing the revocation's commit may still pass, but never for longer than itself.
  */
 import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { isBanned } from "../../domain/auth/User.js"
 import { AppConfig } from "../platform/Config.js"

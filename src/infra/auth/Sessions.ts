@@ -5,7 +5,7 @@
  */
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type LogoutScope, TokenPair } from "../../domain/auth/Auth.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../../domain/Errors.js"
 import { isBanned, type User } from "../../domain/auth/User.js"
