@@ -14,8 +14,8 @@ import {
   TASK_CHANGE_RETENTION,
   type TaskFeedEvent
 } from "../../domain/tasks/TaskChange.js"
-import { AccessChecks } from "../../infra/auth/AccessChecks.js"
-import { TaskChangeRepo } from "../../infra/tasks/TaskChangeRepo.js"
+import { AccessChecks, AccessChecksLive } from "../../infra/auth/AccessChecks.js"
+import { TaskChangeRepo, TaskChangeRepoLive } from "../../infra/tasks/TaskChangeRepo.js"
 import { Lifecycle } from "../edge/Lifecycle.js"
 
 export interface TaskFeedSettingsShape {
@@ -157,4 +157,4 @@ export const TaskFeedLive = Layer.effect(
 
     return { watch }
   })
-)
+).pipe(Layer.provide([TaskChangeRepoLive, AccessChecksLive]))

@@ -13,10 +13,10 @@ import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { isBanned } from "../../domain/auth/User.js"
 import { AppConfig } from "../platform/Config.js"
-import { SessionRepo } from "./SessionRepo.js"
+import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { currentDate } from "../platform/Time.js"
-import { Tokens } from "./Tokens.js"
-import { UserRepo } from "./UserRepo.js"
+import { Tokens, TokensLive } from "./Tokens.js"
+import { UserRepo, UserRepoLive } from "./UserRepo.js"
 
 /** The session id a legacy token's caller is given: it names no row. */
 export const LEGACY_SESSION_ID = "legacy"
@@ -135,4 +135,4 @@ export const AccessChecksLive = Layer.effect(
         )
     })
   })
-)
+).pipe(Layer.provide([TokensLive, UserRepoLive, SessionRepoLive]))
