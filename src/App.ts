@@ -3,21 +3,13 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { Api } from "./domain/Api.js"
-import { AccessChecksLive } from "./infra/auth/AccessChecks.js"
 import { AccountsLive } from "./infra/auth/Accounts.js"
 import { AppConfig } from "./infra/platform/Config.js"
 import { DatabaseLive } from "./infra/platform/Database.js"
-import { IdempotencyRepoLive } from "./infra/tasks/IdempotencyRepo.js"
-import { PasswordHasherLive } from "./infra/auth/PasswordHasher.js"
 import { RateLimitsLive } from "./infra/platform/RateLimits.js"
-import { SessionRepoLive } from "./infra/auth/SessionRepo.js"
 import { SessionsLive } from "./infra/auth/Sessions.js"
 import { TelemetryLive } from "./infra/platform/Telemetry.js"
-import { TaskRepoLive } from "./infra/tasks/TaskRepo.js"
 import { TasksLive } from "./infra/tasks/Tasks.js"
-import { TokensLive } from "./infra/auth/Tokens.js"
-import { UserRepoLive } from "./infra/auth/UserRepo.js"
-import { AuthenticationLive } from "./http/auth/Authentication.js"
 import { AuthHttpLive } from "./http/auth/AuthHttp.js"
 import { connectionMiddleware, edgeMiddleware } from "./http/edge/Edge.js"
 import { apiErrorMiddleware, ApiErrorsLive } from "./http/edge/Errors.js"
@@ -30,19 +22,20 @@ import { RpcHttpLive } from "./http/rpc/RpcServer.js"
 import { ServerSpanNamesLive } from "./http/edge/ServerSpans.js"
 import { TasksHttpLive } from "./http/tasks/TasksHttp.js"
 
-/** The domain services on a migrated database. */
-export const ServicesLive = Layer.mergeAll(AccountsLive, TasksLive).pipe(
-  Layer.provideMerge(SessionsLive),
-  Layer.provideMerge(AccessChecksLive),
-  Layer.provideMerge(Layer.mergeAll(UserRepoLive, SessionRepoLive, TaskRepoLive, IdempotencyRepoLive)),
-  Layer.provideMerge(Layer.mergeAll(PasswordHasherLive, TokensLive, RateLimitsLive)),
+/**
+ * Each feature's services on a migrated database, built beneath the server so that the port opens only once
+ * they are up (a Redis store is waited for here). Each layer provides its own dependencies where it is
+ * declared, and the HTTP layers provide these same constants: `serve` builds with a memo map forked from this
+ * build's, so they get the instances built here (one AccessChecks cache, rate-limit store, hashing pool, key set).
+ */
+export const ServicesLive = Layer.mergeAll(AccountsLive, SessionsLive, TasksLive, RateLimitsLive).pipe(
   Layer.provideMerge(DatabaseLive)
 )
 
-/** The REST API's routes and `/openapi.json`. */
+/** The REST API's routes and `/openapi.json`: each feature's handlers, under the API's own error middleware. */
 const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
   Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
-  Layer.provide([AuthenticationLive, ApiErrorsLive])
+  Layer.provide(ApiErrorsLive)
 )
 
 /** The docs page, its script inlined (it renders with no internet). */

@@ -13,19 +13,15 @@ export {
   type TasksRpcClientShape
 } from "./TasksRpcClient.js"
 
-export { Api, AuthApi, HealthApi, TasksApi } from "../domain/Api.js"
+export { Api } from "../domain/Api.js"
+export { AuthApi } from "../domain/auth/AuthApi.js"
 export * from "../domain/auth/Auth.js"
 export * from "../domain/Errors.js"
+export { HealthApi } from "../domain/health/HealthApi.js"
 export { IdempotencyKeyReused } from "../domain/tasks/Idempotency.js"
-export {
-  CreateTaskPayload,
-  ListTasksPayload,
-  RpcAuthentication,
-  TasksRpc,
-  UpdateTaskPayload,
-  WatchTasksPayload
-} from "../domain/Rpc.js"
+export * from "../domain/Rpc.js"
 export { CreateTaskBody, Priority, PRIORITIES, Task, TaskPage, UpdateTaskBody } from "../domain/tasks/Task.js"
+export { TasksApi } from "../domain/tasks/TasksApi.js"
 export * from "../domain/tasks/TaskChange.js"
 export { User } from "../domain/auth/User.js"
 

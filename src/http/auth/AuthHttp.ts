@@ -1,20 +1,22 @@
 /** `/api/v1/auth` and the JWKS: accounts, sign-in, and the caller's sessions. */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { Api, CurrentCaller } from "../../domain/Api.js"
+import { Api } from "../../domain/Api.js"
+import { CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../../domain/auth/Auth.js"
 import { pythonList } from "../../domain/Choices.js"
 import { envelope } from "../../domain/Envelope.js"
 import { BadRequest } from "../../domain/Errors.js"
 import { normaliseEmail } from "../../domain/auth/User.js"
-import { Accounts } from "../../infra/auth/Accounts.js"
-import { RateLimits } from "../../infra/platform/RateLimits.js"
-import { Sessions } from "../../infra/auth/Sessions.js"
-import { Tokens } from "../../infra/auth/Tokens.js"
-import { UserRepo } from "../../infra/auth/UserRepo.js"
+import { Accounts, AccountsLive } from "../../infra/auth/Accounts.js"
+import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
+import { Sessions, SessionsLive } from "../../infra/auth/Sessions.js"
+import { Tokens, TokensLive } from "../../infra/auth/Tokens.js"
+import { UserRepo, UserRepoLive } from "../../infra/auth/UserRepo.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { makeClientInfo } from "../edge/ClientInfo.js"
 import { enforceWith, recordFailure } from "../edge/RateLimitGuard.js"
+import { AuthenticationLive } from "./Authentication.js"
 
 const invalidScope = () =>
   new BadRequest({
@@ -138,4 +140,4 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
           yield* accounts.changePassword(caller, payload)
         }))
       .handle("jwks", () => Effect.succeed(tokens.jwks))
-  }))
+  })).pipe(Layer.provide([AccountsLive, SessionsLive, TokensLive, UserRepoLive, RateLimitsLive, AuthenticationLive]))

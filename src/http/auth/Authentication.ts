@@ -1,10 +1,10 @@
 /** The Bearer authentication middleware: one place where every protected endpoint is guarded. */
 import { Effect, Layer } from "effect"
 import { type Headers, HttpServerRequest } from "effect/http"
-import { Authentication, CurrentCaller } from "../../domain/Api.js"
+import { Authentication, CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { Unauthorized } from "../../domain/Errors.js"
-import { AccessChecks } from "../../infra/auth/AccessChecks.js"
-import { RateLimits } from "../../infra/platform/RateLimits.js"
+import { AccessChecks, AccessChecksLive } from "../../infra/auth/AccessChecks.js"
+import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { enforceWith } from "../edge/RateLimitGuard.js"
 import { addResponseHeaders, noteCaller } from "../edge/RequestState.js"
@@ -64,4 +64,4 @@ export const AuthenticationLive = Layer.effect(
           Effect.flatMap((caller) => Effect.provideService(httpEffect, CurrentCaller, caller))
         )
     }))
-)
+).pipe(Layer.provide([AccessChecksLive, RateLimitsLive]))

@@ -1,12 +1,12 @@
 /** Liveness (checks nothing external) and readiness (database reachable, migrations current). */
-import { Clock, Effect, Result } from "effect"
+import { Clock, Effect, Layer, Result } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { SqlClient } from "effect/sql"
 import { Api } from "../../domain/Api.js"
 import { type HealthCheck, type HealthReport, NotReady } from "../../domain/health/Health.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { migrationsCurrent } from "../../infra/platform/Migrations.js"
-import { RateLimits } from "../../infra/platform/RateLimits.js"
+import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
 import { Lifecycle } from "./Lifecycle.js"
 
 const READINESS_TIMEOUT = "2 seconds"
@@ -91,4 +91,4 @@ export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
       .handle("legacy", () => Effect.succeed({ status: "healthy" as const }))
       .handle("live", () => Effect.succeed({ status: "pass" as const }))
       .handle("ready", () => ready)
-  }))
+  })).pipe(Layer.provide(RateLimitsLive))

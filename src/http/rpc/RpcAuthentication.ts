@@ -4,8 +4,10 @@
  * budget: a user's REST and RPC calls count against the same `api:user` key).
  */
 import { Effect, Layer } from "effect"
-import { CurrentCaller } from "../../domain/Api.js"
-import { RpcAuthentication } from "../../domain/Rpc.js"
+import { CurrentCaller } from "../../domain/auth/AuthApi.js"
+import { RpcAuthentication } from "../../domain/tasks/TasksRpc.js"
+import { AccessChecksLive } from "../../infra/auth/AccessChecks.js"
+import { RateLimitsLive } from "../../infra/platform/RateLimits.js"
 import { makeAuthenticateHeaders } from "../auth/Authentication.js"
 
 export const RpcAuthenticationLive = Layer.effect(
@@ -14,4 +16,4 @@ export const RpcAuthenticationLive = Layer.effect(
     // The headers are the HTTP request's and the RPC message's (the shipped client sets it there).
     RpcAuthentication.of((procedure, { headers }) =>
       Effect.flatMap(authenticate(headers), (caller) => Effect.provideService(procedure, CurrentCaller, caller))))
-)
+).pipe(Layer.provide([AccessChecksLive, RateLimitsLive]))

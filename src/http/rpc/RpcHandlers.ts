@@ -1,14 +1,14 @@
 /** The procedures of `TasksRpc`: the RPC face of the Tasks service, for the authenticated caller. */
-import { Effect, Stream } from "effect"
-import { callerId, CurrentCaller } from "../../domain/Api.js"
+import { Effect, Layer, Stream } from "effect"
+import { callerId, CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { IdempotencyHeaders } from "../../domain/tasks/Idempotency.js"
-import { TasksRpc } from "../../domain/Rpc.js"
+import { TasksRpc } from "../../domain/tasks/TasksRpc.js"
 import { CreateTaskBody, ListTasksQuery, SetCompletedBody, TaskPath, UpdateTaskBody } from "../../domain/tasks/Task.js"
-import { Tasks } from "../../infra/tasks/Tasks.js"
+import { Tasks, TasksLive } from "../../infra/tasks/Tasks.js"
 import { bearerToken } from "../auth/Authentication.js"
 import { answerDefects, answerStreamDefects } from "./RpcFailures.js"
 import { asQueryParameters, validate } from "./RpcValidation.js"
-import { TaskFeed } from "./TaskFeed.js"
+import { TaskFeed, TaskFeedLive } from "./TaskFeed.js"
 
 /**
  * The id validated (and canonicalised) as REST's `/api/tasks/:task_id` path is. Any method will
@@ -70,4 +70,4 @@ export const RpcHandlersLive = TasksRpc.toLayer(
         ).pipe(answerStreamDefects)
     })
   })
-)
+).pipe(Layer.provide([TasksLive, TaskFeedLive]))

@@ -7,11 +7,9 @@
 import { Layer } from "effect"
 import { RpcSerialization, RpcServer } from "effect/rpc"
 import { TasksRpc } from "../../domain/Rpc.js"
-import { TaskChangeRepoLive } from "../../infra/tasks/TaskChangeRepo.js"
 import { RPC_PATH } from "../edge/Routes.js"
 import { RpcAuthenticationLive } from "./RpcAuthentication.js"
 import { RpcHandlersLive } from "./RpcHandlers.js"
-import { TaskFeedLive } from "./TaskFeed.js"
 
 /** Registers `POST /rpc` on the provided `HttpRouter` (the one the REST API is served from). */
 export const RpcHttpLive = RpcServer.layerHttp({
@@ -23,7 +21,5 @@ export const RpcHttpLive = RpcServer.layerHttp({
   // error), where it should only fail its own call (see RpcFailures.ts).
   disableFatalDefects: true
 }).pipe(
-  Layer.provide([RpcHandlersLive, RpcAuthenticationLive, RpcSerialization.layerNdjson]),
-  Layer.provide(TaskFeedLive),
-  Layer.provide(TaskChangeRepoLive)
+  Layer.provide([RpcHandlersLive, RpcAuthenticationLive, RpcSerialization.layerNdjson])
 )

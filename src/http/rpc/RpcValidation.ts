@@ -5,7 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { ValidationFailed } from "../../domain/Errors.js"
-import type { ListTasksPayload } from "../../domain/Rpc.js"
+import type { ListTasksPayload } from "../../domain/tasks/TasksRpc.js"
 import { toValidationFailed } from "../edge/Errors.js"
 
 /** The REST method the values would have come with: it decides `body` versus `query`. */

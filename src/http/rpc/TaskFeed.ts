@@ -5,12 +5,12 @@
  * heartbeat while nothing changes. Old changes are pruned here too (TASK_CHANGE_RETENTION).
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { ServiceUnavailable, type Unauthorized, ValidationFailed } from "../../domain/Errors.js"
 import { CaughtUp, CursorExpired, TASK_CHANGE_RETENTION, type TaskFeedEvent } from "../../domain/tasks/TaskChange.js"
 import { invalidFeedCursor, isFeedCursor } from "../../domain/tasks/TaskCursor.js"
-import { AccessChecks } from "../../infra/auth/AccessChecks.js"
-import { TaskChangeRepo } from "../../infra/tasks/TaskChangeRepo.js"
+import { AccessChecks, AccessChecksLive } from "../../infra/auth/AccessChecks.js"
+import { TaskChangeRepo, TaskChangeRepoLive } from "../../infra/tasks/TaskChangeRepo.js"
 import { Lifecycle } from "../edge/Lifecycle.js"
 
 export interface TaskFeedSettingsShape {
@@ -147,4 +147,4 @@ export const TaskFeedLive = Layer.effect(
 
     return { watch }
   })
-)
+).pipe(Layer.provide([TaskChangeRepoLive, AccessChecksLive]))

@@ -1,9 +1,11 @@
 /** `/api/tasks`: the REST face of the Tasks service, for the authenticated caller. */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { Api, callerId } from "../../domain/Api.js"
+import { Api } from "../../domain/Api.js"
+import { callerId } from "../../domain/auth/AuthApi.js"
 import { envelope } from "../../domain/Envelope.js"
-import { Tasks } from "../../infra/tasks/Tasks.js"
+import { Tasks, TasksLive } from "../../infra/tasks/Tasks.js"
+import { AuthenticationLive } from "../auth/Authentication.js"
 
 export const TasksHttpLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
   Effect.gen(function*() {
@@ -26,4 +28,4 @@ export const TasksHttpLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
           Effect.map(envelope)
         ))
       .handle("delete", ({ params }) => callerId.pipe(Effect.flatMap((userId) => tasks.delete(userId, params.task_id))))
-  }))
+  })).pipe(Layer.provide([TasksLive, AuthenticationLive]))

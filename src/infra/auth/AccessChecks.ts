@@ -9,14 +9,14 @@
  * a request racing the revocation's commit may still pass, but never for longer than itself.
  */
 import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { isBanned } from "../../domain/auth/User.js"
 import { AppConfig } from "../platform/Config.js"
-import { SessionRepo } from "./SessionRepo.js"
+import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { currentDate } from "../platform/Time.js"
-import { Tokens } from "./Tokens.js"
-import { UserRepo } from "./UserRepo.js"
+import { Tokens, TokensLive } from "./Tokens.js"
+import { UserRepo, UserRepoLive } from "./UserRepo.js"
 
 /** The session id a legacy token's caller is given: it names no row. */
 export const LEGACY_SESSION_ID = "legacy"
@@ -135,4 +135,4 @@ export const AccessChecksLive = Layer.effect(
         )
     })
   })
-)
+).pipe(Layer.provide([TokensLive, UserRepoLive, SessionRepoLive]))

@@ -5,7 +5,7 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomUUID } from "node:crypto"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import type { TokenPair } from "../../domain/auth/Auth.js"
 import {
   AccountBanned,
@@ -20,11 +20,11 @@ import { passwordProblem } from "../../domain/auth/PasswordPolicy.js"
 import { Email, INVALID_EMAIL, isBanned, normaliseEmail } from "../../domain/auth/User.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 import { countSigninOutcome } from "../platform/Metrics.js"
-import { PasswordHasher } from "./PasswordHasher.js"
+import { PasswordHasher, PasswordHasherLive } from "./PasswordHasher.js"
 import { securityEvent } from "../platform/SecurityEvents.js"
 import type { ClientInfo } from "../platform/ClientInfo.js"
-import { Sessions } from "./Sessions.js"
-import { UserRepo } from "./UserRepo.js"
+import { Sessions, SessionsLive } from "./Sessions.js"
+import { UserRepo, UserRepoLive } from "./UserRepo.js"
 import { currentDate } from "../platform/Time.js"
 
 export interface AccountsShape {
@@ -144,4 +144,4 @@ export const AccountsLive = Layer.effect(
 
     return { signup, signin, changePassword }
   })
-)
+).pipe(Layer.provide([PasswordHasherLive, UserRepoLive, SessionsLive]))

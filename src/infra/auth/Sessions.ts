@@ -5,18 +5,18 @@
  */
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import type { Caller } from "../../domain/Api.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type LogoutScope, TokenPair } from "../../domain/auth/Auth.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../../domain/Errors.js"
 import { isBanned, type User } from "../../domain/auth/User.js"
-import { AccessChecks } from "./AccessChecks.js"
+import { AccessChecks, AccessChecksLive } from "./AccessChecks.js"
 import { AppConfig } from "../platform/Config.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 import { countRefreshReuse } from "../platform/Metrics.js"
 import { mintRefreshToken, parseRefreshToken, type RefreshTokenClaims } from "./RefreshTokens.js"
-import { type RevocationReason, SessionRepo, type SessionRecord } from "./SessionRepo.js"
+import { type RevocationReason, SessionRepo, SessionRepoLive, type SessionRecord } from "./SessionRepo.js"
 import { securityEvent } from "../platform/SecurityEvents.js"
-import { Tokens } from "./Tokens.js"
+import { Tokens, TokensLive } from "./Tokens.js"
 import type { ClientInfo } from "../platform/ClientInfo.js"
 import { currentDate } from "../platform/Time.js"
 
@@ -198,4 +198,4 @@ export const SessionsLive = Layer.effect(
 
     return { open, refreshClaims, refresh, logout, revokeToken, listActive, end, endAllOfUser }
   })
-)
+).pipe(Layer.provide([TokensLive, SessionRepoLive, AccessChecksLive]))

@@ -30,8 +30,8 @@ import {
   invalidListCursor
 } from "../../domain/tasks/TaskCursor.js"
 import { fingerprint } from "./Fingerprint.js"
-import { type IdempotencyEntry, IdempotencyRepo } from "./IdempotencyRepo.js"
-import { type TaskChanges, TaskRepo } from "./TaskRepo.js"
+import { type IdempotencyEntry, IdempotencyRepo, IdempotencyRepoLive } from "./IdempotencyRepo.js"
+import { type TaskChanges, TaskRepo, TaskRepoLive } from "./TaskRepo.js"
 import { currentDate } from "../platform/Time.js"
 
 export interface TasksShape {
@@ -198,4 +198,4 @@ export const TasksLive = Layer.effect(
 
     return { create, list, get, update, setCompleted, delete: delete_ }
   })
-)
+).pipe(Layer.provide([TaskRepoLive, IdempotencyRepoLive]))
