@@ -47,13 +47,14 @@ import { IdempotencyHeaders, IdempotencyKeyReused } from "./tasks/Idempotency.js
 import { describeBadRequest } from "./OpenApiCleanup.js"
 import { Envelope } from "./Envelope.js"
 import { CreateTaskBody, ListTasksQuery, SetCompletedBody, Task, TaskPage, TaskPath, UpdateTaskBody } from "./tasks/Task.js"
+import type { CallerSessionId } from "./auth/Session.js"
 import { User } from "./auth/User.js"
 
 /** Who is calling: the verified access token's claims, its active session and its user. */
 export interface Caller {
   readonly user: User
   readonly session: {
-    readonly id: string
+    readonly id: CallerSessionId
     readonly expiresAt: Date
     readonly ipAddress: string | null
     readonly userAgent: string | null

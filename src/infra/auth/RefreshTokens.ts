@@ -7,13 +7,14 @@
  * Layout (base64url): version (1 byte) | session id (16 bytes) | counter (8 bytes) | HMAC (32 bytes)
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
+import { SessionId } from "../../domain/auth/Session.js"
 
 const VERSION = 1
 const BODY_LENGTH = 1 + 16 + 8
 const MAC_LENGTH = 32
 
 export interface RefreshTokenClaims {
-  readonly sessionId: string
+  readonly sessionId: SessionId
   readonly counter: number
 }
 
@@ -25,7 +26,11 @@ const bytesToUuid = (bytes: Buffer) => {
 
 const mac = (key: Uint8Array, body: Buffer) => createHmac("sha256", key).update(body).digest()
 
-export const mintRefreshToken = (key: Uint8Array, { counter, sessionId }: RefreshTokenClaims) => {
+/** Any UUID's text will do: a token naming no session is refused when it is used. */
+export const mintRefreshToken = (
+  key: Uint8Array,
+  { counter, sessionId }: { readonly sessionId: string; readonly counter: number }
+) => {
   const body = Buffer.alloc(BODY_LENGTH)
   body.writeUInt8(VERSION, 0)
   uuidToBytes(sessionId).copy(body, 1)
@@ -44,5 +49,6 @@ export const parseRefreshToken = (
   const body = bytes.subarray(0, BODY_LENGTH)
   const presented = bytes.subarray(BODY_LENGTH)
   if (!keys.some((key) => timingSafeEqual(mac(key, body), presented))) return undefined
-  return { sessionId: bytesToUuid(body.subarray(1, 17)), counter: Number(body.readBigUInt64BE(17)) }
+  // Authenticated: the session id is one we minted, written as PostgreSQL writes a uuid.
+  return { sessionId: SessionId.make(bytesToUuid(body.subarray(1, 17))), counter: Number(body.readBigUInt64BE(17)) }
 }
