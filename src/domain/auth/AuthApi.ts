@@ -32,13 +32,14 @@ import {
   TokenPair,
   VerifyResult
 } from "./Auth.js"
+import type { CallerSessionId } from "./Session.js"
 import { User } from "./User.js"
 
 /** Who is calling: the verified access token's claims, its active session and its user. */
 export interface Caller {
   readonly user: User
   readonly session: {
-    readonly id: string
+    readonly id: CallerSessionId
     readonly expiresAt: Date
     readonly ipAddress: string | null
     readonly userAgent: string | null

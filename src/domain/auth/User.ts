@@ -19,8 +19,12 @@ export const Email = Schema.String.pipe(
   )
 ).annotate({ identifier: "Email", format: "email" })
 
+/** A user's id: text the server (or the old backend) chose, branded where it is read from a row or a token. */
+export const UserId = Schema.String.pipe(Schema.brand("UserId"))
+export type UserId = typeof UserId.Type
+
 export class User extends Schema.Class<User>("User")(Schema.Struct({
-  id: Schema.String,
+  id: UserId,
   email: Schema.String,
   email_verified: Schema.Boolean,
   name: Schema.NullOr(Schema.String),
@@ -40,6 +44,7 @@ export const LinkedAccount = Schema.Struct({
   account_id: Schema.String,
   created_at: Schema.Date
 })
+export type LinkedAccount = typeof LinkedAccount.Type
 
 /** A ban holds until `ban_expires`, forever when that is unset (Better Auth's rule). */
 export const isBanned = (user: { readonly banned: boolean; readonly ban_expires: Date | null }, now: Date) =>

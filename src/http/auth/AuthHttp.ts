@@ -1,12 +1,13 @@
 /** `/api/v1/auth` and the JWKS: accounts, sign-in, and the caller's sessions. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../../domain/Api.js"
 import { CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../../domain/auth/Auth.js"
 import { pythonList } from "../../domain/Choices.js"
 import { envelope } from "../../domain/Envelope.js"
-import { BadRequest } from "../../domain/Errors.js"
+import { BadRequest, SessionNotFound } from "../../domain/Errors.js"
+import { SessionId } from "../../domain/auth/Session.js"
 import { normaliseEmail } from "../../domain/auth/User.js"
 import { Accounts, AccountsLive } from "../../infra/auth/Accounts.js"
 import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
@@ -23,6 +24,9 @@ const invalidScope = () =>
     detail: `Invalid scope. Must be one of: ${pythonList(LOGOUT_SCOPES)}`,
     error_code: "invalid_scope"
   })
+
+/** The path's session id; anything but a session id names none of the caller's sessions either. */
+const decodeSessionId = Schema.decodeUnknownOption(SessionId)
 
 export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
   Effect.gen(function*() {
@@ -128,7 +132,11 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
           }
         }))
       .handle("deleteSession", ({ params }) =>
-        Effect.flatMap(CurrentCaller, (caller) => sessions.end(caller, params.session_id)))
+        Effect.flatMap(CurrentCaller, (caller) =>
+          Option.match(decodeSessionId(params.session_id), {
+            onNone: () => Effect.fail(new SessionNotFound()),
+            onSome: (sessionId) => sessions.end(caller, sessionId)
+          })))
       .handle("changePassword", ({ payload }) =>
         Effect.gen(function*() {
           const caller = yield* CurrentCaller

@@ -11,15 +11,13 @@
 import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
-import { isBanned } from "../../domain/auth/User.js"
+import { type CallerSessionId, LEGACY_SESSION_ID, type SessionId } from "../../domain/auth/Session.js"
+import { isBanned, type UserId } from "../../domain/auth/User.js"
 import { AppConfig } from "../platform/Config.js"
 import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { currentDate } from "../platform/Time.js"
 import { Tokens, TokensLive } from "./Tokens.js"
 import { UserRepo, UserRepoLive } from "./UserRepo.js"
-
-/** The session id a legacy token's caller is given: it names no row. */
-export const LEGACY_SESSION_ID = "legacy"
 
 /** How many distinct tokens are remembered (~1 KB each); the least recently used go first. */
 const CAPACITY = 10_000
@@ -28,9 +26,9 @@ export interface AccessChecksShape {
   /** Verifies an access token and that its session is active and its user allowed in. */
   readonly check: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
   /** The session ended here: its tokens are refused from the next request on. */
-  readonly forgetSession: (sessionId: string) => Effect.Effect<void>
+  readonly forgetSession: (sessionId: SessionId) => Effect.Effect<void>
   /** Every session of the user but `keep` ended here. */
-  readonly forgetUser: (userId: string, keep: string | null) => Effect.Effect<void>
+  readonly forgetUser: (userId: UserId, keep: CallerSessionId | null) => Effect.Effect<void>
 }
 
 export class AccessChecks extends Context.Service<AccessChecks, AccessChecksShape>()("tasks-api/AccessChecks") {}

@@ -17,7 +17,7 @@ import {
   WrongPassword
 } from "../../domain/Errors.js"
 import { passwordProblem } from "../../domain/auth/PasswordPolicy.js"
-import { Email, INVALID_EMAIL, isBanned, normaliseEmail } from "../../domain/auth/User.js"
+import { Email, INVALID_EMAIL, isBanned, normaliseEmail, UserId } from "../../domain/auth/User.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 import { countSigninOutcome } from "../platform/Metrics.js"
 import { PasswordHasher, PasswordHasherLive } from "./PasswordHasher.js"
@@ -69,7 +69,7 @@ export const AccountsLive = Layer.effect(
       if (problem !== undefined) return yield* PasswordRejected.because(problem)
       const passwordHash = yield* hasher.hash(input.password)
       const user = yield* users.insertWithPassword({
-        id: randomUUID(),
+        id: UserId.make(randomUUID()),
         email,
         name: input.name?.trim() || null,
         passwordHash,

@@ -8,13 +8,14 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import { canonicalUuid, uuidHex } from "../../domain/Uuid.js"
+import { SessionId } from "../../domain/auth/Session.js"
 
 const VERSION = 1
 const BODY_LENGTH = 1 + 16 + 8
 const MAC_LENGTH = 32
 
 export interface RefreshTokenClaims {
-  readonly sessionId: string
+  readonly sessionId: SessionId
   readonly counter: number
 }
 
@@ -23,7 +24,11 @@ const bytesToUuid = (bytes: Buffer) => canonicalUuid(bytes.toString("hex"))
 
 const mac = (key: Uint8Array, body: Buffer) => createHmac("sha256", key).update(body).digest()
 
-export const mintRefreshToken = (key: Uint8Array, { counter, sessionId }: RefreshTokenClaims) => {
+/** Any UUID's text will do: a token naming no session is refused when it is used. */
+export const mintRefreshToken = (
+  key: Uint8Array,
+  { counter, sessionId }: { readonly sessionId: string; readonly counter: number }
+) => {
   const body = Buffer.alloc(BODY_LENGTH)
   body.writeUInt8(VERSION, 0)
   uuidToBytes(sessionId).copy(body, 1)
@@ -42,5 +47,6 @@ export const parseRefreshToken = (
   const body = bytes.subarray(0, BODY_LENGTH)
   const presented = bytes.subarray(BODY_LENGTH)
   if (!keys.some((key) => timingSafeEqual(mac(key, body), presented))) return undefined
-  return { sessionId: bytesToUuid(body.subarray(1, 17)), counter: Number(body.readBigUInt64BE(17)) }
+  // Authenticated: the session id is one we minted, written as PostgreSQL writes a uuid.
+  return { sessionId: SessionId.make(bytesToUuid(body.subarray(1, 17))), counter: Number(body.readBigUInt64BE(17)) }
 }

@@ -1,29 +1,52 @@
 /** Sessions of the new service (`auth_session`): one per signin, with its refresh-token counter. */
-import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import { Context, Effect, Layer, type Option, Schema, SchemaTransformation } from "effect"
+import { SqlClient, type SqlError, SqlSchema } from "effect/sql"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
-import type { User } from "../../domain/auth/User.js"
-import { isCanonicalUuid } from "../../domain/Uuid.js"
-import { orUnavailable } from "../platform/DatabaseErrors.js"
-import { toUser, USER_COLUMNS, type UserRow } from "./UserRepo.js"
+import { SessionId } from "../../domain/auth/Session.js"
+import { User, UserId } from "../../domain/auth/User.js"
+import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
+import { USER_COLUMNS } from "./UserRepo.js"
 
-export interface SessionRecord {
-  readonly id: string
-  readonly userId: string
-  readonly refreshCounter: number
-  readonly rotatedAt: Date | null
-  readonly createdAt: Date
-  readonly lastUsedAt: Date
-  readonly expiresAt: Date
-  readonly idleExpiresAt: Date
-  readonly revokedAt: Date | null
-  readonly ipAddress: string | null
-  readonly userAgent: string | null
-}
+/** An int8 column: the driver decodes it to a bigint; counters stay far below 2^53. */
+const NumberFromInt8 = Schema.BigInt.pipe(
+  Schema.decodeTo(Schema.Number, SchemaTransformation.transform({ decode: Number, encode: BigInt }))
+)
+
+/** A session as SESSION_COLUMNS select it (each column prefixed `s_`, beside a user's). */
+const SessionRecord = Schema.Struct({
+  id: SessionId,
+  userId: UserId,
+  refreshCounter: NumberFromInt8,
+  rotatedAt: Schema.NullOr(Schema.Date),
+  createdAt: Schema.Date,
+  lastUsedAt: Schema.Date,
+  expiresAt: Schema.Date,
+  idleExpiresAt: Schema.Date,
+  revokedAt: Schema.NullOr(Schema.Date),
+  ipAddress: Schema.NullOr(Schema.String),
+  userAgent: Schema.NullOr(Schema.String)
+}).pipe(Schema.encodeKeys({
+  id: "s_id",
+  userId: "s_user_id",
+  refreshCounter: "s_refresh_counter",
+  rotatedAt: "s_rotated_at",
+  createdAt: "s_created_at",
+  lastUsedAt: "s_last_used_at",
+  expiresAt: "s_expires_at",
+  idleExpiresAt: "s_idle_expires_at",
+  revokedAt: "s_revoked_at",
+  ipAddress: "s_ip_address",
+  userAgent: "s_user_agent"
+}))
+export type SessionRecord = typeof SessionRecord.Type
+
+/** One row holds both: each schema reads its own columns of it. */
+const SessionWithUser = Schema.Struct({ session: SessionRecord, user: User })
+const asSessionWithUser = (rows: ReadonlyArray<unknown>) => rows.map((row) => ({ session: row, user: row }))
 
 export interface NewSession {
-  readonly id: string
-  readonly userId: string
+  readonly id: SessionId
+  readonly userId: UserId
   readonly now: Date
   readonly idleExpiresAt: Date
   readonly expiresAt: Date
@@ -46,8 +69,8 @@ export interface SessionRepoShape {
   readonly insert: (session: NewSession) => Effect.Effect<void, ServiceUnavailable>
   /** The session if it is neither revoked nor expired at `now`, with its user. */
   readonly findActive: (
-    sessionId: string,
-    userId: string,
+    sessionId: SessionId,
+    userId: UserId,
     now: Date
   ) => Effect.Effect<Option.Option<{ readonly session: SessionRecord; readonly user: User }>, ServiceUnavailable>
   /**
@@ -55,72 +78,44 @@ export interface SessionRepoShape {
    * refreshes of one session take turns, so none loses an update or forks the session.
    */
   readonly withLocked: <A, E>(
-    sessionId: string,
+    sessionId: SessionId,
     decide: (locked: Option.Option<{ readonly session: SessionRecord; readonly user: User }>) => Effect.Effect<A, E>
   ) => Effect.Effect<A, Exclude<E, SqlError.SqlError> | ServiceUnavailable>
   readonly rotate: (
-    sessionId: string,
+    sessionId: SessionId,
     counter: number,
     now: Date,
     idleExpiresAt: Date
   ) => Effect.Effect<void, SqlError.SqlError>
-  readonly touch: (sessionId: string, now: Date) => Effect.Effect<void, SqlError.SqlError>
-  readonly revoke: (sessionId: string, reason: RevocationReason, now: Date) => Effect.Effect<void, SqlError.SqlError>
+  readonly touch: (sessionId: SessionId, now: Date) => Effect.Effect<void, SqlError.SqlError>
+  readonly revoke: (
+    sessionId: SessionId,
+    reason: RevocationReason,
+    now: Date
+  ) => Effect.Effect<void, SqlError.SqlError>
   /** Ends every active session of the user but `keep`; answers how many ended. */
   readonly revokeAllOfUser: (
-    userId: string,
+    userId: UserId,
     reason: RevocationReason,
     now: Date,
-    keep: string | null
+    keep: SessionId | null
   ) => Effect.Effect<number, ServiceUnavailable>
   /** Ends one of the user's active sessions; false when it is not one of them. */
   readonly revokeOwned: (
-    userId: string,
-    sessionId: string,
+    userId: UserId,
+    sessionId: SessionId,
     reason: RevocationReason,
     now: Date
   ) => Effect.Effect<boolean, ServiceUnavailable>
-  readonly listActive: (userId: string, now: Date) => Effect.Effect<ReadonlyArray<SessionRecord>, ServiceUnavailable>
+  readonly listActive: (userId: UserId, now: Date) => Effect.Effect<ReadonlyArray<SessionRecord>, ServiceUnavailable>
 }
 
 export class SessionRepo extends Context.Service<SessionRepo, SessionRepoShape>()("tasks-api/SessionRepo") {}
-
-interface SessionRow {
-  readonly s_id: string
-  readonly s_user_id: string
-  /** bigint: the driver decodes int8 to a bigint. */
-  readonly s_refresh_counter: bigint
-  readonly s_rotated_at: Date | null
-  readonly s_created_at: Date
-  readonly s_last_used_at: Date
-  readonly s_expires_at: Date
-  readonly s_idle_expires_at: Date
-  readonly s_revoked_at: Date | null
-  readonly s_ip_address: string | null
-  readonly s_user_agent: string | null
-}
 
 const SESSION_COLUMNS = `s.id AS s_id, s.user_id AS s_user_id, s.refresh_counter AS s_refresh_counter,
   s.rotated_at AS s_rotated_at, s.created_at AS s_created_at, s.last_used_at AS s_last_used_at,
   s.expires_at AS s_expires_at, s.idle_expires_at AS s_idle_expires_at, s.revoked_at AS s_revoked_at,
   s.ip_address AS s_ip_address, s.user_agent AS s_user_agent`
-
-const toSession = (row: SessionRow): SessionRecord => ({
-  id: row.s_id,
-  userId: row.s_user_id,
-  refreshCounter: Number(row.s_refresh_counter),
-  rotatedAt: row.s_rotated_at,
-  createdAt: row.s_created_at,
-  lastUsedAt: row.s_last_used_at,
-  expiresAt: row.s_expires_at,
-  idleExpiresAt: row.s_idle_expires_at,
-  revokedAt: row.s_revoked_at,
-  ipAddress: row.s_ip_address,
-  userAgent: row.s_user_agent
-})
-
-/** Session ids are UUIDs: anything else names no session (and must not reach a uuid column). */
-export const isSessionId = (id: string) => isCanonicalUuid(id)
 
 export const SessionRepoLive = Layer.effect(
   SessionRepo,
@@ -136,31 +131,41 @@ export const SessionRepoLive = Layer.effect(
         VALUES (${s.id}, ${s.userId}, ${s.now}, ${s.now}, ${s.idleExpiresAt}, ${s.expiresAt},
                 ${s.ipAddress}, ${s.userAgent})`.pipe(Effect.asVoid, orUnavailable, Effect.withSpan("SessionRepo.insert"))
 
-    const withUser = (rows: ReadonlyArray<SessionRow & UserRow>) =>
-      Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({ session: toSession(row), user: toUser(row) }))
-
     /** A session (aliased `s`) that is neither revoked nor past either expiry at `now`. */
     const activeAt = (now: Date) => sql`s.revoked_at IS NULL AND s.expires_at > ${now} AND s.idle_expires_at > ${now}`
 
-    const findActive: SessionRepoShape["findActive"] = (sessionId, userId, now) =>
-      !isSessionId(sessionId)
-        ? Effect.succeed(Option.none())
-        : sql<SessionRow & UserRow>`
+    // A SessionId was checked where it entered: requests take its text, so the check is not run again.
+    const selectActive = SqlSchema.findOneOption({
+      Request: Schema.Struct({ sessionId: Schema.String, userId: UserId, now: Schema.Date }),
+      Result: SessionWithUser,
+      execute: ({ now, sessionId, userId }) =>
+        sql`
             SELECT ${sessionColumns}, ${userColumns}
             FROM auth_session s JOIN "user" u ON u.id = s.user_id
             WHERE s.id = ${sessionId} AND s.user_id = ${userId} AND ${activeAt(now)}`.pipe(
-            Effect.map(withUser),
-            orUnavailable,
-            Effect.withSpan("SessionRepo.findActive")
-          )
+          Effect.map(asSessionWithUser)
+        )
+    })
+    const findActive: SessionRepoShape["findActive"] = (sessionId, userId, now) =>
+      selectActive({ sessionId, userId, now }).pipe(
+        decodedOrDie,
+        orUnavailable,
+        Effect.withSpan("SessionRepo.findActive")
+      )
 
-    const withLocked: SessionRepoShape["withLocked"] = (sessionId, decide) =>
-      sql.withTransaction(
-        sql<SessionRow & UserRow>`
+    const selectLocked = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: SessionWithUser,
+      execute: (sessionId) =>
+        sql`
           SELECT ${sessionColumns}, ${userColumns}
           FROM auth_session s JOIN "user" u ON u.id = s.user_id
           WHERE s.id = ${sessionId}
-          FOR UPDATE OF s`.pipe(Effect.map(withUser), Effect.flatMap(decide))
+          FOR UPDATE OF s`.pipe(Effect.map(asSessionWithUser))
+    })
+    const withLocked: SessionRepoShape["withLocked"] = (sessionId, decide) =>
+      sql.withTransaction(
+        selectLocked(sessionId).pipe(decodedOrDie, Effect.flatMap(decide))
       ).pipe(orUnavailable, Effect.withSpan("SessionRepo.withLocked"))
 
     const rotate: SessionRepoShape["rotate"] = (sessionId, counter, now, idleExpiresAt) =>
@@ -184,7 +189,7 @@ export const SessionRepoLive = Layer.effect(
       sql<{ readonly id: string }>`
         UPDATE auth_session SET revoked_at = ${now}, revoked_reason = ${reason}
         WHERE user_id = ${userId} AND revoked_at IS NULL
-          ${keep === null || !isSessionId(keep) ? sql`` : sql`AND id <> ${keep}`}
+          ${keep === null ? sql`` : sql`AND id <> ${keep}`}
         RETURNING id`.pipe(
         Effect.map((rows) => rows.length),
         orUnavailable,
@@ -192,23 +197,27 @@ export const SessionRepoLive = Layer.effect(
       )
 
     const revokeOwned: SessionRepoShape["revokeOwned"] = (userId, sessionId, reason, now) =>
-      !isSessionId(sessionId)
-        ? Effect.succeed(false)
-        : sql<{ readonly id: string }>`
+      sql<{ readonly id: string }>`
             UPDATE auth_session AS s SET revoked_at = ${now}, revoked_reason = ${reason}
             WHERE s.id = ${sessionId} AND s.user_id = ${userId} AND ${activeAt(now)}
             RETURNING s.id`.pipe(
-            Effect.map((rows) => rows.length > 0),
-            orUnavailable,
-            Effect.withSpan("SessionRepo.revokeOwned")
-          )
+        Effect.map((rows) => rows.length > 0),
+        orUnavailable,
+        Effect.withSpan("SessionRepo.revokeOwned")
+      )
 
-    const listActive: SessionRepoShape["listActive"] = (userId, now) =>
-      sql<SessionRow>`
+    const selectActiveOfUser = SqlSchema.findAll({
+      Request: Schema.Struct({ userId: UserId, now: Schema.Date }),
+      Result: SessionRecord,
+      execute: ({ now, userId }) =>
+        sql`
         SELECT ${sessionColumns} FROM auth_session s
         WHERE s.user_id = ${userId} AND ${activeAt(now)}
-        ORDER BY s.created_at DESC, s.id`.pipe(
-        Effect.map((rows) => rows.map(toSession)),
+        ORDER BY s.created_at DESC, s.id`
+    })
+    const listActive: SessionRepoShape["listActive"] = (userId, now) =>
+      selectActiveOfUser({ userId, now }).pipe(
+        decodedOrDie,
         orUnavailable,
         Effect.withSpan("SessionRepo.listActive")
       )

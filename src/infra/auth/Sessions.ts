@@ -8,7 +8,8 @@ import { randomUUID } from "node:crypto"
 import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type LogoutScope, TokenPair } from "../../domain/auth/Auth.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../../domain/Errors.js"
-import { isBanned, type User } from "../../domain/auth/User.js"
+import { type CallerSessionId, LEGACY_SESSION_ID, SessionId } from "../../domain/auth/Session.js"
+import { isBanned, type User, type UserId } from "../../domain/auth/User.js"
 import { AccessChecks, AccessChecksLive } from "./AccessChecks.js"
 import { AppConfig } from "../platform/Config.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
@@ -24,7 +25,7 @@ export interface SessionsShape {
   readonly open: (
     user: User,
     client: ClientInfo
-  ) => Effect.Effect<{ readonly pair: TokenPair; readonly sessionId: string }, ServiceUnavailable>
+  ) => Effect.Effect<{ readonly pair: TokenPair; readonly sessionId: SessionId }, ServiceUnavailable>
   /**
    * What an authentic refresh token claims (its session, whether or not still current, and its
    * counter), else undefined. Parsed once per request: the caller rate-limits by its session.
@@ -37,13 +38,13 @@ export interface SessionsShape {
   readonly logout: (caller: Caller, scope: LogoutScope) => Effect.Effect<void, ServiceUnavailable>
   /** RFC 7009: ends the session of a refresh or access token; unknown tokens are ignored. */
   readonly revokeToken: (token: string) => Effect.Effect<void, ServiceUnavailable>
-  readonly listActive: (userId: string) => Effect.Effect<ReadonlyArray<SessionRecord>, ServiceUnavailable>
-  readonly end: (caller: Caller, sessionId: string) => Effect.Effect<void, SessionNotFound | ServiceUnavailable>
+  readonly listActive: (userId: UserId) => Effect.Effect<ReadonlyArray<SessionRecord>, ServiceUnavailable>
+  readonly end: (caller: Caller, sessionId: SessionId) => Effect.Effect<void, SessionNotFound | ServiceUnavailable>
   /** Ends every session of the user but `keep` (null: all of them). */
   readonly endAllOfUser: (
-    userId: string,
+    userId: UserId,
     reason: RevocationReason,
-    keep: string | null
+    keep: CallerSessionId | null
   ) => Effect.Effect<number, ServiceUnavailable>
 }
 
@@ -63,7 +64,7 @@ export const SessionsLive = Layer.effect(
     const accessChecks = yield* AccessChecks
     const now = currentDate
     /** Ends one session, here too: its access tokens are refused from the next request on. */
-    const revoke = (sessionId: string, reason: RevocationReason, at: Date) =>
+    const revoke = (sessionId: SessionId, reason: RevocationReason, at: Date) =>
       Effect.andThen(repo.revoke(sessionId, reason, at), accessChecks.forgetSession(sessionId))
     const refreshKeys = [tokens.refreshTokenKeys.current, ...tokens.refreshTokenKeys.previous]
     const graceMillis = Duration.toMillis(config.refreshReuseGrace)
@@ -73,7 +74,7 @@ export const SessionsLive = Layer.effect(
 
     const tokenPair = Effect.fn("Sessions.tokenPair")(function*(
       user: User,
-      sessionId: string,
+      sessionId: SessionId,
       counter: number,
       refreshExpiresAt: Date
     ) {
@@ -91,7 +92,7 @@ export const SessionsLive = Layer.effect(
 
     const open: SessionsShape["open"] = Effect.fn("Sessions.open")(function*(user, client) {
       const openedAt = yield* now
-      const sessionId = randomUUID()
+      const sessionId = SessionId.make(randomUUID())
       const expiresAt = new Date(openedAt.getTime() + Duration.toMillis(config.sessionMaxAge))
       const idleExpiresAt = idleExpiry(openedAt, expiresAt)
       yield* repo.insert({ id: sessionId, userId: user.id, now: openedAt, idleExpiresAt, expiresAt, ...client })
@@ -145,7 +146,9 @@ export const SessionsLive = Layer.effect(
 
     const endAllOfUser: SessionsShape["endAllOfUser"] = Effect.fn("Sessions.endAllOfUser")(
       function*(userId, reason, keep) {
-        const ended = yield* repo.revokeAllOfUser(userId, reason, yield* now, keep)
+        // A legacy caller's session names no row: every session of the user ends.
+        const keepRow = keep === LEGACY_SESSION_ID ? null : keep
+        const ended = yield* repo.revokeAllOfUser(userId, reason, yield* now, keepRow)
         yield* accessChecks.forgetUser(userId, keep)
         if (ended > 0) {
           yield* securityEvent("auth.session.revoked", { user_id: userId, reason, sessions: ended })
@@ -154,7 +157,7 @@ export const SessionsLive = Layer.effect(
       }
     )
 
-    const endOne = (userId: string, sessionId: string, reason: RevocationReason) =>
+    const endOne = (userId: UserId, sessionId: SessionId, reason: RevocationReason) =>
       Effect.flatMap(now, (at) => repo.revokeOwned(userId, sessionId, reason, at)).pipe(
         Effect.tap((ended) =>
           ended
@@ -171,6 +174,8 @@ export const SessionsLive = Layer.effect(
       const current = caller.session.id
       switch (scope) {
         case "local":
+          // A legacy caller is in no session: there is none to end.
+          if (current === LEGACY_SESSION_ID) return
           return yield* Effect.asVoid(endOne(userId, current, "logout"))
         case "global":
           return yield* Effect.asVoid(endAllOfUser(userId, "logout_global", null))

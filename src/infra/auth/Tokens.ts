@@ -6,7 +6,7 @@
  * Tokens of the old backend (HS256 with the shared secret, no `typ`/`iss`/`aud`/`sid`) are
  * accepted only while LEGACY_TOKENS_UNTIL is in the future.
  */
-import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import {
   calculateJwkThumbprint,
   decodeProtectedHeader,
@@ -19,6 +19,8 @@ import {
   SignJWT
 } from "jose"
 import { createHash, createPublicKey, hkdfSync, type KeyObject, randomUUID } from "node:crypto"
+import { SessionId } from "../../domain/auth/Session.js"
+import { UserId } from "../../domain/auth/User.js"
 import { AppConfig, type AppConfigShape, type JwtAlgorithm } from "../platform/Config.js"
 
 export const ACCESS_TOKEN_TYPE = "at+jwt"
@@ -26,9 +28,9 @@ const CLOCK_SKEW_SECONDS = 30
 
 /** What a verified access token tells: whose it is, of which session, and its lifetime. */
 export interface AccessClaims {
-  readonly userId: string
+  readonly userId: UserId
   /** The session the token belongs to; null for a legacy token of the old backend. */
-  readonly sessionId: string | null
+  readonly sessionId: SessionId | null
   readonly issuedAt: Date
   readonly expiresAt: Date
 }
@@ -44,10 +46,10 @@ export class InvalidToken extends Data.TaggedError("InvalidToken")<{ readonly re
 
 export interface TokensShape {
   readonly issueAccessToken: (subject: {
-    readonly userId: string
+    readonly userId: UserId
     readonly email: string
     readonly role: string
-    readonly sessionId: string
+    readonly sessionId: SessionId
   }) => Effect.Effect<IssuedToken>
   readonly verifyAccessToken: (token: string) => Effect.Effect<AccessClaims, InvalidToken>
   /** The public verification keys (empty with a symmetric algorithm), for `/.well-known/jwks.json`. */
@@ -73,6 +75,13 @@ const stringClaim = (payload: JWTPayload, name: string) => {
   const value = payload[name]
   return typeof value === "string" && value.length > 0 ? value : undefined
 }
+
+/**
+ * Where ids from tokens are branded. The signature vouches for the subject (a user id we, or the
+ * old backend, wrote), so it is branded as it is (`UserId.make` in both verifications); a `sid`
+ * must still be a session id (a UUID), else it names no session and the token is refused.
+ */
+const decodeSessionId = Schema.decodeUnknownOption(SessionId)
 
 const refusal = (cause: unknown) => new InvalidToken({ reason: cause instanceof Error ? cause.message : "unverifiable" })
 
@@ -177,17 +186,19 @@ export const TokensLive = Layer.effect(
           catch: refusal
         })
         const userId = stringClaim(payload, "sub")
-        const sessionId = stringClaim(payload, "sid")
+        const sid = stringClaim(payload, "sid")
         // jose requires a jti but accepts any value: ours is always a string.
-        if (userId === undefined || sessionId === undefined || stringClaim(payload, "jti") === undefined) {
+        if (userId === undefined || sid === undefined || stringClaim(payload, "jti") === undefined) {
           return yield* new InvalidToken({ reason: "missing claims" })
         }
         if (payload.user_id !== undefined && payload.user_id !== userId) {
           return yield* new InvalidToken({ reason: "user_id does not match sub" })
         }
+        const sessionId = decodeSessionId(sid)
+        if (Option.isNone(sessionId)) return yield* new InvalidToken({ reason: "sid is not a session id" })
         return {
-          userId,
-          sessionId,
+          userId: UserId.make(userId),
+          sessionId: sessionId.value,
           issuedAt: new Date((payload.iat ?? 0) * 1000),
           expiresAt: new Date((payload.exp ?? 0) * 1000)
         } satisfies AccessClaims
@@ -226,7 +237,7 @@ export const TokensLive = Layer.effect(
           return yield* new InvalidToken({ reason: "user_id does not match sub" })
         }
         return {
-          userId,
+          userId: UserId.make(userId),
           sessionId: null,
           issuedAt: new Date((payload.iat ?? Math.floor(now / 1000)) * 1000),
           expiresAt: new Date((payload.exp ?? 0) * 1000)

@@ -1,9 +1,9 @@
 /** Users and their password credential, in the old backend's Better-Auth-style tables. */
-import { Context, Data, Effect, Layer, Option } from "effect"
-import { SqlClient, type Statement } from "effect/sql"
+import { Context, Data, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient, SqlSchema, type Statement } from "effect/sql"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
-import { User } from "../../domain/auth/User.js"
-import { orUnavailable } from "../platform/DatabaseErrors.js"
+import { LinkedAccount, User, UserId } from "../../domain/auth/User.js"
+import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
 
 export interface UserWithCredential {
   readonly user: User
@@ -11,27 +11,20 @@ export interface UserWithCredential {
   readonly credential: Option.Option<{ readonly accountId: string; readonly passwordHash: string }>
 }
 
-export interface LinkedAccountRow {
-  readonly id: string
-  readonly provider_id: string
-  readonly account_id: string
-  readonly created_at: Date
-}
-
 export class EmailTaken extends Data.TaggedError("EmailTaken")<{}> {}
 
 export interface UserRepoShape {
   readonly findByEmail: (email: string) => Effect.Effect<Option.Option<UserWithCredential>, ServiceUnavailable>
-  readonly findById: (id: string) => Effect.Effect<Option.Option<UserWithCredential>, ServiceUnavailable>
+  readonly findById: (id: UserId) => Effect.Effect<Option.Option<UserWithCredential>, ServiceUnavailable>
   readonly insertWithPassword: (input: {
-    readonly id: string
+    readonly id: UserId
     readonly email: string
     readonly name: string | null
     readonly passwordHash: string
     readonly now: Date
   }) => Effect.Effect<User, EmailTaken | ServiceUnavailable>
   readonly updatePasswordHash: (accountId: string, passwordHash: string, now: Date) => Effect.Effect<void, ServiceUnavailable>
-  readonly linkedAccounts: (userId: string) => Effect.Effect<ReadonlyArray<LinkedAccountRow>, ServiceUnavailable>
+  readonly linkedAccounts: (userId: UserId) => Effect.Effect<ReadonlyArray<LinkedAccount>, ServiceUnavailable>
 }
 
 export class UserRepo extends Context.Service<UserRepo, UserRepoShape>()("tasks-api/UserRepo") {}
@@ -42,43 +35,17 @@ export const USER_COLUMNS = `u.id, u.email, u.email_verified, u.name, u.image, c
 /** The same columns for a statement on "user" alone (INSERT … RETURNING). */
 const UNQUALIFIED_USER_COLUMNS = USER_COLUMNS.replace(/u\./g, "")
 
-export interface UserRow {
-  readonly id: string
-  readonly email: string
-  readonly email_verified: boolean
-  readonly name: string | null
-  readonly image: string | null
-  readonly role: string
-  readonly banned: boolean
-  readonly ban_reason: string | null
-  readonly ban_expires: Date | null
-  readonly created_at: Date
-  readonly updated_at: Date
-}
+/** The password credential's columns beside a user's (LEFT JOINed: null when it has none). */
+const CredentialColumns = Schema.Struct({
+  credential_id: Schema.NullOr(Schema.String),
+  password: Schema.NullOr(Schema.String)
+})
 
-/** Rows come straight from the database, whose constraints already hold: types only, no checks. */
-export const toUser = (row: UserRow) =>
-  new User(
-    {
-      id: row.id,
-      email: row.email,
-      email_verified: row.email_verified,
-      name: row.name,
-      image: row.image,
-      role: row.role,
-      banned: row.banned,
-      ban_reason: row.ban_reason,
-      ban_expires: row.ban_expires,
-      created_at: row.created_at,
-      updated_at: row.updated_at
-    },
-    { disableChecks: true }
-  )
+/** One row holds both: each schema reads its own columns of it. */
+const UserWithCredentialRow = Schema.Struct({ user: User, credential: CredentialColumns })
+const asUserWithCredential = (rows: ReadonlyArray<unknown>) => rows.map((row) => ({ user: row, credential: row }))
 
-interface CredentialColumns {
-  readonly credential_id: string | null
-  readonly password: string | null
-}
+const decodeUser = Schema.decodeUnknownEffect(User)
 
 export const UserRepoLive = Layer.effect(
   UserRepo,
@@ -86,32 +53,44 @@ export const UserRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const userColumns = sql.literal(USER_COLUMNS)
 
-    const withCredential = (rows: ReadonlyArray<UserRow & CredentialColumns>) =>
-      Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
-        user: toUser(row),
-        credential: row.credential_id !== null && row.password !== null
-          ? Option.some({ accountId: row.credential_id, passwordHash: row.password })
-          : Option.none()
-      }))
+    const withCredential = ({ credential, user }: typeof UserWithCredentialRow.Type): UserWithCredential => ({
+      user,
+      credential: credential.credential_id !== null && credential.password !== null
+        ? Option.some({ accountId: credential.credential_id, passwordHash: credential.password })
+        : Option.none()
+    })
 
     /** The one user `where` selects (aliased `u`), with its password credential if it has one. */
-    const findOne = (where: Statement.Fragment, spanName: string) =>
-      sql<UserRow & CredentialColumns>`
+    const selectOne = (where: Statement.Fragment) =>
+      sql`
         SELECT ${userColumns}, a.id AS credential_id, a.password
         FROM "user" u
         LEFT JOIN account a ON a.user_id = u.id AND a.provider_id = 'credential'
         WHERE ${where}
-        LIMIT 1`.pipe(Effect.map(withCredential), orUnavailable, Effect.withSpan(spanName))
+        LIMIT 1`.pipe(Effect.map(asUserWithCredential))
 
+    const findOne = <E>(found: Effect.Effect<Option.Option<typeof UserWithCredentialRow.Type>, E>, spanName: string) =>
+      found.pipe(Effect.map(Option.map(withCredential)), decodedOrDie, orUnavailable, Effect.withSpan(spanName))
+
+    const selectByEmail = SqlSchema.findOneOption({
+      Request: Schema.String,
+      Result: UserWithCredentialRow,
+      execute: (email) => selectOne(sql`lower(u.email) = ${email}`)
+    })
     const findByEmail: UserRepoShape["findByEmail"] = (email) =>
-      findOne(sql`lower(u.email) = ${email}`, "UserRepo.findByEmail")
+      findOne(selectByEmail(email), "UserRepo.findByEmail")
 
-    const findById: UserRepoShape["findById"] = (id) => findOne(sql`u.id = ${id}`, "UserRepo.findById")
+    const selectById = SqlSchema.findOneOption({
+      Request: UserId,
+      Result: UserWithCredentialRow,
+      execute: (id) => selectOne(sql`u.id = ${id}`)
+    })
+    const findById: UserRepoShape["findById"] = (id) => findOne(selectById(id), "UserRepo.findById")
 
     const insertWithPassword: UserRepoShape["insertWithPassword"] = (input) =>
       sql.withTransaction(
         Effect.gen(function*() {
-          const rows = yield* sql<UserRow>`
+          const rows = yield* sql`
             INSERT INTO "user" (id, email, email_verified, name, role, banned, created_at, updated_at)
             VALUES (${input.id}, ${input.email}, false, ${input.name}, 'user', false, ${input.now}, ${input.now})
             RETURNING ${sql.literal(UNQUALIFIED_USER_COLUMNS)}`
@@ -120,9 +99,10 @@ export const UserRepoLive = Layer.effect(
             INSERT INTO account (id, user_id, account_id, provider_id, password, created_at, updated_at)
             VALUES (${crypto.randomUUID()}, ${input.id}, ${input.id}, 'credential', ${input.passwordHash},
                     ${input.now}, ${input.now})`
-          return toUser(rows[0])
+          return yield* decodeUser(rows[0])
         })
       ).pipe(
+        decodedOrDie,
         // SQLSTATE 23505 (the email's unique index), classified by the driver.
         Effect.catchReason("SqlError", "UniqueViolation", () => Effect.fail(new EmailTaken())),
         orUnavailable,
@@ -136,11 +116,17 @@ export const UserRepoLive = Layer.effect(
         Effect.withSpan("UserRepo.updatePasswordHash")
       )
 
-    const linkedAccounts: UserRepoShape["linkedAccounts"] = (userId) =>
-      sql<LinkedAccountRow>`
+    const selectLinkedAccounts = SqlSchema.findAll({
+      Request: UserId,
+      Result: LinkedAccount,
+      execute: (userId) =>
+        sql`
         SELECT id, provider_id, account_id, created_at FROM account
         WHERE user_id = ${userId} AND provider_id <> 'credential'
-        ORDER BY created_at, id`.pipe(orUnavailable, Effect.withSpan("UserRepo.linkedAccounts"))
+        ORDER BY created_at, id`
+    })
+    const linkedAccounts: UserRepoShape["linkedAccounts"] = (userId) =>
+      selectLinkedAccounts(userId).pipe(decodedOrDie, orUnavailable, Effect.withSpan("UserRepo.linkedAccounts"))
 
     return { findByEmail, findById, insertWithPassword, updatePasswordHash, linkedAccounts }
   })

@@ -1,5 +1,5 @@
 /** Which database failures mean "unavailable, retry later" (503) and which are bugs (500). */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { SqlError } from "effect/sql"
 import { ServiceUnavailable } from "../../domain/Errors.js"
 
@@ -51,5 +51,16 @@ export const orUnavailable = <A, E, R>(
 ): Effect.Effect<A, Exclude<E, SqlError.SqlError> | ServiceUnavailable, R> => {
   // Not returned directly: the declared return type would steer catchIf's inference.
   const handled = Effect.catchIf(effect, isSqlError, onSqlError)
+  return handled
+}
+
+/**
+ * A row that its schema refuses is a defect (500), as a failed query that is not about
+ * availability is: rows come from our own tables, whose constraints the schemas restate.
+ */
+export const decodedOrDie = <A, E, R>(
+  effect: Effect.Effect<A, E | Schema.SchemaError, R>
+): Effect.Effect<A, Exclude<E, Schema.SchemaError>, R> => {
+  const handled = Effect.catchIf(effect, Schema.isSchemaError, Effect.die)
   return handled
 }

@@ -3,15 +3,16 @@
  * `createOnce` makes "create, then remember the answer" one transaction whose key row is the
  * arbiter, so two racing requests with the same key can never both create.
  */
-import { Context, Data, Effect, Layer, Option, Result } from "effect"
-import { SqlClient } from "effect/sql"
+import { Context, Data, Effect, Layer, Option, Result, Schema } from "effect"
+import { SqlClient, SqlSchema } from "effect/sql"
+import { UserId } from "../../domain/auth/User.js"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
-import { orUnavailable } from "../platform/DatabaseErrors.js"
+import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
 import type { Json } from "./Fingerprint.js"
 
 /** Identifies one idempotent request. */
 export interface IdempotencyScope {
-  readonly userId: string
+  readonly userId: UserId
   readonly key: string
   /** sha256 of the request body's canonical JSON. */
   readonly fingerprint: string
@@ -23,15 +24,24 @@ export interface StoredResponse {
   readonly body: Json
 }
 
-export interface IdempotencyEntry extends StoredResponse {
-  readonly fingerprint: string
-  readonly createdAt: Date
-}
+/** A live key's entry: the stored response, the fingerprint of the request that got it, and when. */
+const IdempotencyEntry = Schema.Struct({
+  fingerprint: Schema.String,
+  status: Schema.Number,
+  body: Schema.Json,
+  createdAt: Schema.Date
+}).pipe(Schema.encodeKeys({
+  fingerprint: "request_fingerprint",
+  status: "response_status",
+  body: "response_body",
+  createdAt: "created_at"
+}))
+export type IdempotencyEntry = typeof IdempotencyEntry.Type
 
 export interface IdempotencyRepoShape {
   /** The entry of (user, key) created after `liveSince`, if any: older ones have expired. */
   readonly findLive: (
-    userId: string,
+    userId: UserId,
     key: string,
     liveSince: Date
   ) => Effect.Effect<Option.Option<IdempotencyEntry>, ServiceUnavailable>
@@ -50,20 +60,6 @@ export interface IdempotencyRepoShape {
 
 export class IdempotencyRepo extends Context.Service<IdempotencyRepo, IdempotencyRepoShape>()("tasks-api/IdempotencyRepo") {}
 
-interface EntryRow {
-  readonly request_fingerprint: string
-  readonly response_status: number
-  readonly response_body: Json
-  readonly created_at: Date
-}
-
-const toEntry = (row: EntryRow): IdempotencyEntry => ({
-  fingerprint: row.request_fingerprint,
-  status: row.response_status,
-  body: row.response_body,
-  createdAt: row.created_at
-})
-
 /** Fails the transaction (rolling back what `create` wrote) and carries the winner's entry out. */
 class KeyTaken extends Data.TaggedError("KeyTaken")<{ readonly entry: IdempotencyEntry }> {}
 
@@ -72,13 +68,17 @@ export const IdempotencyRepoLive = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    const selectLive = (userId: string, key: string, liveSince: Date) =>
-      sql<EntryRow>`
+    const selectLiveRow = SqlSchema.findOneOption({
+      Request: Schema.Struct({ userId: UserId, key: Schema.String, liveSince: Schema.Date }),
+      Result: IdempotencyEntry,
+      execute: ({ key, liveSince, userId }) =>
+        sql`
         SELECT request_fingerprint, response_status, response_body, created_at
         FROM idempotency_key
-        WHERE user_id = ${userId} AND key = ${key} AND created_at > ${liveSince}`.pipe(
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toEntry))
-      )
+        WHERE user_id = ${userId} AND key = ${key} AND created_at > ${liveSince}`
+    })
+    const selectLive = (userId: UserId, key: string, liveSince: Date) =>
+      decodedOrDie(selectLiveRow({ userId, key, liveSince }))
 
     const findLive: IdempotencyRepoShape["findLive"] = (userId, key, liveSince) =>
       selectLive(userId, key, liveSince).pipe(orUnavailable, Effect.withSpan("IdempotencyRepo.findLive"))

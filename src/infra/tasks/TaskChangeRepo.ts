@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
+import type { UserId } from "../../domain/auth/User.js"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { Task } from "../../domain/tasks/Task.js"
 import { type TaskChange, TaskCreated, TaskDeleted, TaskUpdated } from "../../domain/tasks/TaskChange.js"
@@ -17,10 +18,10 @@ export interface ChangesAfter {
 
 export interface TaskChangeRepoShape {
   /** Where a new subscription starts: after the user's latest change, recorded or pruned. */
-  readonly latestCursor: (userId: string) => Effect.Effect<string, ServiceUnavailable>
+  readonly latestCursor: (userId: UserId) => Effect.Effect<string, ServiceUnavailable>
   /** Up to `limit` of the user's changes after `cursor` (a valid cursor), oldest first. */
   readonly changesAfter: (
-    userId: string,
+    userId: UserId,
     cursor: string,
     limit: number
   ) => Effect.Effect<ChangesAfter, ServiceUnavailable>

@@ -4,14 +4,15 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
+import type { UserId } from "../../domain/auth/User.js"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
-import { type SortField, type SortOrder, Task, type TaskListRequest } from "../../domain/tasks/Task.js"
+import { type SortField, type SortOrder, Task, type TaskId, type TaskListRequest } from "../../domain/tasks/Task.js"
 import { INSTANT_KEY_FORMAT, type KeysetPosition } from "../../domain/tasks/TaskCursor.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 
 export interface NewTask {
-  readonly id: string
-  readonly userId: string
+  readonly id: TaskId
+  readonly userId: UserId
   readonly title: string
   readonly description: string | null
   readonly dueDatetime: Date | null
@@ -31,15 +32,15 @@ export interface TaskChanges {
 
 export interface TaskRepoShape {
   readonly insert: (task: NewTask) => Effect.Effect<Task, ServiceUnavailable>
-  readonly findOwned: (userId: string, taskId: string) => Effect.Effect<Option.Option<Task>, ServiceUnavailable>
-  readonly page: (userId: string, request: TaskListRequest) => Effect.Effect<TaskPageRows, ServiceUnavailable>
+  readonly findOwned: (userId: UserId, taskId: TaskId) => Effect.Effect<Option.Option<Task>, ServiceUnavailable>
+  readonly page: (userId: UserId, request: TaskListRequest) => Effect.Effect<TaskPageRows, ServiceUnavailable>
   readonly update: (
-    userId: string,
-    taskId: string,
+    userId: UserId,
+    taskId: TaskId,
     changes: TaskChanges,
     now: Date
   ) => Effect.Effect<Option.Option<Task>, ServiceUnavailable>
-  readonly delete: (userId: string, taskId: string) => Effect.Effect<boolean, ServiceUnavailable>
+  readonly delete: (userId: UserId, taskId: TaskId) => Effect.Effect<boolean, ServiceUnavailable>
 }
 
 export interface TaskPageRows {

@@ -4,6 +4,7 @@
  */
 import { Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { randomUUID } from "node:crypto"
+import type { UserId } from "../../domain/auth/User.js"
 import { Envelope, envelope } from "../../domain/Envelope.js"
 import type { BadRequest, ServiceUnavailable, ValidationFailed } from "../../domain/Errors.js"
 import { TaskNotFound } from "../../domain/Errors.js"
@@ -18,6 +19,7 @@ import {
   isSortOrder,
   type ListTasksQuery,
   Task,
+  TaskId,
   TaskPage,
   type UpdateTaskBody
 } from "../../domain/tasks/Task.js"
@@ -41,27 +43,27 @@ export interface TasksShape {
    * IdempotencyKeyReused.
    */
   readonly create: (
-    userId: string,
+    userId: UserId,
     body: CreateTaskBody,
     idempotencyKey?: string
   ) => Effect.Effect<Task, BadRequest | IdempotencyKeyReused | ServiceUnavailable>
   /** With a `cursor`, the page after the one that cursor ended (keyset paging; `offset` must be 0). */
   readonly list: (
-    userId: string,
+    userId: UserId,
     query: ListTasksQuery
   ) => Effect.Effect<TaskPage, BadRequest | ValidationFailed | ServiceUnavailable>
-  readonly get: (userId: string, taskId: string) => Effect.Effect<Task, TaskNotFound | ServiceUnavailable>
+  readonly get: (userId: UserId, taskId: TaskId) => Effect.Effect<Task, TaskNotFound | ServiceUnavailable>
   readonly update: (
-    userId: string,
-    taskId: string,
+    userId: UserId,
+    taskId: TaskId,
     body: UpdateTaskBody
   ) => Effect.Effect<Task, TaskNotFound | BadRequest | ServiceUnavailable>
   readonly setCompleted: (
-    userId: string,
-    taskId: string,
+    userId: UserId,
+    taskId: TaskId,
     completed: boolean
   ) => Effect.Effect<Task, TaskNotFound | ServiceUnavailable>
-  readonly delete: (userId: string, taskId: string) => Effect.Effect<void, TaskNotFound | ServiceUnavailable>
+  readonly delete: (userId: UserId, taskId: TaskId) => Effect.Effect<void, TaskNotFound | ServiceUnavailable>
 }
 
 export class Tasks extends Context.Service<Tasks, TasksShape>()("tasks-api/Tasks") {}
@@ -84,9 +86,9 @@ export const TasksLive = Layer.effect(
     const idempotency = yield* IdempotencyRepo
     const now = currentDate
 
-    const insert = (userId: string, body: CreateTaskBody, at: Date) =>
+    const insert = (userId: UserId, body: CreateTaskBody, at: Date) =>
       repo.insert({
-        id: randomUUID(),
+        id: TaskId.make(randomUUID()),
         userId,
         title: body.title,
         description: body.description ?? null,
@@ -105,7 +107,7 @@ export const TasksLive = Layer.effect(
         : Effect.map(Effect.orDie(decodeCreated(entry.body)), (response) => response.data)
 
     const createIdempotent = Effect.fn("Tasks.createIdempotent")(
-      function*(userId: string, body: CreateTaskBody, key: string) {
+      function*(userId: UserId, body: CreateTaskBody, key: string) {
         // The decoded body, encoded back: defaults applied and values normalised (a trimmed title,
         // an ISO instant), so retries that mean the same request match.
         const requestFingerprint = fingerprint(yield* Effect.orDie(encodeCreateBody(body)))
@@ -174,7 +176,7 @@ export const TasksLive = Layer.effect(
       })
     })
 
-    const change = (userId: string, taskId: string, changes: TaskChanges) =>
+    const change = (userId: UserId, taskId: TaskId, changes: TaskChanges) =>
       Effect.flatMap(now, (at) => repo.update(userId, taskId, changes, at)).pipe(
         Effect.flatMap(Option.match({ onNone: () => Effect.fail(TaskNotFound.onWrite()), onSome: Effect.succeed }))
       )
