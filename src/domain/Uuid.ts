@@ -9,8 +9,6 @@ export const UUID_PATTERN = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0
 /** The canonical form: lower case, hyphenated 8-4-4-4-12, as `randomUUID` and PostgreSQL write it. */
 export const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-export const isCanonicalUuid = (text: string) => CANONICAL_UUID.test(text)
-
 /** The 32 hex digits of a UUID, hyphens removed. */
 export const uuidHex = (uuid: string) => uuid.replace(/-/g, "")
 
