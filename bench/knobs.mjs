@@ -6,13 +6,17 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url))
 export const DURATION = Number(process.env.BENCH_DURATION ?? 10)
 export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
 export const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "32,128").split(",").map(Number)
-export const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? "start,list,get,create,offset,cursor,signin,mixed").split(","))
+export const SCENARIOS = new Set(
+  (process.env.BENCH_SCENARIOS ?? "start,list,get,create,offset,cursor,signin,mixed").split(",")
+)
 export const TOKEN_USERS = Number(process.env.BENCH_TOKEN_USERS ?? 64)
 
 const FLAGS = process.argv.slice(2)
 for (const flag of FLAGS) {
   if (flag !== "--large") {
-    console.error(`unknown argument ${flag}\nusage: node bench/run.mjs [--large]   (knobs: see the header of bench/run.mjs)`)
+    console.error(
+      `unknown argument ${flag}\nusage: node bench/run.mjs [--large]   (knobs: see the header of bench/run.mjs)`
+    )
     process.exit(2)
   }
 }

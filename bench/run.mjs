@@ -50,8 +50,20 @@ import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { startPostgres } from "./database.mjs"
 import {
-  BIG_USER_TASKS, CONNECTIONS, CURSOR_USER_TASKS, DURATION, LARGE, LARGE_TASKS_PER_USER, LARGE_USERS, PAGE, PASSWORD,
-  SCENARIOS, TASKS_PER_USER, TOKEN_USERS, USERS, WARMUP
+  BIG_USER_TASKS,
+  CONNECTIONS,
+  CURSOR_USER_TASKS,
+  DURATION,
+  LARGE,
+  LARGE_TASKS_PER_USER,
+  LARGE_USERS,
+  PAGE,
+  PASSWORD,
+  SCENARIOS,
+  TASKS_PER_USER,
+  TOKEN_USERS,
+  USERS,
+  WARMUP
 } from "./knobs.mjs"
 import { ensureWrk, measure, writeLua } from "./load.mjs"
 import { cleanup, cleanups, log } from "./processes.mjs"
@@ -111,20 +123,48 @@ const main = async () => {
   const listPath = `/api/tasks?limit=${PAGE}&offset=0`
   const scripts = {
     list: writeLua(work, "list", regular.map((u) => ({ method: "GET", path: listPath, auth: authOf(u) }))),
-    get: writeLua(work, "get", taskRows.map((t) => ({ method: "GET", path: `/api/tasks/${t.id}`, auth: authOf(byId.get(t.user_id)) }))),
-    create: writeLua(work, "create", regular.map((u, i) => ({
-      method: "POST", path: "/api/tasks", auth: authOf(u),
-      body: JSON.stringify({ title: `Bench task ${i}`, description: "Created under load", priority: "urgent_important" })
-    }))),
-    offset: writeLua(work, "offset", [{ method: "GET", path: `/api/tasks?limit=${PAGE}&offset=4900`, auth: authOf(big) }]),
-    signin: writeLua(work, "signin", users.map((u) => ({ method: "POST", path: "/api/v1/auth/signin", body: JSON.stringify({ email: u.email, password: PASSWORD }) })))
+    get: writeLua(
+      work,
+      "get",
+      taskRows.map((t) => ({ method: "GET", path: `/api/tasks/${t.id}`, auth: authOf(byId.get(t.user_id)) }))
+    ),
+    create: writeLua(
+      work,
+      "create",
+      regular.map((u, i) => ({
+        method: "POST",
+        path: "/api/tasks",
+        auth: authOf(u),
+        body: JSON.stringify({
+          title: `Bench task ${i}`,
+          description: "Created under load",
+          priority: "urgent_important"
+        })
+      }))
+    ),
+    offset: writeLua(work, "offset", [{
+      method: "GET",
+      path: `/api/tasks?limit=${PAGE}&offset=4900`,
+      auth: authOf(big)
+    }]),
+    signin: writeLua(
+      work,
+      "signin",
+      users.map((u) => ({
+        method: "POST",
+        path: "/api/v1/auth/signin",
+        body: JSON.stringify({ email: u.email, password: PASSWORD })
+      }))
+    )
   }
 
   // Rows: [scenario, connections, loads, servers]; the first load of a row is the one reported.
   const plan = []
   for (const scenario of ["list", "get", "create", "offset"]) {
     if (!SCENARIOS.has(scenario)) continue
-    for (const connections of CONNECTIONS) plan.push({ scenario, connections, loads: [{ script: scripts[scenario], connections }] })
+    for (const connections of CONNECTIONS) {
+      plan.push({ scenario, connections, loads: [{ script: scripts[scenario], connections }] })
+    }
   }
   let cursorSkip = null
   if (SCENARIOS.has("cursor")) {
@@ -135,19 +175,40 @@ const main = async () => {
       log(`  SKIPPING the cursor scenario: ${walk.skip}`)
     } else {
       log(`  ${walk.pages} pages, ${walk.seen} tasks; measuring the first page and the last cursor page`)
-      const firstPage = writeLua(work, "first-page", [{ method: "GET", path: `/api/tasks?limit=${PAGE}`, auth: authOf(cursorUser) }])
+      const firstPage = writeLua(work, "first-page", [{
+        method: "GET",
+        path: `/api/tasks?limit=${PAGE}`,
+        auth: authOf(cursorUser)
+      }])
       const lastPage = writeLua(work, "cursor-page", [{
-        method: "GET", path: `/api/tasks?limit=${PAGE}&cursor=${encodeURIComponent(walk.cursor)}`, auth: authOf(cursorUser)
+        method: "GET",
+        path: `/api/tasks?limit=${PAGE}&cursor=${encodeURIComponent(walk.cursor)}`,
+        auth: authOf(cursorUser)
       }])
       const only = ["service"]
-      plan.push({ scenario: "first page (10k tasks)", connections: 32, loads: [{ script: firstPage, connections: 32 }], servers: only })
-      plan.push({ scenario: "cursor page at end (10k tasks)", connections: 32, loads: [{ script: lastPage, connections: 32 }], servers: only })
+      plan.push({
+        scenario: "first page (10k tasks)",
+        connections: 32,
+        loads: [{ script: firstPage, connections: 32 }],
+        servers: only
+      })
+      plan.push({
+        scenario: "cursor page at end (10k tasks)",
+        connections: 32,
+        loads: [{ script: lastPage, connections: 32 }],
+        servers: only
+      })
     }
   }
-  if (SCENARIOS.has("signin")) plan.push({ scenario: "signin", connections: 16, loads: [{ script: scripts.signin, connections: 16 }] })
+  if (SCENARIOS.has("signin")) {
+    plan.push({ scenario: "signin", connections: 16, loads: [{ script: scripts.signin, connections: 16 }] })
+  }
   if (SCENARIOS.has("mixed")) {
-    plan.push({ scenario: "mixed (list; signin alongside)", connections: 16,
-      loads: [{ script: scripts.list, connections: 16 }, { script: scripts.signin, connections: 16 }] })
+    plan.push({
+      scenario: "mixed (list; signin alongside)",
+      connections: 16,
+      loads: [{ script: scripts.list, connections: 16 }, { script: scripts.signin, connections: 16 }]
+    })
   }
 
   const rows = []
@@ -162,7 +223,11 @@ const main = async () => {
     }
     rows.push(result)
     const s = result.service, r = result.reference
-    log(`  service ${fmtRps(s?.rps)} req/s p99 ${fmt(s?.p99, 1)} ms | reference ${fmtRps(r?.rps)} req/s p99 ${fmt(r?.p99, 1)} ms | ratio ${ratio(s?.rps, r?.rps)}`)
+    log(
+      `  service ${fmtRps(s?.rps)} req/s p99 ${fmt(s?.p99, 1)} ms | reference ${fmtRps(r?.rps)} req/s p99 ${
+        fmt(r?.p99, 1)
+      } ms | ratio ${ratio(s?.rps, r?.rps)}`
+    )
   }
   for (const [i, row] of plan.entries()) await runRow(row, i)
 
@@ -175,10 +240,19 @@ const main = async () => {
     const signinStarted = Date.now()
     const largeTokens = await signIn(service.baseUrl, seeded.users.map((u) => u.email))
     large = {
-      users: LARGE_USERS, tasksPerUser: LARGE_TASKS_PER_USER, seedSeconds: seeded.seconds, triggers: seeded.triggers,
-      taskRows: seeded.taskRows, tokenUsers: seeded.users.length, signinSeconds: (Date.now() - signinStarted) / 1000
+      users: LARGE_USERS,
+      tasksPerUser: LARGE_TASKS_PER_USER,
+      seedSeconds: seeded.seconds,
+      triggers: seeded.triggers,
+      taskRows: seeded.taskRows,
+      tokenUsers: seeded.users.length,
+      signinSeconds: (Date.now() - signinStarted) / 1000
     }
-    const script = writeLua(work, "list-large", seeded.users.map((u) => ({ method: "GET", path: listPath, auth: `Bearer ${largeTokens.get(u.email)}` })))
+    const script = writeLua(
+      work,
+      "list-large",
+      seeded.users.map((u) => ({ method: "GET", path: listPath, auth: `Bearer ${largeTokens.get(u.email)}` }))
+    )
     await runRow({ scenario: "list (1M tasks)", connections: 32, loads: [{ script, connections: 32 }] }, plan.length)
   }
 

@@ -1,10 +1,19 @@
 /** The seeded data: the users, their accounts and tasks (set-based SQL), and the --large data set. */
-import { randomUUID } from "node:crypto"
 import bcrypt from "bcryptjs"
+import { randomUUID } from "node:crypto"
 import pg from "pg"
 import {
-  BIG_USER_TASKS, CURSOR_USER_TASKS, EMAIL_DOMAIN, EMAIL_PREFIX, LARGE_EMAIL_PREFIX, LARGE_TASKS_PER_USER,
-  LARGE_TOKEN_USERS, LARGE_USERS, PASSWORD, TASKS_PER_USER, USERS
+  BIG_USER_TASKS,
+  CURSOR_USER_TASKS,
+  EMAIL_DOMAIN,
+  EMAIL_PREFIX,
+  LARGE_EMAIL_PREFIX,
+  LARGE_TASKS_PER_USER,
+  LARGE_TOKEN_USERS,
+  LARGE_USERS,
+  PASSWORD,
+  TASKS_PER_USER,
+  USERS
 } from "./knobs.mjs"
 import { log } from "./processes.mjs"
 
@@ -16,7 +25,8 @@ import { log } from "./processes.mjs"
 const insertTasks = (description, from) =>
   `INSERT INTO task (id, user_id, title, description, priority, is_completed, created_at, updated_at)
    SELECT gen_random_uuid()::text, u.id, 'Task ' || g, '${description}',
-          (ARRAY['urgent_important','not_urgent_important','urgent_not_important','not_urgent_not_important'])[1 + g % 4],
+          (ARRAY['urgent_important','not_urgent_important',
+                 'urgent_not_important','not_urgent_not_important'])[1 + g % 4],
           g % 3 = 0, now() - g * interval '1 second', now() - g * interval '1 second'
    FROM ${from}`
 
@@ -32,7 +42,10 @@ export const seed = async (databaseUrl) => {
   try {
     const hash = await bcrypt.hash(PASSWORD, 12)
     const users = [
-      ...Array.from({ length: USERS }, (_, i) => ({ email: `${EMAIL_PREFIX}${i}${EMAIL_DOMAIN}`, tasks: TASKS_PER_USER })),
+      ...Array.from(
+        { length: USERS },
+        (_, i) => ({ email: `${EMAIL_PREFIX}${i}${EMAIL_DOMAIN}`, tasks: TASKS_PER_USER })
+      ),
       { email: `${EMAIL_PREFIX}big${EMAIL_DOMAIN}`, tasks: BIG_USER_TASKS },
       { email: `${EMAIL_PREFIX}cursor${EMAIL_DOMAIN}`, tasks: CURSOR_USER_TASKS }
     ].map((u) => ({ id: randomUUID(), ...u }))
@@ -40,7 +53,8 @@ export const seed = async (databaseUrl) => {
     // Idempotent on a given DATABASE_URL: earlier bench users go (tasks and accounts cascade).
     await client.query(`DELETE FROM "user" WHERE email LIKE $1`, [`${EMAIL_PREFIX}%${EMAIL_DOMAIN}`])
     await client.query(
-      `INSERT INTO "user" (id, email, email_verified, name) SELECT id, email, true, email FROM unnest($1::text[], $2::text[]) AS t(id, email)`,
+      `INSERT INTO "user" (id, email, email_verified, name)
+       SELECT id, email, true, email FROM unnest($1::text[], $2::text[]) AS t(id, email)`,
       [users.map((u) => u.id), users.map((u) => u.email)]
     )
     await client.query(
@@ -49,7 +63,10 @@ export const seed = async (databaseUrl) => {
       [users.map((u) => u.id), hash]
     )
     await client.query(
-      insertTasks("Seeded for the benchmark", "unnest($1::text[], $2::int[]) AS u(id, n), generate_series(1, u.n) AS g"),
+      insertTasks(
+        "Seeded for the benchmark",
+        "unnest($1::text[], $2::int[]) AS u(id, n), generate_series(1, u.n) AS g"
+      ),
       [users.map((u) => u.id), users.map((u) => u.tasks)]
     )
     await client.query("COMMIT")
@@ -99,7 +116,8 @@ export const seedLarge = async (databaseUrl, hash) => {
       await client.query(
         insertTasks(
           "Seeded for the 1M-row benchmark",
-          `generate_series($1::int, $2::int - 1) AS n JOIN "user" u ON u.email = ${emailOf}, generate_series(1, $3::int) AS g`
+          `generate_series($1::int, $2::int - 1) AS n JOIN "user" u ON u.email = ${emailOf},
+           generate_series(1, $3::int) AS g`
         ),
         [from, Math.min(from + batch, LARGE_USERS), LARGE_TASKS_PER_USER]
       )

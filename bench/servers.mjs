@@ -1,6 +1,17 @@
 /** The two servers: the built service (also timed from spawn to ready) and the Fastify reference. */
 import { spawnSync } from "node:child_process"
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PAGE, PASSWORD, ROOT } from "./knobs.mjs"
@@ -98,11 +109,19 @@ export const measureStart = async (jwtSecret) => {
     })
     closeSync(out)
     try {
-      await waitReady(`http://127.0.0.1:${port}/health/ready`, child, `service (${label} start; logs in ${logFile})`, 60_000, 50)
+      await waitReady(
+        `http://127.0.0.1:${port}/health/ready`,
+        child,
+        `service (${label} start; logs in ${logFile})`,
+        60_000,
+        50
+      )
       return performance.now() - started
     } finally {
       await stopChild(child, 15_000)
-      if (child.exitCode !== 0) log(`  the service (${label} start) exited with ${child.exitCode ?? child.signalCode} (logs in ${logFile})`)
+      if (child.exitCode !== 0) {
+        log(`  the service (${label} start) exited with ${child.exitCode ?? child.signalCode} (logs in ${logFile})`)
+      }
       await stopOrphanPostgres()
     }
   }
@@ -118,7 +137,9 @@ export const measureStart = async (jwtSecret) => {
 export const startReference = async (databaseUrl, jwtSecret) => {
   const dir = join(tmpdir(), "tasks-api-bench-reference")
   mkdirSync(dir, { recursive: true })
-  for (const file of ["package.json", "server.mjs", "core.mjs"]) copyFileSync(join(REFERENCE_SRC, file), join(dir, file))
+  for (const file of ["package.json", "server.mjs", "core.mjs"]) {
+    copyFileSync(join(REFERENCE_SRC, file), join(dir, file))
+  }
   if (!existsSync(join(dir, "node_modules", "fastify"))) {
     log(`installing the reference's dependencies in ${dir}`)
     const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--silent"], { cwd: dir, stdio: "inherit" })
@@ -127,7 +148,13 @@ export const startReference = async (databaseUrl, jwtSecret) => {
   const port = await freePort()
   const child = startChild("reference", process.execPath, ["server.mjs"], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, PORT: String(port), HOST: "127.0.0.1" },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: jwtSecret,
+      PORT: String(port),
+      HOST: "127.0.0.1"
+    },
     stdio: ["ignore", "ignore", "inherit"]
   })
   const baseUrl = `http://127.0.0.1:${port}`
@@ -163,9 +190,16 @@ export const signIn = async (baseUrl, emails) => {
 export const lastCursorOf = async (baseUrl, auth, expectedTasks) => {
   const page = async (cursor) => {
     const path = `/api/tasks?limit=${PAGE}${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`
-    const response = await fetch(`${baseUrl}${path}`, { headers: { authorization: auth }, signal: AbortSignal.timeout(10_000) })
+    const response = await fetch(`${baseUrl}${path}`, {
+      headers: { authorization: auth },
+      signal: AbortSignal.timeout(10_000)
+    })
     const text = await response.text()
-    if (!response.ok) return { error: `GET ${cursor === undefined ? path : "…&cursor=…"} answered ${response.status}: ${text.slice(0, 200)}` }
+    if (!response.ok) {
+      return {
+        error: `GET ${cursor === undefined ? path : "…&cursor=…"} answered ${response.status}: ${text.slice(0, 200)}`
+      }
+    }
     let data
     try {
       data = JSON.parse(text).data
@@ -185,8 +219,15 @@ export const lastCursorOf = async (baseUrl, auth, expectedTasks) => {
   let seen = first.data.tasks?.length ?? 0
   const maxPages = Math.ceil(expectedTasks / PAGE) * 2 + 10
   while (next !== null) {
-    if (typeof next !== "string" || next === "") return { skip: `data.next_cursor is ${JSON.stringify(next)}, not a string or null` }
-    if (pages >= maxPages) return { skip: `still a next_cursor after ${pages} pages of ${PAGE} (${expectedTasks} tasks): the cursor does not advance` }
+    if (typeof next !== "string" || next === "") {
+      return { skip: `data.next_cursor is ${JSON.stringify(next)}, not a string or null` }
+    }
+    if (pages >= maxPages) {
+      return {
+        skip:
+          `still a next_cursor after ${pages} pages of ${PAGE} (${expectedTasks} tasks): the cursor does not advance`
+      }
+    }
     const current = await page(next)
     if (current.error) return { skip: `page ${pages + 1}: ${current.error}` }
     if (!("next_cursor" in (current.data ?? {}))) return { skip: `page ${pages + 1} has no data.next_cursor` }
@@ -195,7 +236,11 @@ export const lastCursorOf = async (baseUrl, auth, expectedTasks) => {
     pages += 1
     seen += current.data.tasks?.length ?? 0
   }
-  if (sent === null) return { skip: `the first page is the last one (next_cursor null), though the user has ${expectedTasks} tasks` }
-  if (seen !== expectedTasks) log(`  warning: walking the cursor pages gave ${seen} tasks, the user has ${expectedTasks}`)
+  if (sent === null) {
+    return { skip: `the first page is the last one (next_cursor null), though the user has ${expectedTasks} tasks` }
+  }
+  if (seen !== expectedTasks) {
+    log(`  warning: walking the cursor pages gave ${seen} tasks, the user has ${expectedTasks}`)
+  }
   return { cursor: sent, pages, seen }
 }

@@ -23,8 +23,7 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
 /** Some errors (the server's `ServeError`: a port in use, say) carry their reason only in `cause`. */
-const causeText = (error: object): string =>
-  "cause" in error && error.cause instanceof Error ? error.cause.message : ""
+const causeText = (error: object): string => "cause" in error && error.cause instanceof Error ? error.cause.message : ""
 
 export const runEntryPoint = <E extends { readonly _tag: string; readonly message: string }>(
   program: Effect.Effect<unknown, E, AppConfig>

@@ -1,7 +1,7 @@
 /** The composition root: the whole service as one layer graph, launched until SIGTERM/SIGINT. */
 import { Effect, Layer } from "effect"
-import { runEntryPoint } from "./Boot.js"
 import { AppLive } from "./App.js"
+import { runEntryPoint } from "./Boot.js"
 import { AppConfig } from "./infra/platform/Config.js"
 
 /** The first line a boot logs: which runtime and environment this is (Node comes from npm, see README). */

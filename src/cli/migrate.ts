@@ -6,7 +6,9 @@ import { runMigrations } from "../infra/platform/Migrations.js"
 
 runEntryPoint(
   runMigrations.pipe(
-    Effect.tap((applied) => Effect.logInfo("migrations complete").pipe(Effect.annotateLogs({ applied: applied.length }))),
+    Effect.tap((applied) =>
+      Effect.logInfo("migrations complete").pipe(Effect.annotateLogs({ applied: applied.length }))
+    ),
     Effect.provide(DatabaseConnectionLive)
   )
 )

@@ -10,9 +10,11 @@ export const makeTasksRestClient = (options: TasksClientOptions) => {
   const { accessToken } = options
   return HttpApiClient.make(Api, {
     baseUrl: options.baseUrl,
-    transformClient: accessToken === undefined ? undefined : HttpClient.mapRequestEffect((request) =>
-      Effect.map(currentToken(accessToken), (token) => HttpClientRequest.bearerToken(request, token))
-    )
+    transformClient: accessToken === undefined ?
+      undefined :
+      HttpClient.mapRequestEffect((request) =>
+        Effect.map(currentToken(accessToken), (token) => HttpClientRequest.bearerToken(request, token))
+      )
   })
 }
 

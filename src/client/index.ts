@@ -14,16 +14,16 @@ export {
 } from "./TasksRpcClient.js"
 
 export { Api } from "../domain/Api.js"
-export { AuthApi } from "../domain/auth/AuthApi.js"
 export * from "../domain/auth/Auth.js"
+export { AuthApi } from "../domain/auth/AuthApi.js"
+export { User } from "../domain/auth/User.js"
 export * from "../domain/Errors.js"
 export { HealthApi } from "../domain/health/HealthApi.js"
-export { IdempotencyKeyReused } from "../domain/tasks/Idempotency.js"
 export * from "../domain/Rpc.js"
-export { CreateTaskBody, Priority, PRIORITIES, Task, TaskPage, UpdateTaskBody } from "../domain/tasks/Task.js"
-export { TasksApi } from "../domain/tasks/TasksApi.js"
+export { IdempotencyKeyReused } from "../domain/tasks/Idempotency.js"
+export { CreateTaskBody, PRIORITIES, Priority, Task, TaskPage, UpdateTaskBody } from "../domain/tasks/Task.js"
 export * from "../domain/tasks/TaskChange.js"
-export { User } from "../domain/auth/User.js"
+export { TasksApi } from "../domain/tasks/TasksApi.js"
 
 /** How an RPC call fails when the transport does (unreachable server, a non-RPC answer, …). */
 export { RpcClientError } from "effect/rpc/RpcClientError"

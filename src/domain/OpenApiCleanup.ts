@@ -5,8 +5,7 @@
  */
 type Json = { readonly [key: string]: unknown }
 
-const isJson = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+const isJson = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
 
 const BAD_REQUEST_DESCRIPTION = "A value the API refuses with a message (e.g. an unknown priority)"
 

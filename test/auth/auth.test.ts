@@ -3,20 +3,39 @@
  * on the wire (status, body, headers) and in the database ("user", account, auth_session).
  */
 import { expect, it } from "@effect/vitest"
-import { SqlClient } from "effect/sql"
 import bcrypt from "bcryptjs"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { decodeJwt } from "jose"
 import { randomUUID } from "node:crypto"
-import { get, post, request, signup, type Reply } from "../support/http.js"
+import { get, post, type Reply, request, signup } from "../support/http.js"
 import { TestService } from "../support/TestService.js"
 import { AUTH, signin } from "./sessions-helpers.js"
 
 const PASSWORD = "a perfectly fine passphrase"
-const TOKEN_PAIR_FIELDS = ["token", "user_id", "expires_at", "refresh_token", "refresh_expires_at", "token_type", "expires_in"]
-const USER_FIELDS = ["id", "email", "email_verified", "name", "image", "role", "banned", "ban_reason", "ban_expires",
-  "created_at", "updated_at"]
+const TOKEN_PAIR_FIELDS = [
+  "token",
+  "user_id",
+  "expires_at",
+  "refresh_token",
+  "refresh_expires_at",
+  "token_type",
+  "expires_in"
+]
+const USER_FIELDS = [
+  "id",
+  "email",
+  "email_verified",
+  "name",
+  "image",
+  "role",
+  "banned",
+  "ban_reason",
+  "ban_expires",
+  "created_at",
+  "updated_at"
+]
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
 
@@ -34,15 +53,21 @@ const stableHeaders = (reply: Reply) =>
   Object.fromEntries([...reply.headers.entries()].filter(([name]) => name !== "date" && name !== "x-request-id"))
 
 const countUsers = (email: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM "user" WHERE lower(email) = ${email.trim().toLowerCase()}`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM "user" WHERE lower(email) = ${email.trim().toLowerCase()}`
+  )
     .pipe(Effect.map((rows) => rows[0].n))
 
 const sessionsOf = (userId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ id: string; user_id: string; row: string; idle_expires_at: Date; revoked_at: Date | null }>`
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ id: string; user_id: string; row: string; idle_expires_at: Date; revoked_at: Date | null }>`
       SELECT id::text AS id, user_id, row_to_json(s)::text AS row, idle_expires_at, revoked_at
-      FROM auth_session s WHERE user_id = ${userId} ORDER BY created_at, id`)
+      FROM auth_session s WHERE user_id = ${userId} ORDER BY created_at, id`
+  )
 
 const ban = (userId: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE "user" SET banned = true WHERE id = ${userId}`)
@@ -93,7 +118,14 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("existing auth e
 
       const users = yield* sql`
         SELECT id, email, name, role, banned, email_verified FROM "user" WHERE lower(email) = ${stored}`
-      expect(users).toEqual([{ id: pair.user_id, email: stored, name: "Ada", role: "user", banned: false, email_verified: false }])
+      expect(users).toEqual([{
+        id: pair.user_id,
+        email: stored,
+        name: "Ada",
+        role: "user",
+        banned: false,
+        email_verified: false
+      }])
 
       const accounts = yield* sql<{ provider_id: string; password: string | null }>`
         SELECT provider_id, password FROM account WHERE user_id = ${pair.user_id}`
@@ -337,7 +369,9 @@ it.layer(TestService({ env: { RATE_LIMIT_ENABLED: "false" } }))("existing auth e
       const sid = decodeJwt(token).sid
       const reply = yield* get(`${AUTH}/session`, { token })
       expect(reply.status).toBe(200)
-      const [row] = yield* sql<{ expires_at: Date }>`SELECT expires_at FROM auth_session WHERE id = ${String(sid)}::uuid`
+      const [row] = yield* sql<{ expires_at: Date }>`SELECT expires_at FROM auth_session WHERE id = ${
+        String(sid)
+      }::uuid`
       expect(reply.body.session).toMatchObject({
         session_id: sid,
         user_id: user.userId,

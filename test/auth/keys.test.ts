@@ -22,8 +22,8 @@ import {
 } from "jose"
 import { generateKeyPairSync, randomUUID } from "node:crypto"
 import { describe } from "vitest"
-import { type ConfigProblem, loadConfig, readEnvironment } from "../../src/infra/platform/Config.js"
 import { keyIdOf } from "../../src/infra/auth/Tokens.js"
+import { type ConfigProblem, loadConfig, readEnvironment } from "../../src/infra/platform/Config.js"
 import { get, post, signup } from "../support/http.js"
 import { TEST_JWT_SECRET } from "../support/TestService.js"
 import { expectAccepted, LEGACY_UNTIL, legacyToken, ME, serviceWith, victim } from "./sessions-helpers.js"
@@ -58,8 +58,11 @@ const PAIRS = {
 const privateKeyVariable = (pair: KeyPair) => pair.alg === "ES256" ? JSON.stringify(pair.privateJwk) : pair.pem
 
 /** Signs `payload` with `key` and exactly `header`. */
-const sign = (payload: JWTPayload, header: { alg: string } & Record<string, unknown>, key: Parameters<SignJWT["sign"]>[0]) =>
-  Effect.promise(() => new SignJWT(payload).setProtectedHeader(header).sign(key))
+const sign = (
+  payload: JWTPayload,
+  header: { alg: string } & Record<string, unknown>,
+  key: Parameters<SignJWT["sign"]>[0]
+) => Effect.promise(() => new SignJWT(payload).setProtectedHeader(header).sign(key))
 
 const secretKey = (secret: string) => new TextEncoder().encode(secret)
 
@@ -132,7 +135,9 @@ it.layer(serviceWith({ JWT_ALGORITHM: "rs256", JWT_PRIVATE_KEY: PAIRS.RS256.pem 
       const kid = decodeProtectedHeader(token).kid
       yield* expectAccepted(yield* sign(fresh, { alg: "RS256", kid, typ: "at+jwt" }, PAIRS.RS256.privateKey), userId)
       yield* expectRefused(yield* sign(fresh, { alg: "HS256", kid, typ: "at+jwt" }, secretKey(PAIRS.RS256.spki)))
-      yield* expectRefused(yield* sign(fresh, { alg: "HS256", kid, typ: "at+jwt" }, secretKey(PAIRS.RS256.publicJwk.n!)))
+      yield* expectRefused(
+        yield* sign(fresh, { alg: "HS256", kid, typ: "at+jwt" }, secretKey(PAIRS.RS256.publicJwk.n!))
+      )
     }))
 
   it.effect("HS256 signed with JWT_SECRET (still configured) is refused", () =>
@@ -209,50 +214,53 @@ it.layer(serviceWith({}))("HS256 without that previous secret", (it) => {
 
 // ------------------------------------------------------------------ legacy tokens
 
-it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))("legacy tokens while LEGACY_TOKENS_UNTIL is ahead", (it) => {
-  it.effect("an old-style token of a real user is accepted on /me (also with typ JWT, as PyJWT writes it)", () =>
-    Effect.gen(function*() {
-      const { userId } = yield* signup("legacy")
-      const token = yield* legacyToken(userId)
-      expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256" })
-      yield* expectAccepted(token, userId)
-      yield* expectAccepted(yield* legacyToken(userId, { typ: "JWT" }), userId)
-    }))
+it.layer(serviceWith({ LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))(
+  "legacy tokens while LEGACY_TOKENS_UNTIL is ahead",
+  (it) => {
+    it.effect("an old-style token of a real user is accepted on /me (also with typ JWT, as PyJWT writes it)", () =>
+      Effect.gen(function*() {
+        const { userId } = yield* signup("legacy")
+        const token = yield* legacyToken(userId)
+        expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256" })
+        yield* expectAccepted(token, userId)
+        yield* expectAccepted(yield* legacyToken(userId, { typ: "JWT" }), userId)
+      }))
 
-  it.effect("an old-style token with only user_id (no sub) is accepted", () =>
-    Effect.gen(function*() {
-      const { userId } = yield* signup("legacy")
-      yield* expectAccepted(yield* legacyToken(userId, { extra: { sub: undefined } }), userId)
-    }))
+    it.effect("an old-style token with only user_id (no sub) is accepted", () =>
+      Effect.gen(function*() {
+        const { userId } = yield* signup("legacy")
+        yield* expectAccepted(yield* legacyToken(userId, { extra: { sub: undefined } }), userId)
+      }))
 
-  it.effect("an expired one, one with a wrong secret, and one naming an unknown user are refused", () =>
-    Effect.gen(function*() {
-      const { userId } = yield* signup("legacy")
-      yield* expectRefused(yield* legacyToken(userId, { lifetimeSeconds: -60 }))
-      yield* expectRefused(yield* legacyToken(userId, { secret: "an-attacker-secret-of-more-than-32-bytes!!" }))
-      yield* expectRefused(yield* legacyToken(randomUUID().replaceAll("-", "")))
-    }))
+    it.effect("an expired one, one with a wrong secret, and one naming an unknown user are refused", () =>
+      Effect.gen(function*() {
+        const { userId } = yield* signup("legacy")
+        yield* expectRefused(yield* legacyToken(userId, { lifetimeSeconds: -60 }))
+        yield* expectRefused(yield* legacyToken(userId, { secret: "an-attacker-secret-of-more-than-32-bytes!!" }))
+        yield* expectRefused(yield* legacyToken(randomUUID().replaceAll("-", "")))
+      }))
 
-  it.effect("sub and user_id that disagree, and alg none, are refused", () =>
-    Effect.gen(function*() {
-      const victimUser = yield* signup("legacy")
-      const other = yield* signup("legacy")
-      yield* expectRefused(yield* legacyToken(other.userId, { extra: { sub: victimUser.userId } }))
-      const token = yield* legacyToken(victimUser.userId)
-      const [, payload] = token.split(".")
-      yield* expectRefused(`${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${payload}.`)
-    }))
+    it.effect("sub and user_id that disagree, and alg none, are refused", () =>
+      Effect.gen(function*() {
+        const victimUser = yield* signup("legacy")
+        const other = yield* signup("legacy")
+        yield* expectRefused(yield* legacyToken(other.userId, { extra: { sub: victimUser.userId } }))
+        const token = yield* legacyToken(victimUser.userId)
+        const [, payload] = token.split(".")
+        yield* expectRefused(`${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${payload}.`)
+      }))
 
-  it.effect("a token with our claims (sid, iss, aud) but no typ does not pass as a sessionless legacy one", () =>
-    Effect.gen(function*() {
-      const { fresh, userId } = yield* victim("keys")
-      const header = { alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET) }
-      // the same claims with typ at+jwt are accepted: only the missing typ is refused
-      yield* expectAccepted(yield* sign(fresh, { ...header, typ: "at+jwt" }, secretKey(TEST_JWT_SECRET)), userId)
-      yield* expectRefused(yield* sign(fresh, header, secretKey(TEST_JWT_SECRET)))
-      yield* expectRefused(yield* legacyToken(userId, { extra: { aud: "tasks-api" } }))
-    }))
-})
+    it.effect("a token with our claims (sid, iss, aud) but no typ does not pass as a sessionless legacy one", () =>
+      Effect.gen(function*() {
+        const { fresh, userId } = yield* victim("keys")
+        const header = { alg: "HS256", kid: keyIdOf(TEST_JWT_SECRET) }
+        // the same claims with typ at+jwt are accepted: only the missing typ is refused
+        yield* expectAccepted(yield* sign(fresh, { ...header, typ: "at+jwt" }, secretKey(TEST_JWT_SECRET)), userId)
+        yield* expectRefused(yield* sign(fresh, header, secretKey(TEST_JWT_SECRET)))
+        yield* expectRefused(yield* legacyToken(userId, { extra: { aud: "tasks-api" } }))
+      }))
+  }
+)
 
 it.layer(serviceWith({}))("legacy tokens without LEGACY_TOKENS_UNTIL", (it) => {
   it.effect("an old-style token of a real user is refused", () =>
@@ -288,7 +296,12 @@ describe("signing configuration", () => {
 
   it.effect("RS256 without JWT_PRIVATE_KEY is reported with the other problems", () =>
     Effect.gen(function*() {
-      const problems = yield* problemsOf({ ...base, JWT_ALGORITHM: "RS256", PORT: "abc", LEGACY_TOKENS_UNTIL: "next tuesday" })
+      const problems = yield* problemsOf({
+        ...base,
+        JWT_ALGORITHM: "RS256",
+        PORT: "abc",
+        LEGACY_TOKENS_UNTIL: "next tuesday"
+      })
       expect(variablesOf(problems)).toEqual(["JWT_PRIVATE_KEY", "LEGACY_TOKENS_UNTIL", "PORT"])
       expect(problemOf(problems, "JWT_PRIVATE_KEY")).toContain("required")
     }))
@@ -328,7 +341,10 @@ describe("signing configuration", () => {
         expect(JSON.stringify(problems)).not.toContain(key)
       }
       // jose will not even make a 1024-bit key: node does
-      const weakPem = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" })
+      const weakPem = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({
+        type: "pkcs8",
+        format: "pem"
+      })
         .toString()
       const problems = yield* problemsOf({ ...base, JWT_ALGORITHM: "RS256", JWT_PRIVATE_KEY: weakPem })
       expect(problemOf(problems, "JWT_PRIVATE_KEY")).toContain("2048")
@@ -361,7 +377,10 @@ describe("signing configuration", () => {
     Effect.gen(function*() {
       const production = { APP_ENV: "production", DATABASE_URL: "postgres://app:pw@db.example.com/tasks" }
       const secretWith = (pem: string) =>
-        Effect.map(load({ ...production, JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: pem }), (c) => Redacted.value(c.jwtSecret))
+        Effect.map(
+          load({ ...production, JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: pem }),
+          (c) => Redacted.value(c.jwtSecret)
+        )
       const otherKey = yield* Effect.promise(() => keyPair("EdDSA"))
       // stable for one key (refresh tokens survive a restart), different for another key
       expect(yield* secretWith(PAIRS.EdDSA.pem)).toBe(yield* secretWith(PAIRS.EdDSA.pem))

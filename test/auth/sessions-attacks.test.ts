@@ -11,9 +11,9 @@
  * so each case changes exactly one thing; the first test shows the very same construction with
  * the real header and secret is accepted.
  */
-import { SqlClient } from "effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { decodeJwt, type JWTPayload } from "jose"
 import { createHmac, randomUUID } from "node:crypto"
 import { readFileSync } from "node:fs"
@@ -48,7 +48,12 @@ const forge = (header: Record<string, unknown>, payload: JWTPayload, key: string
 const victim = Effect.gen(function*() {
   const user = yield* newUser("attacks")
   const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-  const claims: JWTPayload = { ...decodeJwt(user.pair.token), jti: randomUUID(), iat: nowSeconds, exp: nowSeconds + 900 }
+  const claims: JWTPayload = {
+    ...decodeJwt(user.pair.token),
+    jti: randomUUID(),
+    iat: nowSeconds,
+    exp: nowSeconds + 900
+  }
   return { ...user, claims }
 })
 
@@ -136,22 +141,25 @@ it.layer(serviceWith())("token kinds mixed up, and forged refresh tokens", (it) 
       yield* expectAccepted(pair.token, userId)
     }))
 
-  it.effect("a refresh token with one character flipped (session id, counter or MAC) answers invalid_refresh_token", () =>
-    Effect.gen(function*() {
-      const { pair, userId } = yield* newUser("flipped")
-      const token = pair.refreshToken
-      expect(token).toMatch(/^[A-Za-z0-9_-]+$/)
-      // version+session id are the first 17 bytes (≈ 23 characters), the counter the next 8, then the MAC
-      for (const index of [0, 5, 28, 40, token.length - 1]) {
-        const flipped = flipAt(token, index)
-        expect(flipped).not.toBe(token)
-        yield* expectRefreshRefused(flipped, "invalid_refresh_token")
-      }
-      // a forgery neither rotates nor revokes the session: the real token still works
-      expect(yield* sessionRow(pair.sessionId)).toMatchObject({ refresh_counter: 0, revoked_at: null })
-      const next = yield* refreshed(token)
-      yield* expectAccepted(next.token, userId)
-    }))
+  it.effect(
+    "a refresh token with one character flipped (session id, counter or MAC) answers invalid_refresh_token",
+    () =>
+      Effect.gen(function*() {
+        const { pair, userId } = yield* newUser("flipped")
+        const token = pair.refreshToken
+        expect(token).toMatch(/^[A-Za-z0-9_-]+$/)
+        // version+session id are the first 17 bytes (≈ 23 characters), the counter the next 8, then the MAC
+        for (const index of [0, 5, 28, 40, token.length - 1]) {
+          const flipped = flipAt(token, index)
+          expect(flipped).not.toBe(token)
+          yield* expectRefreshRefused(flipped, "invalid_refresh_token")
+        }
+        // a forgery neither rotates nor revokes the session: the real token still works
+        expect(yield* sessionRow(pair.sessionId)).toMatchObject({ refresh_counter: 0, revoked_at: null })
+        const next = yield* refreshed(token)
+        yield* expectAccepted(next.token, userId)
+      })
+  )
 
   it.effect("truncated, extended and garbage refresh tokens answer invalid_refresh_token", () =>
     Effect.gen(function*() {

@@ -4,16 +4,18 @@
  * database, as another instance or an operator would. Ends made through this instance are refused
  * at once; sessions-end.test.ts covers each of those paths.
  */
-import { SqlClient } from "effect/sql"
 import { it } from "@effect/vitest"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { expectAccepted, expectRefused, newUser, serviceWith } from "./sessions-helpers.js"
 
 /** Ends the session in the database only: this instance has not heard of it. */
 const revokeBehindTheServicesBack = (sessionId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`UPDATE auth_session SET revoked_at = now(), revoked_reason = 'revoked' WHERE id = ${sessionId}`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`UPDATE auth_session SET revoked_at = now(), revoked_reason = 'revoked' WHERE id = ${sessionId}`
+  )
 
 it.layer(serviceWith())("the default interval (5 s)", (it) => {
   it.effect("a session ended elsewhere is refused by the end of the interval, not before it is due", () =>

@@ -4,9 +4,9 @@
  * ended session's access tokens are refused at once and its refresh token answers
  * `session_revoked`; the sessions left alone keep working. Checked on the wire and in `auth_session`.
  */
-import { SqlClient } from "effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { mintRefreshToken } from "../../src/infra/auth/RefreshTokens.js"
@@ -315,11 +315,13 @@ it.layer(serviceWith())("change-password", (it) => {
   it.effect("with revoke_other_sessions: false the other sessions survive", () =>
     Effect.gen(function*() {
       const { email, password, sessions, userId } = yield* userWithSessions("chpw-keep", 3)
-      expectNoContent(yield* changePassword(sessions[0]!.token, {
-        current_password: password,
-        new_password: NEW_PASSWORD,
-        revoke_other_sessions: false
-      }))
+      expectNoContent(
+        yield* changePassword(sessions[0]!.token, {
+          current_password: password,
+          new_password: NEW_PASSWORD,
+          revoke_other_sessions: false
+        })
+      )
       expect(yield* unrevokedSessionIds(userId)).toEqual(sortedIds(sessions))
       for (const session of sessions) yield* expectSessionWorks(session)
       expect((yield* signin(email, password)).status).toBe(401)

@@ -57,23 +57,26 @@ it.layer(serviceWith(SHORT_LIFETIMES))("idle lifetime", (it) => {
 })
 
 it.layer(serviceWith(SHORT_LIFETIMES))("idle lifetime pushed forward", (it) => {
-  it.effect("a refresh within REFRESH_TOKEN_TTL moves idle_expires_at forward, so the session outlives the first hour", () =>
-    Effect.gen(function*() {
-      const openedAt = yield* clockNow
-      const user = yield* newUser("idle-forward")
-      yield* TestClock.adjust("50 minutes")
-      const first = yield* refreshed(user.pair.refreshToken)
-      const refreshedAt = openedAt + 50 * MINUTE
-      expect(first.refreshExpiresAt).toBe(iso(refreshedAt + HOUR))
-      const row = yield* sessionRow(user.pair.sessionId)
-      expect(row.idle_expires_at.getTime()).toBe(refreshedAt + HOUR)
-      expect(row.last_used_at.getTime()).toBe(refreshedAt)
-      expect(row.expires_at.getTime()).toBe(openedAt + 2 * HOUR) // the absolute limit never moves
+  it.effect(
+    "a refresh within REFRESH_TOKEN_TTL moves idle_expires_at forward, so the session outlives the first hour",
+    () =>
+      Effect.gen(function*() {
+        const openedAt = yield* clockNow
+        const user = yield* newUser("idle-forward")
+        yield* TestClock.adjust("50 minutes")
+        const first = yield* refreshed(user.pair.refreshToken)
+        const refreshedAt = openedAt + 50 * MINUTE
+        expect(first.refreshExpiresAt).toBe(iso(refreshedAt + HOUR))
+        const row = yield* sessionRow(user.pair.sessionId)
+        expect(row.idle_expires_at.getTime()).toBe(refreshedAt + HOUR)
+        expect(row.last_used_at.getTime()).toBe(refreshedAt)
+        expect(row.expires_at.getTime()).toBe(openedAt + 2 * HOUR) // the absolute limit never moves
 
-      yield* TestClock.adjust("50 minutes") // 100 min after signin: past the first idle limit
-      const second = yield* refreshed(first.refreshToken)
-      yield* expectAccepted(second.token, user.userId)
-    }))
+        yield* TestClock.adjust("50 minutes") // 100 min after signin: past the first idle limit
+        const second = yield* refreshed(first.refreshToken)
+        yield* expectAccepted(second.token, user.userId)
+      })
+  )
 })
 
 it.layer(serviceWith(SHORT_LIFETIMES))("absolute lifetime", (it) => {

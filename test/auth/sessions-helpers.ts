@@ -2,9 +2,9 @@
  * Helpers shared by the session suites (test/sessions-*.test.ts). Expected values come from
  * security.md and rest-api.md, so a drift in the service shows up as a failing test.
  */
-import { SqlClient } from "effect/sql"
 import { expect } from "@effect/vitest"
 import { Clock, Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { decodeJwt, type JWTPayload, SignJWT } from "jose"
 import { randomUUID } from "node:crypto"
 import { get, post, type Reply, signup } from "../support/http.js"
@@ -113,7 +113,10 @@ export const expectRefused = (accessToken: string) =>
     expect(reply.headers.get("www-authenticate")).toBe("Bearer error=\"invalid_token\"")
   })
 
-/** A signed-up user, its token, the token's claims, and claims for a fresh token of the same session (new jti, iat, exp). */
+/**
+ * A signed-up user, its token, the token's claims, and claims for a fresh token of the same session
+ * (new jti, iat, exp).
+ */
 export const victim = (prefix: string) =>
   Effect.gen(function*() {
     const user = yield* signup(prefix)
@@ -132,12 +135,25 @@ export const LEGACY_UNTIL = new Date(Date.now() + 60 * 60_000).toISOString()
  */
 export const legacyToken = (
   userId: string,
-  options: { readonly lifetimeSeconds?: number; readonly extra?: JWTPayload; readonly secret?: string; readonly typ?: string } = {}
+  options: {
+    readonly lifetimeSeconds?: number
+    readonly extra?: JWTPayload
+    readonly secret?: string
+    readonly typ?: string
+  } = {}
 ) =>
   Effect.gen(function*() {
     const iat = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const exp = iat + (options.lifetimeSeconds ?? 900)
-    const payload = { sub: userId, user_id: userId, email: "legacy@example.com", role: "user", iat, exp, ...options.extra }
+    const payload = {
+      sub: userId,
+      user_id: userId,
+      email: "legacy@example.com",
+      role: "user",
+      iat,
+      exp,
+      ...options.extra
+    }
     const header = options.typ === undefined ? { alg: "HS256" } : { alg: "HS256", typ: options.typ }
     const key = new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET)
     return yield* Effect.promise(() => new SignJWT(payload).setProtectedHeader(header).sign(key))

@@ -40,23 +40,26 @@ const millisUntilRefusedByB = (accessToken: string) =>
 
 it.layer(serviceWith())("two instances on one database", (it) => {
   it.layer(InstanceBLive, { timeout: "60 seconds" })((it) => {
-    it.effect("a logout through A: A refuses at once, B within its interval, refresh is refused at once everywhere", () =>
-      Effect.gen(function*() {
-        const user = yield* newUser("instances-a")
-        const pair = yield* signinPair(user.email, user.password) // through A
-        yield* onB(expectAccepted(pair.token, user.userId)) // B now trusts this token for a while
-        yield* expectAccepted(pair.token, user.userId)
+    it.effect(
+      "a logout through A: A refuses at once, B within its interval, refresh is refused at once everywhere",
+      () =>
+        Effect.gen(function*() {
+          const user = yield* newUser("instances-a")
+          const pair = yield* signinPair(user.email, user.password) // through A
+          yield* onB(expectAccepted(pair.token, user.userId)) // B now trusts this token for a while
+          yield* expectAccepted(pair.token, user.userId)
 
-        const logout = yield* post(`${AUTH}/logout`, { token: pair.token }) // through A
-        expect(logout.status).toBe(204)
+          const logout = yield* post(`${AUTH}/logout`, { token: pair.token }) // through A
+          expect(logout.status).toBe(204)
 
-        yield* expectRefused(pair.token) // A forgot the session at once
-        yield* onB(expectRefreshRefused(pair.refreshToken, "session_revoked")) // refresh reads the row
-        // B's interval, plus slack for a loaded machine (its requests and this poll take time too).
-        expect(yield* millisUntilRefusedByB(pair.token)).toBeLessThan(B_INTERVAL_MILLIS + 2_000)
-        yield* onB(expectRefused(pair.token))
-        yield* onB(expectAccepted(user.pair.token, user.userId)) // the user's other session is untouched
-      }))
+          yield* expectRefused(pair.token) // A forgot the session at once
+          yield* onB(expectRefreshRefused(pair.refreshToken, "session_revoked")) // refresh reads the row
+          // B's interval, plus slack for a loaded machine (its requests and this poll take time too).
+          expect(yield* millisUntilRefusedByB(pair.token)).toBeLessThan(B_INTERVAL_MILLIS + 2_000)
+          yield* onB(expectRefused(pair.token))
+          yield* onB(expectAccepted(user.pair.token, user.userId)) // the user's other session is untouched
+        })
+    )
 
     it.effect("a logout through B: B refuses at once, A once its 5 s interval has passed", () =>
       Effect.gen(function*() {

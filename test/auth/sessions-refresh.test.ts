@@ -28,7 +28,9 @@ const rotated = (prefix: string, times: number) =>
   Effect.gen(function*() {
     const user = yield* newUser(prefix)
     const generations: Array<Pair> = [user.pair]
-    for (let i = 0; i < times; i++) generations.push(yield* refreshed(generations[generations.length - 1]!.refreshToken))
+    for (let i = 0; i < times; i++) {
+      generations.push(yield* refreshed(generations[generations.length - 1]!.refreshToken))
+    }
     return { ...user, generations, newest: generations[generations.length - 1]! }
   })
 
@@ -72,16 +74,23 @@ it.layer(serviceWith())("rotation chain", (it) => {
 })
 
 it.layer(serviceWith())("every rotated-away token is reuse", (it) => {
-  it.effect("after the grace, each older token answers 401 refresh_token_reused, also once the session is revoked", () =>
-    Effect.gen(function*() {
-      const { generations, newest } = yield* rotated("reuse-each", 3)
-      yield* TestClock.adjust("11 seconds")
-      for (const [generation, older] of generations.slice(0, 3).entries()) {
-        yield* expectRefreshRefused(older.refreshToken, "refresh_token_reused", `refresh token of generation ${generation}`)
-      }
-      expect((yield* sessionRow(newest.sessionId)).revoked_reason).toBe("refresh_token_reused")
-      yield* expectRefreshRefused(newest.refreshToken, "session_revoked")
-    }))
+  it.effect(
+    "after the grace, each older token answers 401 refresh_token_reused, also once the session is revoked",
+    () =>
+      Effect.gen(function*() {
+        const { generations, newest } = yield* rotated("reuse-each", 3)
+        yield* TestClock.adjust("11 seconds")
+        for (const [generation, older] of generations.slice(0, 3).entries()) {
+          yield* expectRefreshRefused(
+            older.refreshToken,
+            "refresh_token_reused",
+            `refresh token of generation ${generation}`
+          )
+        }
+        expect((yield* sessionRow(newest.sessionId)).revoked_reason).toBe("refresh_token_reused")
+        yield* expectRefreshRefused(newest.refreshToken, "session_revoked")
+      })
+  )
 })
 
 it.layer(serviceWith())("the concurrency grace window", (it) => {

@@ -5,8 +5,8 @@
  * works and each refusal is down to the one thing it changes).
  */
 import { expect, it } from "@effect/vitest"
-import { SqlClient } from "effect/sql"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { decodeProtectedHeader, type JWTPayload, SignJWT } from "jose"
 import { randomUUID } from "node:crypto"

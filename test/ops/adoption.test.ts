@@ -2,16 +2,16 @@
  * Adopting the old FastAPI backend's database: the service boots on it, migrates it additively,
  * and every legacy user, password hash and task keeps working.
  */
-import { expect, it } from "@effect/vitest"
-import { SqlClient } from "effect/sql"
 import { PgClient } from "@effect/sql-pg"
+import { expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import { readFile } from "node:fs/promises"
 import pg from "pg"
 import { runMigrations } from "../../src/infra/platform/Migrations.js"
+import { signin } from "../auth/sessions-helpers.js"
 import { del, get, post } from "../support/http.js"
 import { suiteDatabase, TestServer, TestService } from "../support/TestService.js"
-import { signin } from "../auth/sessions-helpers.js"
 
 const ALICE = "3f1e2d4c5b6a79808f9e0d1c2b3a4958"
 const BOB = "a0b1c2d3e4f5061728394a5b6c7d8e9f"
@@ -187,7 +187,9 @@ it.layer(TestService({ database: legacyDatabase, env: { BCRYPT_COST: "11" } }))(
         })
         expect(created.status).toBe(201)
         expect(created.body.data.user_id).toBe(ALICE)
-        const rows = yield* sql<{ readonly user_id: string }>`SELECT user_id FROM task WHERE id = ${created.body.data.id}`
+        const rows = yield* sql<
+          { readonly user_id: string }
+        >`SELECT user_id FROM task WHERE id = ${created.body.data.id}`
         expect(rows).toEqual([{ user_id: ALICE }])
         const sessions = yield* sql<{ readonly n: number }>`
           SELECT count(*)::int AS n FROM auth_session WHERE user_id = ${ALICE}`

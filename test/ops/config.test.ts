@@ -104,21 +104,29 @@ describe("the built service with a bad environment", () => {
       expect(output).not.toContain("short-but-secret-value-XYZ")
     }))
 
-  it.live("production without DATABASE_URL and JWT_SECRET exits 78 naming both, generating nothing", () =>
-    Effect.gen(function*() {
-      const dataDir = yield* temporaryDirectory("tasks-api-config-")
-      const exit = yield* runNode("dist/main.js", { APP_ENV: "production", DATA_DIR: dataDir })
-      expect(exit.code).toBe(78)
-      expect(variablesOf(diagnosticOf(exit).errors)).toEqual(["DATABASE_URL", "JWT_SECRET"])
-      expect(yield* Effect.promise(() => readdir(dataDir))).toEqual([])
-    }).pipe(Effect.scoped), 30_000)
+  it.live(
+    "production without DATABASE_URL and JWT_SECRET exits 78 naming both, generating nothing",
+    () =>
+      Effect.gen(function*() {
+        const dataDir = yield* temporaryDirectory("tasks-api-config-")
+        const exit = yield* runNode("dist/main.js", { APP_ENV: "production", DATA_DIR: dataDir })
+        expect(exit.code).toBe(78)
+        expect(variablesOf(diagnosticOf(exit).errors)).toEqual(["DATABASE_URL", "JWT_SECRET"])
+        expect(yield* Effect.promise(() => readdir(dataDir))).toEqual([])
+      }).pipe(Effect.scoped),
+    30_000
+  )
 })
 
 describe("config-check", () => {
   it.live("exits 0 with a valid environment", () =>
     Effect.gen(function*() {
       const dataDir = yield* temporaryDirectory("tasks-api-config-")
-      const exit = yield* runNode("dist/cli/config-check.js", { APP_ENV: "test", DATA_DIR: dataDir, JWT_SECRET: SECRET })
+      const exit = yield* runNode("dist/cli/config-check.js", {
+        APP_ENV: "test",
+        DATA_DIR: dataDir,
+        JWT_SECRET: SECRET
+      })
       expect(exit.stderr).toBe("")
       expect(exit.code).toBe(0)
       expect(exit.stdout + exit.stderr).not.toContain(SECRET)
@@ -148,7 +156,13 @@ describe("loadConfig", () => {
   it.effect("defaults", () =>
     Effect.gen(function*() {
       const config = yield* load(base)
-      expect(config).toMatchObject({ env: "test", host: "127.0.0.1", port: 8000, bcryptCost: 12, maxBodyBytes: 1_048_576 })
+      expect(config).toMatchObject({
+        env: "test",
+        host: "127.0.0.1",
+        port: 8000,
+        bcryptCost: 12,
+        maxBodyBytes: 1_048_576
+      })
       expect(config.corsOrigins).toEqual(["http://localhost:3000"])
       expect(Duration.toMillis(config.accessTokenTtl)).toBe(15 * 60_000)
       expect(Duration.toMillis(config.refreshTokenTtl)).toBe(7 * 86_400_000)
@@ -160,7 +174,9 @@ describe("loadConfig", () => {
   it.effect("SESSION_CHECK_INTERVAL: 0 or up to 5s; longer would break the contract's revocation bound", () =>
     Effect.gen(function*() {
       expect(Duration.toMillis((yield* load({ ...base, SESSION_CHECK_INTERVAL: "0" })).sessionCheckInterval)).toBe(0)
-      expect(Duration.toMillis((yield* load({ ...base, SESSION_CHECK_INTERVAL: "1500ms" })).sessionCheckInterval)).toBe(1_500)
+      expect(Duration.toMillis((yield* load({ ...base, SESSION_CHECK_INTERVAL: "1500ms" })).sessionCheckInterval)).toBe(
+        1_500
+      )
       const problems = yield* problemsOf({ ...base, SESSION_CHECK_INTERVAL: "6s" })
       expect(problems).toEqual([
         {
@@ -169,12 +185,19 @@ describe("loadConfig", () => {
           received: "6s"
         }
       ])
-      expect(variablesOf(yield* problemsOf({ ...base, SESSION_CHECK_INTERVAL: "soon" }))).toEqual(["SESSION_CHECK_INTERVAL"])
+      expect(variablesOf(yield* problemsOf({ ...base, SESSION_CHECK_INTERVAL: "soon" }))).toEqual([
+        "SESSION_CHECK_INTERVAL"
+      ])
     }))
 
   it.effect("durations like 90s, 15m, 7d parse", () =>
     Effect.gen(function*() {
-      const config = yield* load({ ...base, REFRESH_REUSE_GRACE: "90s", ACCESS_TOKEN_TTL: "15m", REFRESH_TOKEN_TTL: "7d" })
+      const config = yield* load({
+        ...base,
+        REFRESH_REUSE_GRACE: "90s",
+        ACCESS_TOKEN_TTL: "15m",
+        REFRESH_TOKEN_TTL: "7d"
+      })
       expect(Duration.toMillis(config.refreshReuseGrace)).toBe(90_000)
       expect(Duration.toMillis(config.accessTokenTtl)).toBe(900_000)
       expect(Duration.toMillis(config.refreshTokenTtl)).toBe(604_800_000)

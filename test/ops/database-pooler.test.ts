@@ -5,8 +5,8 @@
  * fewer server connections than the service's pool) in front of the run's PostgreSQL shows both
  * modes.
  */
-import { describe, expect, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import pg from "pg"
@@ -125,7 +125,11 @@ it.layer(PgBouncerLive, { timeout: "180 seconds" })("through PgBouncer in transa
             Effect.gen(function*() {
               const signup = expectStatus("signup", 200)(
                 yield* post("/api/v1/auth/signup", {
-                  json: { email: `pooled-${i}-${Date.now()}@example.com`, password: "correct horse battery staple", name: "p" }
+                  json: {
+                    email: `pooled-${i}-${Date.now()}@example.com`,
+                    password: "correct horse battery staple",
+                    name: "p"
+                  }
                 })
               )
               const token: string = signup.body?.data?.token ?? ""
@@ -180,14 +184,17 @@ it.layer(PgBouncerLive, { timeout: "180 seconds" })("through PgBouncer in transa
       )
     }))
 
-  it.effect("prepared statements off (pgbouncer=true, or DATABASE_PREPARED_STATEMENTS=false): the same transaction succeeds", () =>
-    Effect.gen(function*() {
-      const viaUrl = yield* pooledDatabase("?pgbouncer=true")
-      expect(Exit.isSuccess(yield* transactionOnAnotherServer(viaUrl))).toBe(true)
-      const viaFlag = yield* pooledDatabase()
-      expect(Exit.isSuccess(yield* transactionOnAnotherServer(viaFlag, { DATABASE_PREPARED_STATEMENTS: "false" })))
-        .toBe(true)
-    }))
+  it.effect(
+    "prepared statements off (pgbouncer=true, or DATABASE_PREPARED_STATEMENTS=false): the same transaction succeeds",
+    () =>
+      Effect.gen(function*() {
+        const viaUrl = yield* pooledDatabase("?pgbouncer=true")
+        expect(Exit.isSuccess(yield* transactionOnAnotherServer(viaUrl))).toBe(true)
+        const viaFlag = yield* pooledDatabase()
+        expect(Exit.isSuccess(yield* transactionOnAnotherServer(viaFlag, { DATABASE_PREPARED_STATEMENTS: "false" })))
+          .toBe(true)
+      })
+  )
 })
 
 describe("preparedStatements", () => {
@@ -219,7 +226,9 @@ describe("preparedStatements", () => {
       expect(pooled.prepare).toBe(false)
       expect(pooled.url === undefined ? "" : Redacted.value(pooled.url)).toBe("postgres://u:p@127.0.0.1:6432/tasks")
       expect((yield* serviceClientOptions("postgres://u:p@127.0.0.1:5432/tasks")).prepare).toBe(true)
-      const flagged = yield* serviceClientOptions("postgres://u:p@127.0.0.1:5432/tasks", { DATABASE_PREPARED_STATEMENTS: "false" })
+      const flagged = yield* serviceClientOptions("postgres://u:p@127.0.0.1:5432/tasks", {
+        DATABASE_PREPARED_STATEMENTS: "false"
+      })
       expect(flagged.prepare).toBe(false)
     }))
 })

@@ -3,8 +3,8 @@
  * 404s; and the self-description endpoints (OpenAPI, offline docs, liveness).
  */
 import { expect, it } from "@effect/vitest"
-import { SqlClient } from "effect/sql"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { request as httpRequest } from "node:http"
 import { get, post, request, signup } from "../support/http.js"
 import { TestServer, TestService } from "../support/TestService.js"

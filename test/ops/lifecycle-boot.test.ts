@@ -53,36 +53,39 @@ const schemaOf = (databaseUrl: string) =>
     })
   )
 
-it.live("three instances booting together on an empty database all come up; each migration is applied once", () =>
-  Effect.gen(function*() {
-    const database = yield* emptyDatabase
-    // LOG_LEVEL info: each instance logs "migration applied" for every migration it applies itself.
-    const services = yield* Effect.all(
-      Array.from({ length: INSTANCES }, () => spawnService({ DATABASE_URL: database.url, LOG_LEVEL: "info" }))
-    )
-    yield* Effect.all(services.map((service) => waitForStatus(service, "/health/ready", 200, "90 seconds")), {
-      concurrency: "unbounded"
-    })
-
-    const shipped = yield* listMigrations
-    const recorded = yield* Effect.promise(() =>
-      withAdmin(database.url, (client) =>
-        client.query<{ readonly migration_id: number; readonly name: string }>(
-          "SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id"
-        )
+it.live(
+  "three instances booting together on an empty database all come up; each migration is applied once",
+  () =>
+    Effect.gen(function*() {
+      const database = yield* emptyDatabase
+      // LOG_LEVEL info: each instance logs "migration applied" for every migration it applies itself.
+      const services = yield* Effect.all(
+        Array.from({ length: INSTANCES }, () => spawnService({ DATABASE_URL: database.url, LOG_LEVEL: "info" }))
       )
-    )
-    expect(recorded.rows).toEqual(shipped.map(({ id, name }) => ({ migration_id: id, name })))
+      yield* Effect.all(services.map((service) => waitForStatus(service, "/health/ready", 200, "90 seconds")), {
+        concurrency: "unbounded"
+      })
 
-    const applications = services
-      .map((service) => service.output().match(/migration applied/g)?.length ?? 0)
-    expect(applications.reduce((a, b) => a + b, 0), services.map((s) => s.output()).join("\n---\n"))
-      .toBe(shipped.length)
+      const shipped = yield* listMigrations
+      const recorded = yield* Effect.promise(() =>
+        withAdmin(database.url, (client) =>
+          client.query<{ readonly migration_id: number; readonly name: string }>(
+            "SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id"
+          ))
+      )
+      expect(recorded.rows).toEqual(shipped.map(({ id, name }) => ({ migration_id: id, name })))
 
-    const expected = yield* schemaOf(urlFor(inject("pgAdminUrl"), TEMPLATE_DATABASE))
-    expect(yield* schemaOf(database.url)).toEqual(expected)
-    for (const service of services) expect(service.child.exitCode, service.output()).toBeNull()
-  }), 120_000)
+      const applications = services
+        .map((service) => service.output().match(/migration applied/g)?.length ?? 0)
+      expect(applications.reduce((a, b) => a + b, 0), services.map((s) => s.output()).join("\n---\n"))
+        .toBe(shipped.length)
+
+      const expected = yield* schemaOf(urlFor(inject("pgAdminUrl"), TEMPLATE_DATABASE))
+      expect(yield* schemaOf(database.url)).toEqual(expected)
+      for (const service of services) expect(service.child.exitCode, service.output()).toBeNull()
+    }),
+  120_000
+)
 
 it.live("migrators racing on an empty database (one pool each): all succeed, each migration applied once", () =>
   Effect.gen(function*() {
@@ -124,13 +127,17 @@ it.live("a migrator kept waiting by another instance longer than its statement t
     expect(applied.map(([id]) => id)).toEqual((yield* listMigrations).map(({ id }) => id))
   }))
 
-it.live("runs on Node 24 (brought by npm): the tests themselves, and the service's first log line says so", () =>
-  Effect.gen(function*() {
-    expect(process.versions.node).toMatch(/^24\./)
-    const database = yield* suiteDatabase()
-    const service = yield* spawnService({ DATABASE_URL: database.url, LOG_LEVEL: "info", LOG_FORMAT: "json" })
-    yield* waitForStatus(service, "/health/ready", 200)
-    const first = JSON.parse(service.output().split("\n")[0] ?? "")
-    expect(first).toMatchObject({ event: "service.starting", environment: "test" })
-    expect(first.node).toMatch(/^24\./)
-  }), 60_000)
+it.live(
+  "runs on Node 24 (brought by npm): the tests themselves, and the service's first log line says so",
+  () =>
+    Effect.gen(function*() {
+      expect(process.versions.node).toMatch(/^24\./)
+      const database = yield* suiteDatabase()
+      const service = yield* spawnService({ DATABASE_URL: database.url, LOG_LEVEL: "info", LOG_FORMAT: "json" })
+      yield* waitForStatus(service, "/health/ready", 200)
+      const first = JSON.parse(service.output().split("\n")[0] ?? "")
+      expect(first).toMatchObject({ event: "service.starting", environment: "test" })
+      expect(first.node).toMatch(/^24\./)
+    }),
+  60_000
+)

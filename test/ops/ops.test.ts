@@ -1,4 +1,4 @@
-import { it, expect } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { get, post } from "../support/http.js"
 import { TestService } from "../support/TestService.js"

@@ -15,20 +15,23 @@ class TestRedis extends Context.Service<TestRedis, RedisServer>()("test/TestRedi
 
 /** The service on a fresh Redis with limits on, and that Redis for the tests to stop and start. */
 const ServiceOnRedis = Layer.unwrap(
-  Effect.map(redisServer, (redis) =>
-    TestService({ env: { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_STORE: "redis", REDIS_URL: redis.url } }).pipe(
-      Layer.merge(Layer.succeed(TestRedis, redis))
-    ))
+  Effect.map(
+    redisServer,
+    (redis) =>
+      TestService({ env: { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_STORE: "redis", REDIS_URL: redis.url } }).pipe(
+        Layer.merge(Layer.succeed(TestRedis, redis))
+      )
+  )
 )
 
 const wrongSignin = (email: string) => post("/api/v1/auth/signin", { json: { email, password: "not it at all" } })
 
-
 it.layer(ServiceOnRedis, { timeout: "60 seconds" })("the Redis store", (it) => {
   it.layer(
     Layer.unwrap(
-      Effect.map(TestRedis, (redis) =>
-        SecondInstanceLive({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_STORE: "redis", REDIS_URL: redis.url })
+      Effect.map(
+        TestRedis,
+        (redis) => SecondInstanceLive({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_STORE: "redis", REDIS_URL: redis.url })
       )
     ),
     { timeout: "60 seconds" }
@@ -58,7 +61,10 @@ it.layer(ServiceOnRedis, { timeout: "60 seconds" })("the Redis store", (it) => {
       const signin = yield* post("/api/v1/auth/signin", { json: { email: user.email, password: user.password } })
       expect(signin.status).toBe(503)
       expect(signin.body).toEqual({ detail: "Service temporarily unavailable", error_code: "rate_limiter_unavailable" })
-      const created = yield* post("/api/tasks", { token: user.token, json: { title: "still works", priority: "urgent_important" } })
+      const created = yield* post("/api/tasks", {
+        token: user.token,
+        json: { title: "still works", priority: "urgent_important" }
+      })
       expect(created.status).toBe(201)
       expect((yield* get("/api/tasks", { token: user.token })).body.data.total_count).toBe(1)
       const ready = yield* get("/health/ready")

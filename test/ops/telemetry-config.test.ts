@@ -49,7 +49,9 @@ describe("OTEL configuration", () => {
     Effect.gen(function*() {
       const headers = "x-api-key-without-a-value-s3cr3t"
       const endpoint = "collector:4318/with-s3cr3t"
-      const result = yield* Effect.result(configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_HEADERS: headers }))
+      const result = yield* Effect.result(
+        configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_HEADERS: headers })
+      )
       expect(Result.isFailure(result)).toBe(true)
       if (Result.isSuccess(result)) return
       const variables = result.failure.problems.map((p) => p.variable).sort()

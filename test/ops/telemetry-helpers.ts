@@ -138,7 +138,9 @@ export interface OtlpMetric {
 }
 
 interface TracesBody {
-  readonly resourceSpans: ReadonlyArray<{ readonly scopeSpans: ReadonlyArray<{ readonly spans: ReadonlyArray<OtlpSpan> }> }>
+  readonly resourceSpans: ReadonlyArray<
+    { readonly scopeSpans: ReadonlyArray<{ readonly spans: ReadonlyArray<OtlpSpan> }> }
+  >
 }
 
 interface MetricsBody {
@@ -194,6 +196,6 @@ export const descendantsOf = (root: OtlpSpan, spans: ReadonlyArray<OtlpSpan>): A
 
 /** Data points of `name` in `metrics` (counters, gauges and histograms alike). */
 export const dataPointsOf = (metrics: ReadonlyArray<OtlpMetric>, name: string): Array<OtlpDataPoint> =>
-  metrics.filter((m) => m.name === name).flatMap((m) =>
-    [...(m.sum?.dataPoints ?? []), ...(m.gauge?.dataPoints ?? []), ...(m.histogram?.dataPoints ?? [])]
-  )
+  metrics.filter((m) => m.name === name).flatMap((
+    m
+  ) => [...(m.sum?.dataPoints ?? []), ...(m.gauge?.dataPoints ?? []), ...(m.histogram?.dataPoints ?? [])])

@@ -52,15 +52,28 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "
       }
       expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
 
-      const byTask = { "http.route": "/api/tasks/:task_id", "http.request.method": "GET", "http.response.status_code": "404" }
+      const byTask = {
+        "http.route": "/api/tasks/:task_id",
+        "http.request.method": "GET",
+        "http.response.status_code": "404"
+      }
       yield* awaitPoint("http.server.requests", byTask, countIs(3))
-      yield* awaitPoint("http.server.requests", { "http.route": "/api/tasks", "http.response.status_code": "200" }, countIs(1))
-      yield* awaitPoint("http.server.requests", { "http.route": "/api/v1/auth/signup", "http.response.status_code": "200" }, countIs(1))
+      yield* awaitPoint(
+        "http.server.requests",
+        { "http.route": "/api/tasks", "http.response.status_code": "200" },
+        countIs(1)
+      )
+      yield* awaitPoint("http.server.requests", {
+        "http.route": "/api/v1/auth/signup",
+        "http.response.status_code": "200"
+      }, countIs(1))
       const duration = yield* awaitPoint("http.server.duration", byTask, (p) => p.count === 3)
       expect(duration.count).toBe(3)
       // A raw path is never a label: the route template is.
       const receiver = yield* OtlpReceiver
-      const routes = dataPointsOf(latestMetricsOf(receiver), "http.server.requests").map((p) => attributeOf(p, "http.route"))
+      const routes = dataPointsOf(latestMetricsOf(receiver), "http.server.requests").map((p) =>
+        attributeOf(p, "http.route")
+      )
       expect(routes.some((route) => String(route).includes("5f0c6a8e"))).toBe(false)
     }))
 
@@ -68,7 +81,9 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "
     Effect.gen(function*() {
       const user = yield* signup("outcomes")
       expect((yield* post(`${AUTH}/signin`, { json: { email: user.email, password: user.password } })).status).toBe(200)
-      expect((yield* post(`${AUTH}/signin`, { json: { email: user.email, password: "wrong password!" } })).status).toBe(401)
+      expect((yield* post(`${AUTH}/signin`, { json: { email: user.email, password: "wrong password!" } })).status).toBe(
+        401
+      )
       expect((yield* post(`${AUTH}/signin`, { json: { email: user.email, password: user.password } })).status).toBe(200)
       expect((yield* post(`${AUTH}/signin`, { json: { email: user.email, password: user.password } })).status).toBe(429)
 
@@ -84,7 +99,10 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "
       yield* awaitPoint("auth.signins", { outcome: "failed" }, countIs(1))
       yield* awaitPoint("ratelimit.rejections", { rule: "signin:ip" }, countIs(1))
       yield* awaitPoint("auth.refresh.reuse_detected", {}, countIs(1))
-      yield* awaitPoint("http.server.requests", { "http.route": "/api/v1/auth/signin", "http.response.status_code": "429" }, countIs(1))
+      yield* awaitPoint("http.server.requests", {
+        "http.route": "/api/v1/auth/signin",
+        "http.response.status_code": "429"
+      }, countIs(1))
       // The pool gauge follows checkouts: a transaction holds one connection (the service's own
       // pool: the kit's SqlClient is the service's), and none is held once it ends.
       const sql = yield* SqlClient.SqlClient
@@ -92,4 +110,3 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "
       yield* awaitPoint("db.client.connections.in_use", {}, countIs(0))
     }))
 })
-

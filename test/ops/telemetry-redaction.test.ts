@@ -18,7 +18,9 @@ const unique = (label: string) => `${label}-${randomBytes(9).toString("base64url
 const OTLP_API_KEY = unique("otlp-api-key")
 const SERVICE_NAME = "tasks-api-telemetry-test"
 
-it.layer(TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_KEY}`, OTEL_SERVICE_NAME: SERVICE_NAME }))(
+it.layer(
+  TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_KEY}`, OTEL_SERVICE_NAME: SERVICE_NAME })
+)(
   "span redaction",
   (it) => {
     it.effect("no password, token, cookie or secret configuration value appears in any exported span", () =>
@@ -27,7 +29,8 @@ it.layer(TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_
         const { databaseUrl } = yield* TestServer
         const serverSpansBefore = spansOf(receiver).filter((s) => s.kind === SERVER).length
         let requests = 0
-        const send = <E, R>(reply: Effect.Effect<Reply, E, R>) => Effect.tap(reply, () => Effect.sync(() => void requests++))
+        const send = <E, R>(reply: Effect.Effect<Reply, E, R>) =>
+          Effect.tap(reply, () => Effect.sync(() => void requests++))
 
         const email = `${unique("redaction")}@example.com`.toLowerCase()
         const password = unique("Password")
@@ -54,7 +57,10 @@ it.layer(TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_
         // Signup, and its error paths: a refused password, an invalid email, a taken email.
         const signedUp = keepTokens(yield* send(post(`${AUTH}/signup`, { json: { email, password } })))
         expect(signedUp.status, signedUp.text).toBe(200)
-        expect((yield* send(post(`${AUTH}/signup`, { json: { email: `other-${email}`, password: rejectedPassword } }))).status)
+        expect(
+          (yield* send(post(`${AUTH}/signup`, { json: { email: `other-${email}`, password: rejectedPassword } })))
+            .status
+        )
           .toBe(422)
         expect((yield* send(post(`${AUTH}/signup`, { json: { email: "not an email", password } }))).status).toBe(422)
         expect((yield* send(post(`${AUTH}/signup`, { json: { email, password } }))).status).toBe(400)
@@ -69,9 +75,11 @@ it.layer(TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_
         const access: string = signedIn.body.data.token
         const refresh: string = signedIn.body.data.refresh_token
 
-        // Refresh; reuse of a rotated-away token (after the grace: it ends signup's session); a token of the wrong kind.
+        // Refresh; reuse of a rotated-away token (after the grace: it ends signup's session); a token
+        // of the wrong kind.
         const signupRefresh: string = signedUp.body.data.refresh_token
-        expect(keepTokens(yield* send(post(`${AUTH}/refresh`, { json: { refresh_token: signupRefresh } }))).status).toBe(200)
+        expect(keepTokens(yield* send(post(`${AUTH}/refresh`, { json: { refresh_token: signupRefresh } }))).status)
+          .toBe(200)
         const refreshed = keepTokens(yield* send(post(`${AUTH}/refresh`, { json: { refresh_token: refresh } })))
         expect(refreshed.status, refreshed.text).toBe(200)
         yield* TestClock.adjust("11 seconds")
@@ -93,7 +101,9 @@ it.layer(TracedService({ OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-api-key=${OTLP_API_
         expect((yield* send(get(`${AUTH}/me?${query}`, withEverything))).status).toBe(200)
         expect((yield* send(get(`/api/tasks?${query}`))).status).toBe(401)
         expect((yield* send(get(`${AUTH}/me`, { token: TEST_JWT_SECRET }))).status).toBe(401)
-        expect((yield* send(get(`${AUTH}/me`, { headers: { authorization: `Basic ${cookieSecret}` } }))).status).toBe(401)
+        expect((yield* send(get(`${AUTH}/me`, { headers: { authorization: `Basic ${cookieSecret}` } }))).status).toBe(
+          401
+        )
         expect((yield* send(get(`/no/such/route?token=${current.token}`, withEverything))).status).toBe(404)
 
         // Password change: wrong current password, then a real change.

@@ -45,7 +45,10 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true" }))("traces", (it) => {
   it.effect("a request's server span is named by route template, carries http.route, and parents its SQL spans", () =>
     Effect.gen(function*() {
       const user = yield* signup("traced")
-      const created = yield* post("/api/tasks", { token: user.token, json: { title: "traced task", priority: "urgent_important" } })
+      const created = yield* post("/api/tasks", {
+        token: user.token,
+        json: { title: "traced task", priority: "urgent_important" }
+      })
       expect(created.status, created.text).toBe(201)
       const taskId: string = created.body.data.id
 
@@ -86,38 +89,41 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true" }))("traces", (it) => {
       expect(names).toContain("RateLimits.check")
     }))
 
-  it.effect("signup and signin trace password hashing, token signing and rate-limit checks under their server span", () =>
-    Effect.gen(function*() {
-      const signupTrace = randomHex(16)
-      const email = `traced-signin-${Date.now().toString(36)}@example.com`
-      const password = "a long enough passphrase 42"
-      const signedUp = yield* post("/api/v1/auth/signup", {
-        json: { email, password },
-        headers: { traceparent: traceparent(signupTrace, randomHex(8)) }
-      })
-      expect(signedUp.status, signedUp.text).toBe(200)
-      const signinTrace = randomHex(16)
-      const signedIn = yield* post("/api/v1/auth/signin", {
-        json: { email, password },
-        headers: { traceparent: traceparent(signinTrace, randomHex(8)) }
-      })
-      expect(signedIn.status, signedIn.text).toBe(200)
+  it.effect(
+    "signup and signin trace password hashing, token signing and rate-limit checks under their server span",
+    () =>
+      Effect.gen(function*() {
+        const signupTrace = randomHex(16)
+        const email = `traced-signin-${Date.now().toString(36)}@example.com`
+        const password = "a long enough passphrase 42"
+        const signedUp = yield* post("/api/v1/auth/signup", {
+          json: { email, password },
+          headers: { traceparent: traceparent(signupTrace, randomHex(8)) }
+        })
+        expect(signedUp.status, signedUp.text).toBe(200)
+        const signinTrace = randomHex(16)
+        const signedIn = yield* post("/api/v1/auth/signin", {
+          json: { email, password },
+          headers: { traceparent: traceparent(signinTrace, randomHex(8)) }
+        })
+        expect(signedIn.status, signedIn.text).toBe(200)
 
-      const signupSpans = yield* serverSpanOf(signupTrace, "POST /api/v1/auth/signup")
-      expect(attributeOf(signupSpans.server, "http.route")).toBe("/api/v1/auth/signup")
-      const signupDescendants = descendantsOf(signupSpans.server, signupSpans.spans)
-      const underSignup = signupDescendants.map((s) => s.name)
-      expect(underSignup).toContain("PasswordHasher.hash")
-      expect(underSignup).toContain("Tokens.issueAccessToken")
-      expect(underSignup).toContain("RateLimits.check")
-      expect(signupDescendants.some(isSqlStatement)).toBe(true)
+        const signupSpans = yield* serverSpanOf(signupTrace, "POST /api/v1/auth/signup")
+        expect(attributeOf(signupSpans.server, "http.route")).toBe("/api/v1/auth/signup")
+        const signupDescendants = descendantsOf(signupSpans.server, signupSpans.spans)
+        const underSignup = signupDescendants.map((s) => s.name)
+        expect(underSignup).toContain("PasswordHasher.hash")
+        expect(underSignup).toContain("Tokens.issueAccessToken")
+        expect(underSignup).toContain("RateLimits.check")
+        expect(signupDescendants.some(isSqlStatement)).toBe(true)
 
-      const signinSpans = yield* serverSpanOf(signinTrace, "POST /api/v1/auth/signin")
-      const underSignin = descendantsOf(signinSpans.server, signinSpans.spans).map((s) => s.name)
-      expect(underSignin).toContain("PasswordHasher.verify")
-      expect(underSignin).toContain("Tokens.issueAccessToken")
-      expect(underSignin).toContain("RateLimits.check")
-    }))
+        const signinSpans = yield* serverSpanOf(signinTrace, "POST /api/v1/auth/signin")
+        const underSignin = descendantsOf(signinSpans.server, signinSpans.spans).map((s) => s.name)
+        expect(underSignin).toContain("PasswordHasher.verify")
+        expect(underSignin).toContain("Tokens.issueAccessToken")
+        expect(underSignin).toContain("RateLimits.check")
+      })
+  )
 
   it.effect("without traceparent a request starts a trace of its own; an unknown path is one bounded name", () =>
     Effect.gen(function*() {
@@ -142,26 +148,29 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true" }))("traces", (it) => {
       expect(attributeOf(health, "http.route")).toBe("/health/live")
     }))
 
-  it.effect("an RPC call is traced: its procedure span is in the trace of POST /rpc, linked to it, with its SQL under it", () =>
-    Effect.gen(function*() {
-      const receiver = yield* OtlpReceiver
-      const before = new Set(spansOf(receiver).map((s) => s.spanId))
-      const user = yield* signup("traced-rpc")
-      const rpc = yield* rpcClient(user.token)
-      const task = yield* rpc.CreateTask({ title: "over rpc", priority: "urgent_important" })
-      expect(task.title).toBe("over rpc")
+  it.effect(
+    "an RPC call is traced: its procedure span is in the trace of POST /rpc, linked to it, with its SQL under it",
+    () =>
+      Effect.gen(function*() {
+        const receiver = yield* OtlpReceiver
+        const before = new Set(spansOf(receiver).map((s) => s.spanId))
+        const user = yield* signup("traced-rpc")
+        const rpc = yield* rpcClient(user.token)
+        const task = yield* rpc.CreateTask({ title: "over rpc", priority: "urgent_important" })
+        expect(task.title).toBe("over rpc")
 
-      const { server, procedure, spans } = yield* awaitExport(() => {
-        const spans = spansOf(receiver).filter((s) => !before.has(s.spanId))
-        const server = spans.find((s) => s.kind === SERVER && s.name === "POST /rpc")
-        const procedure = spans.find((s) => s.name === "Rpc.CreateTask" && s.traceId === server?.traceId)
-        const sql = procedure && spans.find((s) => isSqlStatement(s) && ancestorsOf(s, spans).includes(procedure))
-        return server && procedure && sql ? { server, procedure, spans } : undefined
-      }, "the spans of an RPC call")
-      expect(attributeOf(server, "http.route")).toBe("/rpc")
-      // Under the request's span, or (when the client sent its own span) linked to it.
-      const underServer = ancestorsOf(procedure, spans).includes(server)
-      const linked = (procedure.links ?? []).some((l) => l.spanId === server.spanId && l.traceId === server.traceId)
-      expect(underServer || linked).toBe(true)
-    }))
+        const { server, procedure, spans } = yield* awaitExport(() => {
+          const spans = spansOf(receiver).filter((s) => !before.has(s.spanId))
+          const server = spans.find((s) => s.kind === SERVER && s.name === "POST /rpc")
+          const procedure = spans.find((s) => s.name === "Rpc.CreateTask" && s.traceId === server?.traceId)
+          const sql = procedure && spans.find((s) => isSqlStatement(s) && ancestorsOf(s, spans).includes(procedure))
+          return server && procedure && sql ? { server, procedure, spans } : undefined
+        }, "the spans of an RPC call")
+        expect(attributeOf(server, "http.route")).toBe("/rpc")
+        // Under the request's span, or (when the client sent its own span) linked to it.
+        const underServer = ancestorsOf(procedure, spans).includes(server)
+        const linked = (procedure.links ?? []).some((l) => l.spanId === server.spanId && l.traceId === server.traceId)
+        expect(underServer || linked).toBe(true)
+      })
+  )
 })

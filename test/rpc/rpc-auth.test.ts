@@ -6,9 +6,9 @@
 import { expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import type { TasksRpcClientShape } from "../../src/client/index.js"
-import { failure } from "./rpc-helpers.js"
 import { clientUser, rpcClient, TestServiceWithClients, TestUser } from "../support/TestService.js"
 import { NOT_FOUND_ON_READ, NOT_FOUND_ON_WRITE, rowById, rowsOf } from "../tasks/tasks-helpers.js"
+import { failure } from "./rpc-helpers.js"
 
 /** One call of every procedure (WatchTasks up to its first event), on `taskId`. */
 const everyProcedure = (

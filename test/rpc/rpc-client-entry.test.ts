@@ -39,10 +39,15 @@ const effectModuleOf = (path: string) => {
 
 const run = (file: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.callback<{ readonly stdout: string; readonly stderr: string; readonly code: number }>((resume) => {
-    execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
-      resume(Effect.succeed({ stdout, stderr, code }))
-    })
+    execFile(
+      file,
+      args,
+      { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
+        resume(Effect.succeed({ stdout, stderr, code }))
+      }
+    )
   })
 
 /** The package a path under node_modules belongs to (`@scope/name` or `name`). */
@@ -60,45 +65,72 @@ export async function resolve(specifier, context, next) {
 }
 `
 
-it.effect("loaded through package.json exports, tasks-api/client resolves no server module", () =>
-  Effect.gen(function*() {
-    const dir = yield* temporaryDirectory("tasks-api-client-entry-")
-    const log = join(dir, "modules.log")
-    yield* Effect.promise(() => writeFile(join(dir, "hooks.mjs"), HOOKS))
-    yield* Effect.promise(() =>
-      writeFile(
-        join(dir, "register.mjs"),
-        `import { register } from "node:module"\nregister(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)})\n`
+it.effect(
+  "loaded through package.json exports, tasks-api/client resolves no server module",
+  () =>
+    Effect.gen(function*() {
+      const dir = yield* temporaryDirectory("tasks-api-client-entry-")
+      const log = join(dir, "modules.log")
+      yield* Effect.promise(() => writeFile(join(dir, "hooks.mjs"), HOOKS))
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "register.mjs"),
+          `import { register } from "node:module"\nregister(${
+            JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)
+          })\n`
+        )
       )
-    )
-    yield* Effect.promise(() => writeFile(log, ""))
-    // Imported by the package's own name from its root: Node resolves it through "exports".
-    const script = `const client = await import("tasks-api/client"); console.log(JSON.stringify(Object.keys(client)))`
-    const result = yield* run(process.execPath, ["--import", pathToFileURL(join(dir, "register.mjs")).href, "--input-type=module", "-e", script], {
-      MODULE_LOG: log
-    })
-    expect(result.code, result.stderr).toBe(0)
-    const exported: ReadonlyArray<string> = JSON.parse(result.stdout.trim().split("\n").at(-1)!)
-    for (const name of ["TasksRpc", "RpcAuthentication", "makeTasksRpcClient", "TasksRpcClient", "makeTasksRestClient", "TasksRestClient", "Api", "Task", "TaskNotFound", "CursorExpired"]) {
-      expect(exported).toContain(name)
-    }
+      yield* Effect.promise(() => writeFile(log, ""))
+      // Imported by the package's own name from its root: Node resolves it through "exports".
+      const script = `const client = await import("tasks-api/client"); console.log(JSON.stringify(Object.keys(client)))`
+      const result = yield* run(process.execPath, [
+        "--import",
+        pathToFileURL(join(dir, "register.mjs")).href,
+        "--input-type=module",
+        "-e",
+        script
+      ], {
+        MODULE_LOG: log
+      })
+      expect(result.code, result.stderr).toBe(0)
+      const exported: ReadonlyArray<string> = JSON.parse(result.stdout.trim().split("\n").at(-1)!)
+      for (
+        const name of [
+          "TasksRpc",
+          "RpcAuthentication",
+          "makeTasksRpcClient",
+          "TasksRpcClient",
+          "makeTasksRestClient",
+          "TasksRestClient",
+          "Api",
+          "Task",
+          "TaskNotFound",
+          "CursorExpired"
+        ]
+      ) {
+        expect(exported).toContain(name)
+      }
 
-    const files = (yield* Effect.promise(() => readFile(log, "utf8")))
-      .split("\n")
-      .filter((url) => url.startsWith("file:"))
-      .map((url) => fileURLToPath(url))
-    const ours = files.filter((file) => !file.includes(`node_modules${sep}`)).map((file) => relative(ROOT, file))
-    expect(ours).toContain(join("dist", "client", "index.js"))
-    expect(ours).toContain(join("dist", "domain", "Rpc.js"))
-    for (const file of ours) {
-      expect(file, "only the client and the domain").toMatch(/^dist[/\\](client|domain)[/\\](?:[^/\\]+[/\\])*[^/\\]+\.js$/)
-    }
-    const packages = new Set(files.filter((file) => file.includes(`node_modules${sep}`)).map(packageOf))
-    // RPC is effect/rpc in Effect 4: the client loads it.
-    const effectModules = new Set(files.filter((file) => file.includes(`node_modules${sep}`)).map(effectModuleOf))
-    expect(effectModules.has("rpc")).toBe(true)
-    for (const name of SERVER_ONLY_PACKAGES) expect(packages.has(name), name).toBe(false)
-  }), { timeout: 60_000 })
+      const files = (yield* Effect.promise(() => readFile(log, "utf8")))
+        .split("\n")
+        .filter((url) => url.startsWith("file:"))
+        .map((url) => fileURLToPath(url))
+      const ours = files.filter((file) => !file.includes(`node_modules${sep}`)).map((file) => relative(ROOT, file))
+      expect(ours).toContain(join("dist", "client", "index.js"))
+      expect(ours).toContain(join("dist", "domain", "Rpc.js"))
+      for (const file of ours) {
+        expect(file, "only the client and the domain").toMatch(
+          /^dist[/\\](client|domain)[/\\](?:[^/\\]+[/\\])*[^/\\]+\.js$/
+        )
+      }
+      const packages = new Set(files.filter((file) => file.includes(`node_modules${sep}`)).map(packageOf))
+      // RPC is effect/rpc in Effect 4: the client loads it.
+      const effectModules = new Set(files.filter((file) => file.includes(`node_modules${sep}`)).map(effectModuleOf))
+      expect(effectModules.has("rpc")).toBe(true)
+      for (const name of SERVER_ONLY_PACKAGES) expect(packages.has(name), name).toBe(false)
+    }),
+  { timeout: 60_000 }
+)
 
 it.effect("compiled alone, the client's program holds only src/client and src/domain", () =>
   Effect.gen(function*() {

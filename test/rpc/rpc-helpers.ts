@@ -4,7 +4,7 @@
  */
 import { expect } from "@effect/vitest"
 import { Cause, Effect, Exit, Option, Predicate, Queue, Schema, Stream } from "effect"
-import { type TaskFeedEvent, Task } from "../../src/client/index.js"
+import { Task, type TaskFeedEvent } from "../../src/client/index.js"
 
 /** A task in its wire form (instants as ISO 8601 strings): what REST answers under `data`. */
 const encodeTaskJson = Schema.encodeSync(Schema.toCodecJson(Task))

@@ -8,9 +8,9 @@ import { FetchHttpClient } from "effect/http"
 import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { makeTasksRpcClient, TaskFeedEvent } from "../../src/client/index.js"
-import { failure, subscribe } from "./rpc-helpers.js"
 import { get } from "../support/http.js"
 import { clientUser, TestServer, TestServiceWithClients, TestUser } from "../support/TestService.js"
+import { failure, subscribe } from "./rpc-helpers.js"
 
 const RATE_LIMITED = { detail: "Too many requests", error_code: "rate_limited" }
 const UNAVAILABLE = { detail: "Service temporarily unavailable", error_code: "database_unavailable" }
@@ -67,27 +67,30 @@ it.layer(
       expect((yield* rpc.ListTasks({})).total_count).toBe(0)
     }))
 
-  it.effect("an answer that is not RPC (413 for an oversized payload, 404 for a wrong URL) is RpcClientError, not a hang", () =>
-    Effect.gen(function*() {
-      const { rpc, token } = yield* TestUser
-      const oversized = yield* failure(
-        rpc.CreateTask({ title: "Big", priority: "urgent_important", description: "d".repeat(5_000) }),
-        "RpcClientError"
-      )
-      // Effect 4: the transport failure is the reason, an HttpError whose cause is the StatusCodeError.
-      expect(oversized).toMatchObject({
-        reason: { _tag: "HttpError", kind: "StatusCodeError", cause: { response: { status: 413 } } }
-      })
+  it.effect(
+    "an answer that is not RPC (413 for an oversized payload, 404 for a wrong URL) is RpcClientError, not a hang",
+    () =>
+      Effect.gen(function*() {
+        const { rpc, token } = yield* TestUser
+        const oversized = yield* failure(
+          rpc.CreateTask({ title: "Big", priority: "urgent_important", description: "d".repeat(5_000) }),
+          "RpcClientError"
+        )
+        // Effect 4: the transport failure is the reason, an HttpError whose cause is the StatusCodeError.
+        expect(oversized).toMatchObject({
+          reason: { _tag: "HttpError", kind: "StatusCodeError", cause: { response: { status: 413 } } }
+        })
 
-      const { baseUrl } = yield* TestServer
-      const misdirected = yield* makeTasksRpcClient({ baseUrl: `${baseUrl}/nowhere`, accessToken: token }).pipe(
-        Effect.provide(FetchHttpClient.layer)
-      )
-      const notFound = yield* failure(misdirected.CurrentUser(), "RpcClientError")
-      expect(notFound).toMatchObject({
-        reason: { _tag: "HttpError", kind: "StatusCodeError", cause: { response: { status: 404 } } }
+        const { baseUrl } = yield* TestServer
+        const misdirected = yield* makeTasksRpcClient({ baseUrl: `${baseUrl}/nowhere`, accessToken: token }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+        const notFound = yield* failure(misdirected.CurrentUser(), "RpcClientError")
+        expect(notFound).toMatchObject({
+          reason: { _tag: "HttpError", kind: "StatusCodeError", cause: { response: { status: 404 } } }
+        })
       })
-    }))
+  )
 
   it.effect("a bug fails only its own call, as a bare defect; the client's other calls go on", () =>
     Effect.gen(function*() {
@@ -113,4 +116,3 @@ it.layer(
       })
     }))
 })
-

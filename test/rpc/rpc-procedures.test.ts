@@ -6,7 +6,6 @@ import { expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { User } from "../../src/client/index.js"
-import { failure, expectIssueAt, taskJson } from "./rpc-helpers.js"
 import { get } from "../support/http.js"
 import { clientUser, TestServiceWithClients, TestUser } from "../support/TestService.js"
 import {
@@ -18,6 +17,7 @@ import {
   rowsOf,
   UNKNOWN_TASK_ID
 } from "../tasks/tasks-helpers.js"
+import { expectIssueAt, failure, taskJson } from "./rpc-helpers.js"
 
 const NOT_A_UUID = "not-a-uuid"
 

@@ -6,10 +6,10 @@
 import { expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { TaskPage } from "../../src/client/index.js"
-import { failure, taskJson } from "./rpc-helpers.js"
 import { del, get, patch, post, put, type Reply } from "../support/http.js"
 import { TestServer, TestServiceWithClients, TestUser } from "../support/TestService.js"
 import { asJson, rowById, UNKNOWN_TASK_ID } from "../tasks/tasks-helpers.js"
+import { failure, taskJson } from "./rpc-helpers.js"
 
 interface TaggedError {
   readonly _tag: string
@@ -21,7 +21,12 @@ it.layer(TestServiceWithClients())("REST and RPC agree", (it) => {
       const { rpc, token } = yield* TestUser
       const created = yield* post("/api/tasks", {
         token,
-        json: { title: "From REST", description: "d", due_datetime: "2026-05-01T10:00:00Z", priority: "urgent_important" }
+        json: {
+          title: "From REST",
+          description: "d",
+          due_datetime: "2026-05-01T10:00:00Z",
+          priority: "urgent_important"
+        }
       })
       expect(created.status).toBe(201)
       const id = created.body.data.id as string
@@ -68,9 +73,12 @@ it.layer(TestServiceWithClients())("REST and RPC agree", (it) => {
     Effect.gen(function*() {
       const { rpc, token } = yield* TestUser
       for (const title of ["x1", "x2", "x3"]) yield* rpc.CreateTask({ title, priority: "not_urgent_important" })
-      const rest = yield* get("/api/tasks?priority=not_urgent_important&sort_by=title&sort_order=desc&limit=2&offset=1", {
-        token
-      })
+      const rest = yield* get(
+        "/api/tasks?priority=not_urgent_important&sort_by=title&sort_order=desc&limit=2&offset=1",
+        {
+          token
+        }
+      )
       const page = yield* rpc.ListTasks({
         priority: "not_urgent_important",
         sort_by: "title",
@@ -86,7 +94,9 @@ it.layer(TestServiceWithClients())("REST and RPC agree", (it) => {
       const { rpc, token } = yield* TestUser
       const task = yield* rpc.CreateTask({ title: "Target", priority: "urgent_important" })
       const longTitle = "t".repeat(256)
-      const cases: ReadonlyArray<readonly [Effect.Effect<Reply, never, TestServer>, Effect.Effect<unknown, TaggedError>]> = [
+      const cases: ReadonlyArray<
+        readonly [Effect.Effect<Reply, never, TestServer>, Effect.Effect<unknown, TaggedError>]
+      > = [
         [
           post("/api/tasks", { token, json: { title: "   ", priority: "urgent_important" } }),
           rpc.CreateTask({ title: "   ", priority: "urgent_important" })
@@ -102,7 +112,10 @@ it.layer(TestServiceWithClients())("REST and RPC agree", (it) => {
           put(`/api/tasks/${task.id}`, { token, json: { title: longTitle } }),
           rpc.UpdateTask({ id: task.id, title: longTitle })
         ],
-        [put(`/api/tasks/${UNKNOWN_TASK_ID}`, { token, json: { title: "x" } }), rpc.UpdateTask({ id: UNKNOWN_TASK_ID, title: "x" })],
+        [
+          put(`/api/tasks/${UNKNOWN_TASK_ID}`, { token, json: { title: "x" } }),
+          rpc.UpdateTask({ id: UNKNOWN_TASK_ID, title: "x" })
+        ],
         [del(`/api/tasks/${UNKNOWN_TASK_ID}`, { token }), rpc.DeleteTask({ id: UNKNOWN_TASK_ID })]
       ]
       for (const [restCall, rpcCall] of cases) {

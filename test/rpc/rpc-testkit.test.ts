@@ -11,7 +11,9 @@ it.layer(TestServiceWithClients())("my feature against tasks-api", (it) => {
     Effect.gen(function*() {
       const { rest, rpc } = yield* TestUser
       const task = yield* rpc.CreateTask({ title: "Write report", priority: "urgent_important" })
-      const { data } = yield* rest.tasks.list({ query: { limit: 10, offset: 0, sort_by: "created_at", sort_order: "desc" } })
+      const { data } = yield* rest.tasks.list({
+        query: { limit: 10, offset: 0, sort_by: "created_at", sort_order: "desc" }
+      })
       expect(data.tasks.map((t) => t.id)).toContain(task.id)
     }))
 

@@ -13,12 +13,12 @@ import { Cause, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { TASK_CHANGE_RETENTION, TaskFeedEvent } from "../../src/client/index.js"
-import { TaskFeedSettings } from "../../src/http/rpc/TaskFeed.js"
 import { Lifecycle } from "../../src/http/edge/Lifecycle.js"
-import { expectIssueAt, failure, subscribe, taskJson } from "./rpc-helpers.js"
+import { TaskFeedSettings } from "../../src/http/rpc/TaskFeed.js"
 import { del, post } from "../support/http.js"
 import { onSecondInstance, SecondInstanceLive } from "../support/SecondInstance.js"
 import { clientUser, restClient, rpcClient, TEST_PASSWORD, TestServiceWithClients } from "../support/TestService.js"
+import { expectIssueAt, failure, subscribe, taskJson } from "./rpc-helpers.js"
 
 /** An event in its wire form, for comparison with REST's JSON. */
 const wire = Schema.encodeSync(Schema.toCodecJson(TaskFeedEvent))
@@ -29,43 +29,49 @@ const cursorOf = (event: TaskFeedEvent) => BigInt(event.cursor)
 const failureOfCause = <E>(cause: Cause.Cause<E>) => Option.getOrUndefined(Cause.findErrorOption(cause))
 
 it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it) => {
-  it.effect("a subscriber sees a REST create, an RPC update and a REST delete, in order; another user's sees none", () =>
-    Effect.gen(function*() {
-      const alice = yield* clientUser("alice")
-      const bob = yield* clientUser("bob")
-      const aliceFeed = yield* subscribe(alice.rpc.WatchTasks({}))
-      const bobFeed = yield* subscribe(bob.rpc.WatchTasks({}))
-      // The first event of a subscription says it is live.
-      const start = yield* aliceFeed.next
-      expect(start._tag).toBe("CaughtUp")
-      expect((yield* bobFeed.next)._tag).toBe("CaughtUp")
+  it.effect(
+    "a subscriber sees a REST create, an RPC update and a REST delete, in order; another user's sees none",
+    () =>
+      Effect.gen(function*() {
+        const alice = yield* clientUser("alice")
+        const bob = yield* clientUser("bob")
+        const aliceFeed = yield* subscribe(alice.rpc.WatchTasks({}))
+        const bobFeed = yield* subscribe(bob.rpc.WatchTasks({}))
+        // The first event of a subscription says it is live.
+        const start = yield* aliceFeed.next
+        expect(start._tag).toBe("CaughtUp")
+        expect((yield* bobFeed.next)._tag).toBe("CaughtUp")
 
-      const created = yield* post("/api/tasks", { token: alice.token, json: { title: "Watched", priority: "urgent_important" } })
-      expect(created.status).toBe(201)
-      const id = created.body.data.id as string
-      const updated = yield* alice.rpc.UpdateTask({ id, title: "Watched, renamed", description: "over RPC" })
-      expect((yield* del(`/api/tasks/${id}`, { token: alice.token })).status).toBe(204)
+        const created = yield* post("/api/tasks", {
+          token: alice.token,
+          json: { title: "Watched", priority: "urgent_important" }
+        })
+        expect(created.status).toBe(201)
+        const id = created.body.data.id as string
+        const updated = yield* alice.rpc.UpdateTask({ id, title: "Watched, renamed", description: "over RPC" })
+        expect((yield* del(`/api/tasks/${id}`, { token: alice.token })).status).toBe(204)
 
-      const first = yield* aliceFeed.nextChange
-      const second = yield* aliceFeed.nextChange
-      const third = yield* aliceFeed.nextChange
-      expect(wire(first)).toEqual({
-        _tag: "TaskCreated",
-        cursor: first.cursor,
-        changed_at: expect.any(String),
-        task: created.body.data
+        const first = yield* aliceFeed.nextChange
+        const second = yield* aliceFeed.nextChange
+        const third = yield* aliceFeed.nextChange
+        expect(wire(first)).toEqual({
+          _tag: "TaskCreated",
+          cursor: first.cursor,
+          changed_at: expect.any(String),
+          task: created.body.data
+        })
+        expect(wire(second)).toMatchObject({ _tag: "TaskUpdated", task: taskJson(updated) })
+        expect(wire(third)).toMatchObject({ _tag: "TaskDeleted", task_id: id })
+        expect(cursorOf(start) < cursorOf(first)).toBe(true)
+        expect(cursorOf(first) < cursorOf(second)).toBe(true)
+        expect(cursorOf(second) < cursorOf(third)).toBe(true)
+
+        // Bob's first change comes after all of Alice's: had his feed carried any of hers, they
+        // would have arrived before it.
+        const marker = yield* bob.rpc.CreateTask({ title: "Bob's", priority: "urgent_important" })
+        expect(wire(yield* bobFeed.nextChange)).toMatchObject({ _tag: "TaskCreated", task: taskJson(marker) })
       })
-      expect(wire(second)).toMatchObject({ _tag: "TaskUpdated", task: taskJson(updated) })
-      expect(wire(third)).toMatchObject({ _tag: "TaskDeleted", task_id: id })
-      expect(cursorOf(start) < cursorOf(first)).toBe(true)
-      expect(cursorOf(first) < cursorOf(second)).toBe(true)
-      expect(cursorOf(second) < cursorOf(third)).toBe(true)
-
-      // Bob's first change comes after all of Alice's: had his feed carried any of hers, they
-      // would have arrived before it.
-      const marker = yield* bob.rpc.CreateTask({ title: "Bob's", priority: "urgent_important" })
-      expect(wire(yield* bobFeed.nextChange)).toMatchObject({ _tag: "TaskCreated", task: taskJson(marker) })
-    }))
+  )
 
   it.effect("a cursor resumes after it: the backlog in order, then CaughtUp with the last cursor", () =>
     Effect.gen(function*() {
@@ -108,7 +114,10 @@ it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it)
     Effect.gen(function*() {
       const user = yield* clientUser("cursor")
       for (const after of ["abc", "-1", "01", "99999999999999999999"]) {
-        expectIssueAt(yield* failure(Stream.runHead(user.rpc.WatchTasks({ after })), "ValidationFailed"), ["body", "after"])
+        expectIssueAt(yield* failure(Stream.runHead(user.rpc.WatchTasks({ after })), "ValidationFailed"), [
+          "body",
+          "after"
+        ])
       }
     }))
 
@@ -135,12 +144,14 @@ it.layer(TestServiceWithClients(), { timeout: "60 seconds" })("WatchTasks", (it)
   })
 })
 
-it.layer(TestServiceWithClients().pipe(Layer.provide(Layer.succeed(TaskFeedSettings, {
-  pollInterval: Duration.millis(500),
-  heartbeatInterval: Duration.seconds(30),
-  // Not woken by the clock move below: the only prune is the one a new subscription runs.
-  pruneEvery: Duration.days(365)
-}))))("WatchTasks retention", (it) => {
+it.layer(
+  TestServiceWithClients().pipe(Layer.provide(Layer.succeed(TaskFeedSettings, {
+    pollInterval: Duration.millis(500),
+    heartbeatInterval: Duration.seconds(30),
+    // Not woken by the clock move below: the only prune is the one a new subscription runs.
+    pruneEvery: Duration.days(365)
+  })))
+)("WatchTasks retention", (it) => {
   it.effect("a cursor older than the retained changes is CursorExpired; a new subscription goes on from there", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
@@ -167,7 +178,7 @@ it.layer(TestServiceWithClients().pipe(Layer.provide(Layer.succeed(TaskFeedSetti
       const task = yield* rpc.CreateTask({ title: "Now", priority: "urgent_important" })
       expect(wire(yield* feed.nextChange)).toMatchObject({ _tag: "TaskCreated", task: taskJson(task) })
       // Resuming from that cursor is fine: nothing after it was dropped.
-      expect((yield* Stream.runHead(rpc.WatchTasks({ after: start.cursor })).pipe(Effect.map(Option.map((e) => e._tag)))))
+      expect(yield* Stream.runHead(rpc.WatchTasks({ after: start.cursor })).pipe(Effect.map(Option.map((e) => e._tag))))
         .toEqual(Option.some("TaskCreated"))
     }))
 })

@@ -7,7 +7,9 @@ import { readyService } from "./serviceProcess.js"
 import { TestServer } from "./TestService.js"
 
 /** Where the second instance listens. */
-export class SecondInstance extends Context.Service<SecondInstance, { readonly baseUrl: string }>()("test/SecondInstance") {}
+export class SecondInstance
+  extends Context.Service<SecondInstance, { readonly baseUrl: string }>()("test/SecondInstance")
+{}
 
 /** The second instance, with `env` added to its environment (rate limits are off unless given). */
 export const SecondInstanceLive = (env: Record<string, string> = {}) =>

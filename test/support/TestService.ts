@@ -10,6 +10,7 @@ import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { inject } from "vitest"
+import { HttpLive, ServicesLive } from "../../src/App.js"
 import {
   type AccessToken,
   makeTasksRestClient,
@@ -17,7 +18,6 @@ import {
   type TasksRestClientShape,
   type TasksRpcClientShape
 } from "../../src/client/index.js"
-import { HttpLive, ServicesLive } from "../../src/App.js"
 import { appConfigFrom } from "../../src/infra/platform/Config.js"
 import { TelemetryLive } from "../../src/infra/platform/Telemetry.js"
 import { createDatabase, dropDatabase } from "./postgres.js"

@@ -21,14 +21,21 @@ export const debianBinary = (binary: string, pkg: string): string => {
   // Suites run in parallel: a second install waits for the first one's dpkg lock.
   const lockWait = ["-o", "DPkg::Lock::Timeout=300"]
   const install = `apt-get ${installArgs.join(" ")}`
-  if (process.getuid?.() !== 0) throw new Error(`${binary} is not installed: run \`${install}\` (Debian/Ubuntu) as root`)
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${binary} is not installed: run \`${install}\` (Debian/Ubuntu) as root`)
+  }
   const apt = (args: ReadonlyArray<string>) =>
-    spawnSync("apt-get", [...lockWait, ...args], { stdio: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
+    spawnSync("apt-get", [...lockWait, ...args], {
+      stdio: "pipe",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
+    })
   // The package lists may be missing or stale on a fresh machine: update once, then try again.
   if (apt(installArgs).status !== 0) {
     apt(["update"])
     const second = apt(installArgs)
-    if (second.status !== 0) throw new Error(`${binary} is missing and \`${install}\` failed: ${second.stderr.toString().trim()}`)
+    if (second.status !== 0) {
+      throw new Error(`${binary} is missing and \`${install}\` failed: ${second.stderr.toString().trim()}`)
+    }
   }
   const installed = findOnPath(binary)
   if (installed === undefined) throw new Error(`${binary} is still missing after \`${install}\``)

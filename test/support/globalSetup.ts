@@ -27,7 +27,9 @@ export default async function setup(project: TestProject) {
       yield* runMigrations
     }).pipe(
       Effect.provide(PgClient.layer({ url: Redacted.make(urlFor(postgres.adminUrl, TEMPLATE_DATABASE)) })),
-      Effect.provide(Layer.merge(Layer.succeed(References.MinimumLogLevel, "Warn"), Logger.layer([Logger.consolePretty()])))
+      Effect.provide(
+        Layer.merge(Layer.succeed(References.MinimumLogLevel, "Warn"), Logger.layer([Logger.consolePretty()]))
+      )
     )
   )
   project.provide("pgAdminUrl", postgres.adminUrl)

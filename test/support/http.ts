@@ -36,7 +36,7 @@ export const request = (method: string, path: string, options: RequestOptions = 
     }
     const response = yield* Effect.promise(() => fetch(`${baseUrl}${path}`, { method, headers, body }))
     const text = yield* Effect.promise(() => response.text())
-    let parsed: any = undefined
+    let parsed: Reply["body"] = undefined
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text)

@@ -6,7 +6,8 @@ import { Effect } from "effect"
 import pg from "pg"
 
 /** A real-time pause: under TestClock, Effect.sleep would wait for the test to move the clock. */
-export const pause = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+export const pause = (millis: number) =>
+  Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
 /** A client holding the row of `table` with `id` FOR UPDATE in an open transaction; ended with the scope. */
 export const holdRow = (databaseUrl: string, table: "task" | "user", id: string) =>

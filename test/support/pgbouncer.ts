@@ -62,7 +62,8 @@ const stop = (child: ChildProcess) => stopChild(child, 5_000)
  */
 export const pgBouncer = (adminUrl: string, options: PgBouncerOptions) =>
   Effect.gen(function*() {
-    const binary = yield* Effect.try({ try: () => debianBinary("pgbouncer", "pgbouncer"), catch: (error) => error }).pipe(Effect.orDie)
+    const binary = yield* Effect.try({ try: () => debianBinary("pgbouncer", "pgbouncer"), catch: (error) => error })
+      .pipe(Effect.orDie)
     const server = new URL(adminUrl)
     const user = decodeURIComponent(server.username)
     const password = decodeURIComponent(server.password)

@@ -1,6 +1,6 @@
 /** A real Redis server (Debian's redis-server, installed when missing) on a free loopback port, for one suite. */
-import { type ChildProcess, spawn } from "node:child_process"
 import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
 import { createConnection } from "node:net"
 import { freePort } from "../../src/infra/platform/FreePort.js"
 import { debianBinary } from "./debianPackage.js"
@@ -33,7 +33,8 @@ export interface RedisServer {
 
 /** Starts redis-server for the scope; stopped (if running) when the scope closes. */
 export const redisServer = Effect.gen(function*() {
-  const binary = yield* Effect.try({ try: () => debianBinary("redis-server", "redis-server"), catch: (error) => error }).pipe(Effect.orDie)
+  const binary = yield* Effect.try({ try: () => debianBinary("redis-server", "redis-server"), catch: (error) => error })
+    .pipe(Effect.orDie)
   const port = yield* Effect.promise(freePort)
   let child: ChildProcess | undefined
   const start = Effect.promise(async () => {

@@ -6,9 +6,9 @@
  *
  * TestClock is shared by every test of an it.layer block: the test that moves it has its own.
  */
-import { SqlClient } from "effect/sql"
 import { expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { get, post, type Reply, signup } from "../support/http.js"
 import { TestService } from "../support/TestService.js"
@@ -33,8 +33,10 @@ interface KeyRow {
 
 /** A user's idempotency entries, by key. */
 const keyRowsOf = (userId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<KeyRow>`SELECT * FROM idempotency_key WHERE user_id = ${userId} ORDER BY key`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<KeyRow>`SELECT * FROM idempotency_key WHERE user_id = ${userId} ORDER BY key`
+  )
 
 const create = (token: string, json: Record<string, unknown>, key?: string) =>
   post("/api/tasks", { token, json, ...(key === undefined ? {} : { headers: { "idempotency-key": key } }) })
@@ -87,7 +89,12 @@ it.layer(service())("Idempotency-Key: replay, mismatch, per user", (it) => {
       const id = expectCreated(yield* create(user.token, BODY, "k-mismatch"))
       const entries = yield* keyRowsOf(user.userId)
 
-      for (const json of [{ ...BODY, title: "Pay the rent" }, { ...BODY, is_completed: true }, { ...BODY, due_datetime: null }]) {
+      for (
+        const json of [{ ...BODY, title: "Pay the rent" }, { ...BODY, is_completed: true }, {
+          ...BODY,
+          due_datetime: null
+        }]
+      ) {
         const reply = yield* create(user.token, json, "k-mismatch")
         expect(reply.status, reply.text).toBe(422)
         expect(reply.body).toEqual(KEY_REUSED)
@@ -109,8 +116,14 @@ it.layer(service())("Idempotency-Key: replay, mismatch, per user", (it) => {
 
       expect((yield* rowsOf(alice.userId)).map((task) => task.id)).toEqual([aliceId])
       expect((yield* rowsOf(bob.userId)).map((task) => task.id)).toEqual([bobId])
-      expect((yield* keyRowsOf(alice.userId)).map((row) => row.response_body)).toEqual([{ success: true, data: expect.objectContaining({ id: aliceId }) }])
-      expect((yield* keyRowsOf(bob.userId)).map((row) => row.response_body)).toEqual([{ success: true, data: expect.objectContaining({ id: bobId }) }])
+      expect((yield* keyRowsOf(alice.userId)).map((row) => row.response_body)).toEqual([{
+        success: true,
+        data: expect.objectContaining({ id: aliceId })
+      }])
+      expect((yield* keyRowsOf(bob.userId)).map((row) => row.response_body)).toEqual([{
+        success: true,
+        data: expect.objectContaining({ id: bobId })
+      }])
     }))
 
   it.effect("a refused request does not use up its key: a 400 stores nothing, a later valid body creates", () =>
@@ -176,22 +189,27 @@ it.layer(service())("Idempotency-Key: concurrency", (it) => {
 })
 
 it.layer(service())("Idempotency-Key: header validation", (it) => {
-  it.effect("422 validation_error at the idempotency-key header for an empty, too long or non-visible key; nothing created", () =>
-    Effect.gen(function*() {
-      const user = yield* signup("idem-invalid")
-      // A tab is the one control character that reaches the service: fetch refuses to send the
-      // others, and Node's HTTP parser answers 400 to them itself.
-      const invalid = ["", "k".repeat(256), "tab\tinside", "space inside", "caf\u00e9"]
-      for (const key of invalid) {
-        const reply = yield* create(user.token, BODY, key)
-        expect(reply.status, `${JSON.stringify(key)}: ${reply.text}`).toBe(422)
-        expect(reply.body.error_code).toBe("validation_error")
-        const locs: ReadonlyArray<ReadonlyArray<string>> = reply.body.detail.map((issue: { loc: Array<string> }) => issue.loc)
-        expect(locs).toContainEqual(["header", "idempotency-key"])
-      }
-      expect(yield* rowsOf(user.userId)).toEqual([])
-      expect(yield* keyRowsOf(user.userId)).toEqual([])
-    }))
+  it.effect(
+    "422 validation_error at the idempotency-key header for an empty, too long or non-visible key; nothing created",
+    () =>
+      Effect.gen(function*() {
+        const user = yield* signup("idem-invalid")
+        // A tab is the one control character that reaches the service: fetch refuses to send the
+        // others, and Node's HTTP parser answers 400 to them itself.
+        const invalid = ["", "k".repeat(256), "tab\tinside", "space inside", "caf\u00e9"]
+        for (const key of invalid) {
+          const reply = yield* create(user.token, BODY, key)
+          expect(reply.status, `${JSON.stringify(key)}: ${reply.text}`).toBe(422)
+          expect(reply.body.error_code).toBe("validation_error")
+          const locs: ReadonlyArray<ReadonlyArray<string>> = reply.body.detail.map((issue: { loc: Array<string> }) =>
+            issue.loc
+          )
+          expect(locs).toContainEqual(["header", "idempotency-key"])
+        }
+        expect(yield* rowsOf(user.userId)).toEqual([])
+        expect(yield* keyRowsOf(user.userId)).toEqual([])
+      })
+  )
 
   it.effect("accepts the limits: 1 and 255 visible ASCII characters", () =>
     Effect.gen(function*() {
@@ -199,14 +217,18 @@ it.layer(service())("Idempotency-Key: header validation", (it) => {
       const visible = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join("")
       for (const key of ["x", "k".repeat(255), visible]) expectCreated(yield* create(user.token, BODY, key))
       expect(yield* rowsOf(user.userId)).toHaveLength(3)
-      expect((yield* keyRowsOf(user.userId)).map((row) => row.key).sort()).toEqual(["x", "k".repeat(255), visible].sort())
+      expect((yield* keyRowsOf(user.userId)).map((row) => row.key).sort()).toEqual(
+        ["x", "k".repeat(255), visible].sort()
+      )
     }))
 
   it.effect("OpenAPI documents the header and the 422 idempotency_key_reused on POST /api/tasks", () =>
     Effect.gen(function*() {
       const spec = (yield* get("/openapi.json")).body
       const operation = spec.paths["/api/tasks"].post
-      expect(operation.parameters).toContainEqual(expect.objectContaining({ name: "idempotency-key", in: "header", required: false }))
+      expect(operation.parameters).toContainEqual(
+        expect.objectContaining({ name: "idempotency-key", in: "header", required: false })
+      )
       expect(JSON.stringify(operation.responses["422"])).toContain("idempotency_key_reused")
     }))
 })

@@ -32,17 +32,19 @@ it.layer(TestService())("POST /api/tasks", (it) => {
       const rows = yield* rowsOf(user.userId)
       expect(rows).toHaveLength(1)
       expectTaskReply(reply, 201, rows[0])
-      expect(rows[0]).toEqual({
-        id: expect.stringMatching(UUID),
-        user_id: user.userId,
-        title: "Write report",
-        description: null,
-        due_datetime: null,
-        priority: "urgent_important",
-        is_completed: false,
-        created_at: new Date(now),
-        updated_at: new Date(now)
-      } satisfies TaskRow)
+      expect(rows[0]).toEqual(
+        {
+          id: expect.stringMatching(UUID),
+          user_id: user.userId,
+          title: "Write report",
+          description: null,
+          due_datetime: null,
+          priority: "urgent_important",
+          is_completed: false,
+          created_at: new Date(now),
+          updated_at: new Date(now)
+        } satisfies TaskRow
+      )
     }))
 
   it.effect("stores every field given; a naive due_datetime means UTC", () =>

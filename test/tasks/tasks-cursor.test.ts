@@ -7,7 +7,13 @@
 import { expect, it } from "@effect/vitest"
 import { Array as Arr, Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { decodeListCursor, SORT_FIELDS, type SortField, type SortOrder, type TaskPage } from "../../src/domain/tasks/Task.js"
+import {
+  decodeListCursor,
+  SORT_FIELDS,
+  type SortField,
+  type SortOrder,
+  type TaskPage
+} from "../../src/domain/tasks/Task.js"
 import { pageStatement } from "../../src/infra/tasks/TaskRepo.js"
 import { failure } from "../rpc/rpc-helpers.js"
 import { get, type Reply, signup } from "../support/http.js"
@@ -177,7 +183,10 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
       )
       expect(rest).toMatchObject({ ids: all.slice(12), nextCursor: null, total: FIXTURE_SIZE })
       // offset=0 with a cursor is the same request as without an offset.
-      const zero = yield* list(owner.token, `sort_by=title&sort_order=asc&limit=100&offset=0&cursor=${middle.nextCursor}`)
+      const zero = yield* list(
+        owner.token,
+        `sort_by=title&sort_order=asc&limit=100&offset=0&cursor=${middle.nextCursor}`
+      )
       expect(pageOf(zero).ids).toEqual(all.slice(12))
     }))
 
@@ -238,12 +247,17 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
         expect(reply.body.detail[0].msg, cursor).toBe("Invalid cursor")
       }
       // A well-formed position the client wrote itself is just a position among the caller's tasks.
-      const made = yield* list(owner.token, `${query}&cursor=${asCursor({ ...contents, key: "2026-01-01T12:01:30.000000Z AD" })}`)
+      const made = yield* list(
+        owner.token,
+        `${query}&cursor=${asCursor({ ...contents, key: "2026-01-01T12:01:30.000000Z AD" })}`
+      )
       const all = yield* readByOffset(owner.token, "sort_by=created_at&sort_order=desc", 100, FIXTURE_SIZE)
-      const expected = yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) =>
-        sql<{ readonly id: string }>`SELECT id FROM task WHERE user_id = ${owner.userId}
+      const expected = yield* SqlClient.SqlClient.pipe(
+        Effect.flatMap((sql) =>
+          sql<{ readonly id: string }>`SELECT id FROM task WHERE user_id = ${owner.userId}
           AND (created_at, id) < ('2026-01-01T12:01:30Z', ${contents.id}) ORDER BY created_at DESC, id DESC LIMIT 3`
-      ))
+        )
+      )
       expect(pageOf(made).ids).toEqual(expected.map((row) => row.id))
       expect(all).toEqual(expect.arrayContaining([...pageOf(made).ids]))
       // Every instant PostgreSQL can hold is a position (never a failed query).
@@ -371,85 +385,92 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
   const BIG = 5_000
   const LIMIT = 50
 
-  it.effect("EXPLAIN: the first page and cursor pages far into 5,000 tasks are index scans, never a sort", () =>
-    Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const user = yield* signup("big")
-      // Ties everywhere, a fifth of the due dates NULL, microseconds in created_at.
-      yield* sql`
+  it.effect(
+    "EXPLAIN: the first page and cursor pages far into 5,000 tasks are index scans, never a sort",
+    () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const user = yield* signup("big")
+        // Ties everywhere, a fifth of the due dates NULL, microseconds in created_at.
+        yield* sql`
         INSERT INTO task (id, user_id, title, description, due_datetime, priority, is_completed, created_at, updated_at)
         SELECT gen_random_uuid()::text, ${user.userId}, 'task ' || lpad((g % 500)::text, 3, '0'), NULL,
                CASE WHEN g % 5 = 0 THEN NULL ELSE timestamptz '2026-03-01' + (g % 700) * interval '1 hour' END,
-               (ARRAY['urgent_important', 'not_urgent_important', 'urgent_not_important', 'not_urgent_not_important'])[1 + g % 4],
+               (ARRAY['urgent_important', 'not_urgent_important',
+                      'urgent_not_important', 'not_urgent_not_important'])[1 + g % 4],
                g % 3 = 0,
                timestamptz '2026-01-01' + (g % 1000) * interval '1 second' + (g % 7) * interval '1 microsecond',
                timestamptz '2026-02-01' + (g % 2500) * interval '1 second'
         FROM generate_series(1, ${BIG}) AS g`
-      yield* sql`ANALYZE task`
+        yield* sql`ANALYZE task`
 
-      const explain = (sortBy: SortField, sortOrder: SortOrder, cursor: string | undefined) =>
-        Effect.gen(function*() {
-          const after = cursor === undefined
-            ? undefined
-            : Option.getOrThrow(Option.map(decodeListCursor(cursor), ({ id, key }) => ({ id, key })))
-          const statement = pageStatement(sql, user.userId, {
-            priority: undefined,
-            completed: undefined,
-            limit: LIMIT,
-            offset: 0,
-            sortBy,
-            sortOrder,
-            after
-          })
-          const [row] = yield* sql<{ readonly "QUERY PLAN": ReadonlyArray<{ readonly Plan: PlanNode }> }>`
+        const explain = (sortBy: SortField, sortOrder: SortOrder, cursor: string | undefined) =>
+          Effect.gen(function*() {
+            const after = cursor === undefined
+              ? undefined
+              : Option.getOrThrow(Option.map(decodeListCursor(cursor), ({ id, key }) => ({ id, key })))
+            const statement = pageStatement(sql, user.userId, {
+              priority: undefined,
+              completed: undefined,
+              limit: LIMIT,
+              offset: 0,
+              sortBy,
+              sortOrder,
+              after
+            })
+            const [row] = yield* sql<{ readonly "QUERY PLAN": ReadonlyArray<{ readonly Plan: PlanNode }> }>`
             EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`
-          if (process.env.SHOW_PLANS) {
-            const lines = yield* sql<Record<string, string>>`EXPLAIN (ANALYZE, COSTS OFF) ${statement}`
-            const label = cursor === undefined ? "first page" : `cursor page after ${JSON.stringify(after)}`
-            console.log(`--- ${sortBy} ${sortOrder}, ${label}\n${lines.map((line) => Object.values(line)[0]).join("\n")}`)
+            if (process.env.SHOW_PLANS) {
+              const lines = yield* sql<Record<string, string>>`EXPLAIN (ANALYZE, COSTS OFF) ${statement}`
+              const label = cursor === undefined ? "first page" : `cursor page after ${JSON.stringify(after)}`
+              console.log(
+                `--- ${sortBy} ${sortOrder}, ${label}\n${lines.map((line) => Object.values(line)[0]).join("\n")}`
+              )
+            }
+            return { nodes: nodesOf(row["QUERY PLAN"][0].Plan) }
+          })
+
+        /** The page: only index scans of the sort's index on task, no sort; the count aside. */
+        const expectIndexPage = (nodes: ReadonlyArray<PlanNode>, sortBy: SortField, label: string) => {
+          expect(nodes.map((node) => node["Node Type"]), label).not.toContain("Sort")
+          expect(nodes.map((node) => node["Node Type"]), label).not.toContain("Incremental Sort")
+          // Under the Limit is the page (the count is an Aggregate beside it).
+          const page = nodes.filter((node) => node["Node Type"] === "Limit").flatMap(nodesOf)
+          const scans = page.filter((node) => node["Relation Name"] === "task")
+          expect(scans.length, label).toBeGreaterThan(0)
+          for (const scan of scans) {
+            expect(["Index Scan", "Index Only Scan"], label).toContain(scan["Node Type"])
+            expect(scan["Index Name"], label).toBe(INDEX_OF[sortBy])
           }
-          return { nodes: nodesOf(row["QUERY PLAN"][0].Plan) }
-        })
-
-      /** The page: only index scans of the sort's index on task, no sort; the count aside. */
-      const expectIndexPage = (nodes: ReadonlyArray<PlanNode>, sortBy: SortField, label: string) => {
-        expect(nodes.map((node) => node["Node Type"]), label).not.toContain("Sort")
-        expect(nodes.map((node) => node["Node Type"]), label).not.toContain("Incremental Sort")
-        // Under the Limit is the page (the count is an Aggregate beside it).
-        const page = nodes.filter((node) => node["Node Type"] === "Limit").flatMap(nodesOf)
-        const scans = page.filter((node) => node["Relation Name"] === "task")
-        expect(scans.length, label).toBeGreaterThan(0)
-        for (const scan of scans) {
-          expect(["Index Scan", "Index Only Scan"], label).toContain(scan["Node Type"])
-          expect(scan["Index Name"], label).toBe(INDEX_OF[sortBy])
         }
-      }
 
-      for (const sortBy of SORT_FIELDS) {
-        for (const sortOrder of ORDERS) {
-          const query = `sort_by=${sortBy}&sort_order=${sortOrder}&limit=${LIMIT}`
-          const first = yield* explain(sortBy, sortOrder, undefined)
-          expectIndexPage(first.nodes, sortBy, `${query} first page`)
-          // The cursor of the page ending 50 tasks before the end: the next page is the last.
-          const near = yield* firstCursor(user.token, `${query}&offset=${BIG - 2 * LIMIT}`)
-          const last = yield* explain(sortBy, sortOrder, near)
-          expectIndexPage(last.nodes, sortBy, `${query} cursor page near the end`)
-          const reply = pageOf(yield* list(user.token, `${query}&cursor=${near}`))
-          expect(reply).toMatchObject({ nextCursor: null, total: BIG })
-          expect(reply.ids).toHaveLength(LIMIT)
+        for (const sortBy of SORT_FIELDS) {
+          for (const sortOrder of ORDERS) {
+            const query = `sort_by=${sortBy}&sort_order=${sortOrder}&limit=${LIMIT}`
+            const first = yield* explain(sortBy, sortOrder, undefined)
+            expectIndexPage(first.nodes, sortBy, `${query} first page`)
+            // The cursor of the page ending 50 tasks before the end: the next page is the last.
+            const near = yield* firstCursor(user.token, `${query}&offset=${BIG - 2 * LIMIT}`)
+            const last = yield* explain(sortBy, sortOrder, near)
+            expectIndexPage(last.nodes, sortBy, `${query} cursor page near the end`)
+            const reply = pageOf(yield* list(user.token, `${query}&cursor=${near}`))
+            expect(reply).toMatchObject({ nextCursor: null, total: BIG })
+            expect(reply.ids).toHaveLength(LIMIT)
+          }
         }
-      }
 
-      // The due-date pages that span the NULLs and the dates: two index ranges, merged in order.
-      // Ascending, NULLs come last: a cursor on the last dated page; descending, they come first.
-      for (const [sortOrder, offset] of [["asc", 3_900], ["desc", 0]] as const) {
-        const query = `sort_by=due_datetime&sort_order=${sortOrder}&limit=${LIMIT}`
-        const cursor = yield* firstCursor(user.token, `${query}&offset=${offset}`)
-        const spanning = yield* explain("due_datetime", sortOrder, cursor)
-        expectIndexPage(spanning.nodes, "due_datetime", `${query} cursor after offset ${offset}`)
-        expect(spanning.nodes.map((node) => node["Node Type"])).toContain("Merge Append")
-        const byOffset = pageOf(yield* list(user.token, `${query}&offset=${offset + LIMIT}`))
-        expect(pageOf(yield* list(user.token, `${query}&cursor=${cursor}`)).ids).toEqual(byOffset.ids)
-      }
-    }), { timeout: 120_000 })
+        // The due-date pages that span the NULLs and the dates: two index ranges, merged in order.
+        // Ascending, NULLs come last: a cursor on the last dated page; descending, they come first.
+        for (const [sortOrder, offset] of [["asc", 3_900], ["desc", 0]] as const) {
+          const query = `sort_by=due_datetime&sort_order=${sortOrder}&limit=${LIMIT}`
+          const cursor = yield* firstCursor(user.token, `${query}&offset=${offset}`)
+          const spanning = yield* explain("due_datetime", sortOrder, cursor)
+          expectIndexPage(spanning.nodes, "due_datetime", `${query} cursor after offset ${offset}`)
+          expect(spanning.nodes.map((node) => node["Node Type"])).toContain("Merge Append")
+          const byOffset = pageOf(yield* list(user.token, `${query}&offset=${offset + LIMIT}`))
+          expect(pageOf(yield* list(user.token, `${query}&cursor=${cursor}`)).ids).toEqual(byOffset.ids)
+        }
+      }),
+    { timeout: 120_000 }
+  )
 })

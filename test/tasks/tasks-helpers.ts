@@ -15,8 +15,8 @@ export const PRIORITIES = [
 ] as const
 
 /** The exact 400 message of the contract (Python's list repr, as the old backend printed it). */
-export const INVALID_PRIORITY =
-  "Invalid priority value. Must be one of: ['urgent_important', 'not_urgent_important', 'urgent_not_important', 'not_urgent_not_important']"
+export const INVALID_PRIORITY = "Invalid priority value. Must be one of: " +
+  "['urgent_important', 'not_urgent_important', 'urgent_not_important', 'not_urgent_not_important']"
 
 export const NOT_FOUND_ON_READ = "Task not found"
 export const NOT_FOUND_ON_WRITE = "Task not found or does not belong to user"
@@ -38,8 +38,7 @@ export interface TaskRow {
 
 /** All of a user's rows in a fixed order: a snapshot to compare before and after a request. */
 export const rowsOf = (userId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<TaskRow>`SELECT * FROM task WHERE user_id = ${userId} ORDER BY id`)
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql<TaskRow>`SELECT * FROM task WHERE user_id = ${userId} ORDER BY id`)
 
 /** The row with this id, whoever owns it; undefined when there is none. */
 export const rowById = (id: string) =>

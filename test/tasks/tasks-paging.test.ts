@@ -51,7 +51,9 @@ const seed = Effect.gen(function*() {
       created_at: at(created),
       updated_at: at(updated)
     }))
-  yield* sql`INSERT INTO task ${sql.insert(Arr.appendAll(rowsFor(owner.userId, `0${prefix}`), rowsFor(other.userId, `f${prefix}`)))}`
+  yield* sql`INSERT INTO task ${
+    sql.insert(Arr.appendAll(rowsFor(owner.userId, `0${prefix}`), rowsFor(other.userId, `f${prefix}`)))
+  }`
   const rows = yield* rowsOf(owner.userId)
   expect(rows).toHaveLength(FIXTURE.length)
   return { owner, rows }
@@ -139,7 +141,12 @@ it.layer(TestService())("GET /api/tasks paging and sorting", (it) => {
         const matching = rows.filter(matches)
         expect(matching.length, filter).toBeGreaterThan(1) // the fixture must make each case meaningful
         for (const order of ["asc", "desc"] as const) {
-          const ids = yield* readAllPages(owner.token, `${filter}&sort_by=title&sort_order=${order}`, 2, matching.length)
+          const ids = yield* readAllPages(
+            owner.token,
+            `${filter}&sort_by=title&sort_order=${order}`,
+            2,
+            matching.length
+          )
           expect(expectedOrders(matching, "title", order)).toContainEqual(ids)
         }
       }

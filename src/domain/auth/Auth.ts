@@ -18,15 +18,17 @@ export const SigninBody = Schema.Struct({
   password: Password
 }).annotate({ identifier: "SigninRequest" })
 
-export class TokenPair extends Schema.Class<TokenPair>("TokenPair")(Schema.Struct({
-  token: Schema.String,
-  user_id: Schema.String,
-  expires_at: Schema.Date,
-  refresh_token: Schema.String,
-  refresh_expires_at: Schema.Date,
-  token_type: Schema.Literal("Bearer"),
-  expires_in: Schema.Finite
-}).annotate({ identifier: "TokenPair" })) {}
+export class TokenPair extends Schema.Class<TokenPair>("TokenPair")(
+  Schema.Struct({
+    token: Schema.String,
+    user_id: Schema.String,
+    expires_at: Schema.Date,
+    refresh_token: Schema.String,
+    refresh_expires_at: Schema.Date,
+    token_type: Schema.Literal("Bearer"),
+    expires_in: Schema.Finite
+  }).annotate({ identifier: "TokenPair" })
+) {}
 
 export const SessionView = Schema.Struct({
   session: Schema.Struct({

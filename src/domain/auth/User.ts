@@ -23,19 +23,21 @@ export const Email = Schema.String.pipe(
 export const UserId = Schema.String.pipe(Schema.brand("UserId"))
 export type UserId = typeof UserId.Type
 
-export class User extends Schema.Class<User>("User")(Schema.Struct({
-  id: UserId,
-  email: Schema.String,
-  email_verified: Schema.Boolean,
-  name: Schema.NullOr(Schema.String),
-  image: Schema.NullOr(Schema.String),
-  role: Schema.String,
-  banned: Schema.Boolean,
-  ban_reason: Schema.NullOr(Schema.String),
-  ban_expires: Schema.NullOr(Schema.Date),
-  created_at: Schema.Date,
-  updated_at: Schema.Date
-}).annotate({ identifier: "User" })) {}
+export class User extends Schema.Class<User>("User")(
+  Schema.Struct({
+    id: UserId,
+    email: Schema.String,
+    email_verified: Schema.Boolean,
+    name: Schema.NullOr(Schema.String),
+    image: Schema.NullOr(Schema.String),
+    role: Schema.String,
+    banned: Schema.Boolean,
+    ban_reason: Schema.NullOr(Schema.String),
+    ban_expires: Schema.NullOr(Schema.Date),
+    created_at: Schema.Date,
+    updated_at: Schema.Date
+  }).annotate({ identifier: "User" })
+) {}
 
 /** A linked OAuth account (never the password credential). */
 export const LinkedAccount = Schema.Struct({

@@ -59,8 +59,7 @@ export type TaskId = typeof TaskId.Type
 /** The path of `/api/tasks/:task_id`, which RPC procedures naming a task validate too. */
 export const TaskPath = Schema.Struct({ task_id: TaskId })
 
-const ISO_DATETIME =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/
 const HAS_OFFSET = /(?:Z|z|[+-]\d{2}(?::?\d{2})?)$/
 
 /** The instant an ISO 8601 text names, a naive one (no offset) read as UTC; undefined if it names none. */
@@ -102,17 +101,19 @@ export const Description = Schema.NullOr(
 )
 
 /** A task as every endpoint answers it (instants as ISO 8601 with milliseconds, in UTC). */
-export class Task extends Schema.Class<Task>("Task")(Schema.Struct({
-  id: Schema.String,
-  user_id: Schema.String,
-  title: Schema.String,
-  description: Schema.NullOr(Schema.String),
-  due_datetime: Schema.NullOr(Schema.Date),
-  priority: Schema.String,
-  is_completed: Schema.Boolean,
-  created_at: Schema.Date,
-  updated_at: Schema.Date
-}).annotate({ identifier: "Task" })) {}
+export class Task extends Schema.Class<Task>("Task")(
+  Schema.Struct({
+    id: Schema.String,
+    user_id: Schema.String,
+    title: Schema.String,
+    description: Schema.NullOr(Schema.String),
+    due_datetime: Schema.NullOr(Schema.Date),
+    priority: Schema.String,
+    is_completed: Schema.Boolean,
+    created_at: Schema.Date,
+    updated_at: Schema.Date
+  }).annotate({ identifier: "Task" })
+) {}
 
 /** `POST /api/tasks`. `priority` is any string here so a bad one answers the old 400. */
 export const CreateTaskBody = Schema.Struct({
@@ -138,8 +139,7 @@ export const SetCompletedBody = Schema.Struct({ completed: Schema.Boolean }).ann
   identifier: "TaskComplete"
 })
 
-const invalidQueryValue = (message: string) =>
-(input: string, options: SchemaAST.ParseOptions) =>
+const invalidQueryValue = (message: string) => (input: string, options: SchemaAST.ParseOptions) =>
   Effect.fail(new SchemaIssue.InvalidValue({ message }, input, options))
 
 /** Query booleans as FastAPI read them. */
@@ -210,14 +210,16 @@ export interface TaskListRequest {
   readonly after: KeysetPosition | undefined
 }
 
-export class TaskPage extends Schema.Class<TaskPage>("TaskPage")(Schema.Struct({
-  tasks: Schema.Array(Task),
-  total_count: Schema.Finite.annotate({
-    description: "All of the caller's tasks that match the filters, not only this page's"
-  }),
-  limit: Schema.Finite,
-  offset: Schema.Finite,
-  next_cursor: Schema.NullOr(Schema.String).annotate({
-    description: "Pass as `cursor` (with the same query) for the next page; null when this page is the last"
-  })
-}).annotate({ identifier: "TaskPage" })) {}
+export class TaskPage extends Schema.Class<TaskPage>("TaskPage")(
+  Schema.Struct({
+    tasks: Schema.Array(Task),
+    total_count: Schema.Finite.annotate({
+      description: "All of the caller's tasks that match the filters, not only this page's"
+    }),
+    limit: Schema.Finite,
+    offset: Schema.Finite,
+    next_cursor: Schema.NullOr(Schema.String).annotate({
+      description: "Pass as `cursor` (with the same query) for the next page; null when this page is the last"
+    })
+  }).annotate({ identifier: "TaskPage" })
+) {}

@@ -63,8 +63,7 @@ const LAST_DAY = [294_276, 12, 31]
 const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
 const daysInMonth = (year: number, month: number) =>
   month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
-const compareDays = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
-  a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
+const compareDays = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
 
 /** Whether PostgreSQL reads `text` as a timestamptz: a key it refused would fail the query, not the request. */
 const isInstantKey = (text: string) => {
@@ -98,7 +97,9 @@ const CursorContents = CursorFields.check(
     isSqlText(id) &&
     (key === null
       ? sort_by === "due_datetime" // the only nullable sort column
-      : INSTANT_FIELDS.has(sort_by) ? isInstantKey(key) : isSqlText(key))
+      : INSTANT_FIELDS.has(sort_by)
+      ? isInstantKey(key)
+      : isSqlText(key))
   )
 )
 export type ListCursor = typeof CursorContents.Type

@@ -14,14 +14,7 @@ import { Schema } from "effect"
 import { Rpc, RpcGroup, RpcMiddleware } from "effect/rpc"
 import { CurrentCaller } from "../auth/AuthApi.js"
 import { User } from "../auth/User.js"
-import {
-  BadRequest,
-  RateLimited,
-  ServiceUnavailable,
-  TaskNotFound,
-  Unauthorized,
-  ValidationFailed
-} from "../Errors.js"
+import { BadRequest, RateLimited, ServiceUnavailable, TaskNotFound, Unauthorized, ValidationFailed } from "../Errors.js"
 import { omittable } from "../Fields.js"
 import { IdempotencyKeyReused } from "./Idempotency.js"
 import { CreateTaskBody, Task, TaskPage, UpdateTaskBody } from "./Task.js"

@@ -2,19 +2,19 @@
 import { Effect, Layer, Option, Schema } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../../domain/Api.js"
-import { CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../../domain/auth/Auth.js"
+import { CurrentCaller } from "../../domain/auth/AuthApi.js"
+import { SessionId } from "../../domain/auth/Session.js"
+import { normaliseEmail } from "../../domain/auth/User.js"
 import { pythonList } from "../../domain/Choices.js"
 import { envelope } from "../../domain/Envelope.js"
 import { BadRequest, SessionNotFound } from "../../domain/Errors.js"
-import { SessionId } from "../../domain/auth/Session.js"
-import { normaliseEmail } from "../../domain/auth/User.js"
 import { Accounts, AccountsLive } from "../../infra/auth/Accounts.js"
-import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
 import { Sessions, SessionsLive } from "../../infra/auth/Sessions.js"
 import { Tokens, TokensLive } from "../../infra/auth/Tokens.js"
 import { UserRepo, UserRepoLive } from "../../infra/auth/UserRepo.js"
 import { AppConfig } from "../../infra/platform/Config.js"
+import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
 import { makeClientInfo } from "../edge/ClientInfo.js"
 import { enforceWith, recordFailure } from "../edge/RateLimitGuard.js"
 import { AuthenticationLive } from "./Authentication.js"
@@ -41,7 +41,11 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("signup", ({ payload }) =>
         Effect.gen(function*() {
           const client = yield* clientInfo
-          yield* enforceWith(limits, [{ name: "signup:ip", rule: rules.signupPerIp, subject: client.ipAddress }], "closed")
+          yield* enforceWith(
+            limits,
+            [{ name: "signup:ip", rule: rules.signupPerIp, subject: client.ipAddress }],
+            "closed"
+          )
           return envelope(yield* accounts.signup(payload, client))
         }))
       .handle("signin", ({ payload }) =>
@@ -134,7 +138,8 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("deleteSession", ({ params }) =>
         Effect.flatMap(CurrentCaller, (caller) =>
           Option.match(decodeSessionId(params.session_id), {
-            onNone: () => Effect.fail(new SessionNotFound()),
+            onNone: () =>
+              Effect.fail(new SessionNotFound()),
             onSome: (sessionId) => sessions.end(caller, sessionId)
           })))
       .handle("changePassword", ({ payload }) =>
@@ -147,5 +152,6 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
           )
           yield* accounts.changePassword(caller, payload)
         }))
-      .handle("jwks", () => Effect.succeed(tokens.jwks))
+      .handle("jwks", () =>
+        Effect.succeed(tokens.jwks))
   })).pipe(Layer.provide([AccountsLive, SessionsLive, TokensLive, UserRepoLive, RateLimitsLive, AuthenticationLive]))

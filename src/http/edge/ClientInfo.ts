@@ -6,8 +6,8 @@
 import { Effect, Option } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { BlockList, isIPv6 } from "node:net"
-import { AppConfig, type TrustProxy } from "../../infra/platform/Config.js"
 import type { ClientInfo } from "../../infra/platform/ClientInfo.js"
+import { AppConfig, type TrustProxy } from "../../infra/platform/Config.js"
 import { currentRequestState } from "./RequestState.js"
 
 const MAX_USER_AGENT = 512

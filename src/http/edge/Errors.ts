@@ -135,10 +135,13 @@ export const logUnhandled = (cause: Cause.Cause<unknown>) => Effect.logError("un
  * which the HttpApi encodes like any error the API declares. A response that does not encode
  * stays what it is, a bug: HttpApi dies with it, and `apiErrorMiddleware` answers 500.
  */
-export const ApiErrorsLive = HttpApiMiddleware.layerSchemaErrorTransform(ApiErrors, (error, { endpoint }) =>
-  error.kind === "Body" || error.kind === "ResponseHeaders"
-    ? Effect.fail(error)
-    : Effect.fail(isMalformedJson(error) ? malformedJson() : toValidationFailed(error.cause, endpoint.method)))
+export const ApiErrorsLive = HttpApiMiddleware.layerSchemaErrorTransform(
+  ApiErrors,
+  (error, { endpoint }) =>
+    error.kind === "Body" || error.kind === "ResponseHeaders"
+      ? Effect.fail(error)
+      : Effect.fail(isMalformedJson(error) ? malformedJson() : toValidationFailed(error.cause, endpoint.method))
+)
 
 /**
  * What a failed or crashed request answers. Interruptions (REQUEST_TIMEOUT, a client gone) and
@@ -146,7 +149,9 @@ export const ApiErrorsLive = HttpApiMiddleware.layerSchemaErrorTransform(ApiErro
  */
 const answerFor = <E>(cause: Cause.Cause<E>): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
   const error: unknown = Cause.squash(cause)
-  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") return Effect.succeed(notFound())
+  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") {
+    return Effect.succeed(notFound())
+  }
   // A failure or a defect alike (RPC looks at defects only: its failures are typed answers).
   if (isLostDatabase(error)) return Effect.as(logLostDatabase(cause), errorResponse(503, ServiceUnavailable.database()))
   if (Cause.hasFails(cause) || !Cause.hasDies(cause)) return Effect.failCause(cause)

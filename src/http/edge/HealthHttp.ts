@@ -41,7 +41,12 @@ export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
       const state = yield* migrationsCurrent.pipe(Effect.timeout(READINESS_TIMEOUT), Effect.result)
       const time = new Date(yield* Clock.currentTimeMillis).toISOString()
       if (Result.isFailure(state)) {
-        return { componentType: "datastore", status: "fail", time, output: "migration state unknown" } satisfies HealthCheck
+        return {
+          componentType: "datastore",
+          status: "fail",
+          time,
+          output: "migration state unknown"
+        } satisfies HealthCheck
       }
       const { latestApplied, latestShipped } = state.success
       return {

@@ -31,7 +31,10 @@ const headersFor = (state: RateLimitState, retryAfter?: number) => ({
 
 /** The tightest of several states: the one with the fewest requests left. */
 const tightest = (states: ReadonlyArray<RateLimitState>) =>
-  states.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a))
+  states.reduce((
+    a,
+    b
+  ) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a))
 
 /** The store key of a check's subject: one counter per rule and subject. */
 const keyOf = (name: string, subject: string) => `${name}:${subject}`
@@ -41,33 +44,45 @@ const keyOf = (name: string, subject: string) => `${name}:${subject}`
  * The limiter is passed in, taken once by the caller's layer: reading it from the context per
  * request would copy the context on every API request.
  */
-export const enforceWith = (limits: RateLimitsShape, checks: ReadonlyArray<RateCheck>, onStoreDown: "closed" | "open") =>
+export const enforceWith = (
+  limits: RateLimitsShape,
+  checks: ReadonlyArray<RateCheck>,
+  onStoreDown: "closed" | "open"
+) =>
   Effect.gen(function*() {
     if (!limits.enabled) return
     const states: Array<RateLimitState> = []
     for (const check of checks) {
       if (check.subject === null) continue
       const key = keyOf(check.name, check.subject)
-      const state = yield* (check.count === false ? limits.ensureRemaining(check.rule, key) : limits.consume(check.rule, key)).pipe(
-        Effect.catchTags({
-          RateLimitHit: (hit) =>
-            securityEvent("ratelimit.exceeded", {
-              rule: check.name,
-              // The per-user and per-session rules name their subject; IPs are already annotated.
-              ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
-              ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
-            }).pipe(
-              Effect.andThen(addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))),
-              Effect.andThen(countRateLimitRejection(check.name)),
-              Effect.andThen(Effect.fail(new RateLimited()))
-            ),
-          RateLimitStoreDown: (down) =>
-            Effect.logError("rate-limit store unreachable").pipe(
-              Effect.annotateLogs({ event: "ratelimit.store_unavailable", rule: check.name, failing: onStoreDown, error: down.message }),
-              Effect.andThen(onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined))
-            )
-        })
-      )
+      const state =
+        yield* (check.count === false ? limits.ensureRemaining(check.rule, key) : limits.consume(check.rule, key)).pipe(
+          Effect.catchTags({
+            RateLimitHit: (hit) =>
+              securityEvent("ratelimit.exceeded", {
+                rule: check.name,
+                // The per-user and per-session rules name their subject; IPs are already annotated.
+                ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
+                ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
+              }).pipe(
+                Effect.andThen(addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))),
+                Effect.andThen(countRateLimitRejection(check.name)),
+                Effect.andThen(Effect.fail(new RateLimited()))
+              ),
+            RateLimitStoreDown: (down) =>
+              Effect.logError("rate-limit store unreachable").pipe(
+                Effect.annotateLogs({
+                  event: "ratelimit.store_unavailable",
+                  rule: check.name,
+                  failing: onStoreDown,
+                  error: down.message
+                }),
+                Effect.andThen(
+                  onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined)
+                )
+              )
+          })
+        )
       if (state !== undefined) states.push(state)
     }
     if (states.length > 0) yield* addResponseHeaders(headersFor(tightest(states)))

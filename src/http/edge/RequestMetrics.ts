@@ -15,7 +15,10 @@ export interface RequestOutcome {
  * builds and hashes a new metric key, too much to do on every request. Routes are templates and
  * methods and statuses few, so this stays small.
  */
-const attributed = new Map<string, { readonly count: Effect.Effect<void>; readonly duration: typeof httpRequestDuration }>()
+const attributed = new Map<
+  string,
+  { readonly count: Effect.Effect<void>; readonly duration: typeof httpRequestDuration }
+>()
 
 const metricsFor = (method: string, route: string, status: number) => {
   const key = `${method} ${route} ${status}`

@@ -2,8 +2,8 @@
  * The server span's name: method and route template (`GET /api/tasks/:task_id`), never the raw
  * path, so spans group by endpoint and ids or tokens in a path never become span names.
  */
-import { HttpMiddleware, type HttpServerRequest } from "effect/http"
 import { Layer } from "effect"
+import { HttpMiddleware, type HttpServerRequest } from "effect/http"
 import { routeOfRequest } from "./Routes.js"
 
 /** For `HttpMiddleware.SpanNameGenerator`: the server's tracer middleware names its span with it. */

@@ -15,5 +15,6 @@ export const RpcAuthenticationLive = Layer.effect(
   Effect.map(makeAuthenticateHeaders, (authenticate) =>
     // The headers are the HTTP request's and the RPC message's (the shipped client sets it there).
     RpcAuthentication.of((procedure, { headers }) =>
-      Effect.flatMap(authenticate(headers), (caller) => Effect.provideService(procedure, CurrentCaller, caller))))
+      Effect.flatMap(authenticate(headers), (caller) => Effect.provideService(procedure, CurrentCaller, caller))
+    ))
 ).pipe(Layer.provide([AccessChecksLive, RateLimitsLive]))

@@ -98,8 +98,10 @@ export const TaskFeedLive = Layer.effect(
     const lastPruneOnSubscribe = yield* Ref.make(Number.NEGATIVE_INFINITY)
     const pruneIfDue = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const due = yield* Ref.modify(lastPruneOnSubscribe, (last) =>
-        now - last >= Duration.toMillis(PRUNE_ON_SUBSCRIBE_AT_MOST_EVERY) ? [true, now] : [false, last])
+      const due = yield* Ref.modify(
+        lastPruneOnSubscribe,
+        (last) => now - last >= Duration.toMillis(PRUNE_ON_SUBSCRIBE_AT_MOST_EVERY) ? [true, now] : [false, last]
+      )
       if (due) yield* prune
     })
 

@@ -19,9 +19,17 @@ export const TasksHttpLive = HttpApiBuilder.group(Api, "tasks", (handlers) =>
       .handle("list", ({ query }) =>
         callerId.pipe(Effect.flatMap((userId) => tasks.list(userId, query)), Effect.map(envelope)))
       .handle("get", ({ params }) =>
-        callerId.pipe(Effect.flatMap((userId) => tasks.get(userId, params.task_id)), Effect.map(envelope)))
+        callerId.pipe(
+          Effect.flatMap((userId) =>
+            tasks.get(userId, params.task_id)
+          ),
+          Effect.map(envelope)
+        ))
       .handle("update", ({ params, payload }) =>
-        callerId.pipe(Effect.flatMap((userId) => tasks.update(userId, params.task_id, payload)), Effect.map(envelope)))
+        callerId.pipe(
+          Effect.flatMap((userId) => tasks.update(userId, params.task_id, payload)),
+          Effect.map(envelope)
+        ))
       .handle("setCompleted", ({ params, payload }) =>
         callerId.pipe(
           Effect.flatMap((userId) => tasks.setCompleted(userId, params.task_id, payload.completed)),

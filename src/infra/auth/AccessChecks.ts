@@ -10,12 +10,12 @@
  */
 import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import type { Caller } from "../../domain/auth/AuthApi.js"
-import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { type CallerSessionId, LEGACY_SESSION_ID, type SessionId } from "../../domain/auth/Session.js"
 import { isBanned, type UserId } from "../../domain/auth/User.js"
+import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { AppConfig } from "../platform/Config.js"
-import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { currentDate } from "../platform/Time.js"
+import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { Tokens, TokensLive } from "./Tokens.js"
 import { UserRepo, UserRepoLive } from "./UserRepo.js"
 
@@ -95,9 +95,12 @@ export const AccessChecksLive = Layer.effect(
 
     /** Verifies now; remembers a pass unless the session or its user was just ended here. */
     const verifyAndRemember = (accessToken: string) =>
-      Effect.tap(verify(accessToken), (caller) =>
-        Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
-          endedLatelyHere(caller, nowMillis) ? Effect.void : Cache.set(cache, accessToken, caller)))
+      Effect.tap(
+        verify(accessToken),
+        (caller) =>
+          Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
+            endedLatelyHere(caller, nowMillis) ? Effect.void : Cache.set(cache, accessToken, caller))
+      )
 
     const mark = (key: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
@@ -107,10 +110,13 @@ export const AccessChecksLive = Layer.effect(
         }))
 
     const forgetWhere = (ended: (caller: Caller) => boolean) =>
-      Effect.flatMap(Cache.entries(cache), (entries) =>
-        Effect.forEach(entries, ([token, caller]) => (ended(caller) ? Cache.invalidate(cache, token) : Effect.void), {
-          discard: true
-        }))
+      Effect.flatMap(
+        Cache.entries(cache),
+        (entries) =>
+          Effect.forEach(entries, ([token, caller]) => (ended(caller) ? Cache.invalidate(cache, token) : Effect.void), {
+            discard: true
+          })
+      )
 
     return AccessChecks.of({
       check: (accessToken) =>

@@ -5,8 +5,10 @@
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomUUID } from "node:crypto"
-import type { Caller } from "../../domain/auth/AuthApi.js"
 import type { TokenPair } from "../../domain/auth/Auth.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
+import { passwordProblem } from "../../domain/auth/PasswordPolicy.js"
+import { Email, INVALID_EMAIL, isBanned, normaliseEmail, UserId } from "../../domain/auth/User.js"
 import {
   AccountBanned,
   BadRequest,
@@ -16,16 +18,14 @@ import {
   ValidationFailed,
   WrongPassword
 } from "../../domain/Errors.js"
-import { passwordProblem } from "../../domain/auth/PasswordPolicy.js"
-import { Email, INVALID_EMAIL, isBanned, normaliseEmail, UserId } from "../../domain/auth/User.js"
+import type { ClientInfo } from "../platform/ClientInfo.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 import { countSigninOutcome } from "../platform/Metrics.js"
-import { PasswordHasher, PasswordHasherLive } from "./PasswordHasher.js"
 import { securityEvent } from "../platform/SecurityEvents.js"
-import type { ClientInfo } from "../platform/ClientInfo.js"
+import { currentDate } from "../platform/Time.js"
+import { PasswordHasher, PasswordHasherLive } from "./PasswordHasher.js"
 import { Sessions, SessionsLive } from "./Sessions.js"
 import { UserRepo, UserRepoLive } from "./UserRepo.js"
-import { currentDate } from "../platform/Time.js"
 
 export interface AccountsShape {
   readonly signup: (

@@ -23,7 +23,9 @@ export interface PasswordHasherShape {
   readonly verifyDummy: (password: string) => Effect.Effect<void>
 }
 
-export class PasswordHasher extends Context.Service<PasswordHasher, PasswordHasherShape>()("tasks-api/PasswordHasher") {}
+export class PasswordHasher
+  extends Context.Service<PasswordHasher, PasswordHasherShape>()("tasks-api/PasswordHasher")
+{}
 
 const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/
 const LEGACY_SHA256 = /^([^:]+):([0-9a-f]{64})$/i

@@ -7,8 +7,8 @@
  * Layout (base64url): version (1 byte) | session id (16 bytes) | counter (8 bytes) | HMAC (32 bytes)
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
-import { canonicalUuid, uuidHex } from "../../domain/Uuid.js"
 import { SessionId } from "../../domain/auth/Session.js"
+import { canonicalUuid, uuidHex } from "../../domain/Uuid.js"
 
 const VERSION = 1
 const BODY_LENGTH = 1 + 16 + 8

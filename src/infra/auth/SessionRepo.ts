@@ -1,9 +1,9 @@
 /** Sessions of the new service (`auth_session`): one per signin, with its refresh-token counter. */
 import { Context, Effect, Layer, type Option, Schema, SchemaTransformation } from "effect"
 import { SqlClient, type SqlError, SqlSchema } from "effect/sql"
-import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { SessionId } from "../../domain/auth/Session.js"
 import { User, UserId } from "../../domain/auth/User.js"
+import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
 import { USER_COLUMNS } from "./UserRepo.js"
 
@@ -129,7 +129,11 @@ export const SessionRepoLive = Layer.effect(
         INSERT INTO auth_session (id, user_id, created_at, last_used_at, idle_expires_at, expires_at,
                                   ip_address, user_agent)
         VALUES (${s.id}, ${s.userId}, ${s.now}, ${s.now}, ${s.idleExpiresAt}, ${s.expiresAt},
-                ${s.ipAddress}, ${s.userAgent})`.pipe(Effect.asVoid, orUnavailable, Effect.withSpan("SessionRepo.insert"))
+                ${s.ipAddress}, ${s.userAgent})`.pipe(
+        Effect.asVoid,
+        orUnavailable,
+        Effect.withSpan("SessionRepo.insert")
+      )
 
     /** A session (aliased `s`) that is neither revoked nor past either expiry at `now`. */
     const activeAt = (now: Date) => sql`s.revoked_at IS NULL AND s.expires_at > ${now} AND s.idle_expires_at > ${now}`

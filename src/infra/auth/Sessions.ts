@@ -5,21 +5,21 @@
  */
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
-import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type LogoutScope, TokenPair } from "../../domain/auth/Auth.js"
-import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../../domain/Errors.js"
+import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type CallerSessionId, LEGACY_SESSION_ID, SessionId } from "../../domain/auth/Session.js"
 import { isBanned, type User, type UserId } from "../../domain/auth/User.js"
-import { AccessChecks, AccessChecksLive } from "./AccessChecks.js"
+import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../../domain/Errors.js"
+import type { ClientInfo } from "../platform/ClientInfo.js"
 import { AppConfig } from "../platform/Config.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 import { countRefreshReuse } from "../platform/Metrics.js"
-import { mintRefreshToken, parseRefreshToken, type RefreshTokenClaims } from "./RefreshTokens.js"
-import { type RevocationReason, SessionRepo, SessionRepoLive, type SessionRecord } from "./SessionRepo.js"
 import { securityEvent } from "../platform/SecurityEvents.js"
-import { Tokens, TokensLive } from "./Tokens.js"
-import type { ClientInfo } from "../platform/ClientInfo.js"
 import { currentDate } from "../platform/Time.js"
+import { AccessChecks, AccessChecksLive } from "./AccessChecks.js"
+import { mintRefreshToken, parseRefreshToken, type RefreshTokenClaims } from "./RefreshTokens.js"
+import { type RevocationReason, type SessionRecord, SessionRepo, SessionRepoLive } from "./SessionRepo.js"
+import { Tokens, TokensLive } from "./Tokens.js"
 
 export interface SessionsShape {
   readonly open: (
@@ -198,8 +198,7 @@ export const SessionsLive = Layer.effect(
       if (!(yield* endOne(caller.user.id, sessionId, "session_deleted"))) return yield* new SessionNotFound()
     })
 
-    const listActive: SessionsShape["listActive"] = (userId) =>
-      Effect.flatMap(now, (at) => repo.listActive(userId, at))
+    const listActive: SessionsShape["listActive"] = (userId) => Effect.flatMap(now, (at) => repo.listActive(userId, at))
 
     return { open, refreshClaims, refresh, logout, revokeToken, listActive, end, endAllOfUser }
   })

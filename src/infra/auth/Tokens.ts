@@ -13,8 +13,8 @@ import {
   errors as joseErrors,
   exportJWK,
   type JWK,
-  jwtVerify,
   type JWTPayload,
+  jwtVerify,
   type ProtectedHeaderParameters,
   SignJWT
 } from "jose"
@@ -83,7 +83,8 @@ const stringClaim = (payload: JWTPayload, name: string) => {
  */
 const decodeSessionId = Schema.decodeUnknownOption(SessionId)
 
-const refusal = (cause: unknown) => new InvalidToken({ reason: cause instanceof Error ? cause.message : "unverifiable" })
+const refusal = (cause: unknown) =>
+  new InvalidToken({ reason: cause instanceof Error ? cause.message : "unverifiable" })
 
 /** The keys of the configured algorithm: one signs, all of them (by kid) verify. */
 interface SigningKeys {
@@ -98,11 +99,16 @@ interface SigningKeys {
 const signingSecretsOf = (config: AppConfigShape): ReadonlyMap<string, Uint8Array> => {
   const encoder = new TextEncoder()
   return new Map(
-    [config.jwtSecret, ...config.jwtPreviousSecrets].map((s) => [keyIdOf(Redacted.value(s)), encoder.encode(Redacted.value(s))])
+    [config.jwtSecret, ...config.jwtPreviousSecrets].map((
+      s
+    ) => [keyIdOf(Redacted.value(s)), encoder.encode(Redacted.value(s))])
   )
 }
 
-const signingKeysOf = (config: AppConfigShape, secrets: ReadonlyMap<string, Uint8Array>): Effect.Effect<SigningKeys> => {
+const signingKeysOf = (
+  config: AppConfigShape,
+  secrets: ReadonlyMap<string, Uint8Array>
+): Effect.Effect<SigningKeys> => {
   const algorithm = config.jwtAlgorithm
   if (algorithm === "HS256") {
     const secret = Redacted.value(config.jwtSecret)

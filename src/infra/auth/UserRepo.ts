@@ -1,8 +1,8 @@
 /** Users and their password credential, in the old backend's Better-Auth-style tables. */
 import { Context, Data, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient, SqlSchema, type Statement } from "effect/sql"
-import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { LinkedAccount, User, UserId } from "../../domain/auth/User.js"
+import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
 
 export interface UserWithCredential {
@@ -11,7 +11,7 @@ export interface UserWithCredential {
   readonly credential: Option.Option<{ readonly accountId: string; readonly passwordHash: string }>
 }
 
-export class EmailTaken extends Data.TaggedError("EmailTaken")<{}> {}
+export class EmailTaken extends Data.TaggedError("EmailTaken") {}
 
 export interface UserRepoShape {
   readonly findByEmail: (email: string) => Effect.Effect<Option.Option<UserWithCredential>, ServiceUnavailable>
@@ -23,7 +23,11 @@ export interface UserRepoShape {
     readonly passwordHash: string
     readonly now: Date
   }) => Effect.Effect<User, EmailTaken | ServiceUnavailable>
-  readonly updatePasswordHash: (accountId: string, passwordHash: string, now: Date) => Effect.Effect<void, ServiceUnavailable>
+  readonly updatePasswordHash: (
+    accountId: string,
+    passwordHash: string,
+    now: Date
+  ) => Effect.Effect<void, ServiceUnavailable>
   readonly linkedAccounts: (userId: UserId) => Effect.Effect<ReadonlyArray<LinkedAccount>, ServiceUnavailable>
 }
 
@@ -77,8 +81,7 @@ export const UserRepoLive = Layer.effect(
       Result: UserWithCredentialRow,
       execute: (email) => selectOne(sql`lower(u.email) = ${email}`)
     })
-    const findByEmail: UserRepoShape["findByEmail"] = (email) =>
-      findOne(selectByEmail(email), "UserRepo.findByEmail")
+    const findByEmail: UserRepoShape["findByEmail"] = (email) => findOne(selectByEmail(email), "UserRepo.findByEmail")
 
     const selectById = SqlSchema.findOneOption({
       Request: UserId,

@@ -12,8 +12,9 @@ export const freePort = async (): Promise<number> => {
     const port = 20_000 + Math.floor(Math.random() * 12_000)
     const free = await new Promise<boolean>((resolve, reject) => {
       const server = createServer()
-      server.once("error", (error: NodeJS.ErrnoException) =>
-        error.code === "EADDRINUSE" ? resolve(false) : reject(error)
+      server.once(
+        "error",
+        (error: NodeJS.ErrnoException) => error.code === "EADDRINUSE" ? resolve(false) : reject(error)
       )
       server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
     })

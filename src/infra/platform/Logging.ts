@@ -18,7 +18,11 @@ const LEVELS: Record<LogLevelName, LogLevel.LogLevel> = {
 }
 
 const messageText = (message: unknown): string =>
-  Array.isArray(message) ? message.map(messageText).join(" ") : typeof message === "string" ? message : JSON.stringify(message)
+  Array.isArray(message)
+    ? message.map(messageText).join(" ")
+    : typeof message === "string"
+    ? message
+    : JSON.stringify(message)
 
 /**
  * Standard output, written once per turn of the event loop with every line logged during it: under
@@ -66,7 +70,8 @@ const jsonLogger = (redact: Scrubber) =>
     writeLine(JSON.stringify(line))
   })
 
-const prettyText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+const prettyText = (value: unknown): string =>
+  typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
 
 /**
  * The development format, as Effect's pretty logger lays it out (a header line, then the cause and
@@ -116,7 +121,9 @@ export const makeAccessLog = (config: AppConfigShape): (fields: Record<string, u
     Effect.clockWith((clock) =>
       Effect.sync(() =>
         writeLine(
-          JSON.stringify(jsonLine(redact, new Date(clock.currentTimeMillisUnsafe()), "info", "request", Object.entries(fields)))
+          JSON.stringify(
+            jsonLine(redact, new Date(clock.currentTimeMillisUnsafe()), "info", "request", Object.entries(fields))
+          )
         )
       )
     )

@@ -144,7 +144,8 @@ export const runMigrations = Effect.gen(function*() {
 }).pipe(
   Effect.scoped,
   Effect.catchTags({
-    MigrationError: (e) => Effect.fail(new MigrationFailed({ migration: "(migrator)", message: migrationErrorText(e) })),
+    MigrationError: (e) =>
+      Effect.fail(new MigrationFailed({ migration: "(migrator)", message: migrationErrorText(e) })),
     SqlError: (e) => Effect.fail(new MigrationFailed({ migration: "(migrator)", message: errorText(e) }))
   }),
   Effect.withSpan("Migrations.run")

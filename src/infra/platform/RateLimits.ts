@@ -31,7 +31,10 @@ export interface RateLimitsShape {
   /** Counts one request against `rule` for `key`. */
   readonly consume: (rule: RateRule, key: string) => Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown>
   /** Fails when `key` has no request left under `rule`, without counting one. */
-  readonly ensureRemaining: (rule: RateRule, key: string) => Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown>
+  readonly ensureRemaining: (
+    rule: RateRule,
+    key: string
+  ) => Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown>
   /** Whether the store answers: for readiness. */
   readonly probe: Effect.Effect<boolean>
 }

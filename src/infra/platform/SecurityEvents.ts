@@ -16,7 +16,11 @@ export type SecurityEventName =
   | "auth.user.banned"
 
 /** Events that suggest an attack are warnings; the others are information. */
-const WARNINGS: ReadonlySet<SecurityEventName> = new Set(["auth.refresh.reused", "ratelimit.exceeded", "auth.user.banned"])
+const WARNINGS: ReadonlySet<SecurityEventName> = new Set([
+  "auth.refresh.reused",
+  "ratelimit.exceeded",
+  "auth.user.banned"
+])
 
 export const securityEvent = (
   name: SecurityEventName,

@@ -81,7 +81,11 @@ class RedactedSpan implements Tracer.Span {
 export const redactingTracer = (tracer: Tracer.Tracer, scrubber: Scrubber): Tracer.Tracer =>
   Tracer.make({
     span(options) {
-      const span = tracer.span({ ...options, name: scrubber.text(options.name), links: scrubLinks(options.links, scrubber) })
+      const span = tracer.span({
+        ...options,
+        name: scrubber.text(options.name),
+        links: scrubLinks(options.links, scrubber)
+      })
       return new RedactedSpan(span, scrubber)
     },
     context: tracer.context

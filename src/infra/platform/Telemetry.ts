@@ -50,7 +50,9 @@ const exportersLive = (config: AppConfigShape, endpoint: string) => {
     serviceName: config.otel.serviceName,
     attributes: { "deployment.environment.name": config.env }
   }
-  const headers = Object.fromEntries(Object.entries(config.otel.headers).map(([name, value]) => [name, Redacted.value(value)]))
+  const headers = Object.fromEntries(
+    Object.entries(config.otel.headers).map(([name, value]) => [name, Redacted.value(value)])
+  )
   const tracer = Layer.effect(
     Tracer.Tracer,
     OtlpTracer.make({

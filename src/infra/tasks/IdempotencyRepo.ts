@@ -58,7 +58,9 @@ export interface IdempotencyRepoShape {
   ) => Effect.Effect<Result.Result<A, IdempotencyEntry>, E | ServiceUnavailable, R>
 }
 
-export class IdempotencyRepo extends Context.Service<IdempotencyRepo, IdempotencyRepoShape>()("tasks-api/IdempotencyRepo") {}
+export class IdempotencyRepo
+  extends Context.Service<IdempotencyRepo, IdempotencyRepoShape>()("tasks-api/IdempotencyRepo")
+{}
 
 /** Fails the transaction (rolling back what `create` wrote) and carries the winner's entry out. */
 class KeyTaken extends Data.TaggedError("KeyTaken")<{ readonly entry: IdempotencyEntry }> {}
@@ -121,7 +123,9 @@ export const IdempotencyRepoLive = Layer.effect(
           if (yield* claim(scope, now, liveSince, response)) return Result.succeed(value)
           const winner = yield* selectLive(scope.userId, scope.key, liveSince)
           // The conflicting row is locked by us and live, so it is there; a miss would be a bug.
-          if (Option.isNone(winner)) return yield* Effect.die(new Error("idempotency key conflict without a live entry"))
+          if (Option.isNone(winner)) {
+            return yield* Effect.die(new Error("idempotency key conflict without a live entry"))
+          }
           return yield* new KeyTaken({ entry: winner.value })
         })
       ).pipe(

@@ -29,7 +29,9 @@ export interface TaskChangeRepoShape {
   readonly prune: (before: Date) => Effect.Effect<number, ServiceUnavailable>
 }
 
-export class TaskChangeRepo extends Context.Service<TaskChangeRepo, TaskChangeRepoShape>()("tasks-api/TaskChangeRepo") {}
+export class TaskChangeRepo
+  extends Context.Service<TaskChangeRepo, TaskChangeRepoShape>()("tasks-api/TaskChangeRepo")
+{}
 
 /** Enough to catch up on a large backlog in a few statements, small enough for the statement timeout. */
 const PRUNE_BATCH = 10_000

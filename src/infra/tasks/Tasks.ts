@@ -31,10 +31,10 @@ import {
   decodeListCursor,
   invalidListCursor
 } from "../../domain/tasks/TaskCursor.js"
+import { currentDate } from "../platform/Time.js"
 import { fingerprint } from "./Fingerprint.js"
 import { type IdempotencyEntry, IdempotencyRepo, IdempotencyRepoLive } from "./IdempotencyRepo.js"
 import { type TaskChanges, TaskRepo, TaskRepoLive } from "./TaskRepo.js"
-import { currentDate } from "../platform/Time.js"
 
 export interface TasksShape {
   /**
