@@ -5,6 +5,10 @@ import { DatabaseConnectionLive } from "../infra/platform/Database.js"
 import { runMigrations } from "../infra/platform/Migrations.js"
 
 runEntryPoint(
+  {
+    command: "npm run migrate (node dist/cli/migrate.js)",
+    summary: "Applies the pending migrations to DATABASE_URL (or the embedded database) and exits."
+  },
   runMigrations.pipe(
     Effect.tap((applied) =>
       Effect.logInfo("migrations complete").pipe(Effect.annotateLogs({ applied: applied.length }))

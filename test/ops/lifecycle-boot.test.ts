@@ -13,6 +13,7 @@ import { PgClient } from "@effect/sql-pg"
 import { expect, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
+import { readFileSync } from "node:fs"
 import pg from "pg"
 import { inject } from "vitest"
 import { listMigrations, MIGRATION_LOCK_KEY, runMigrations } from "../../src/infra/platform/Migrations.js"
@@ -136,7 +137,12 @@ it.live(
       const service = yield* spawnService({ DATABASE_URL: database.url, LOG_LEVEL: "info", LOG_FORMAT: "json" })
       yield* waitForStatus(service, "/health/ready", 200)
       const first = JSON.parse(service.output().split("\n")[0] ?? "")
-      expect(first).toMatchObject({ event: "service.starting", environment: "test" })
+      expect(first).toMatchObject({
+        event: "service.starting",
+        environment: "test",
+        version: JSON.parse(readFileSync("package.json", "utf8")).version,
+        listen: `http://127.0.0.1:${service.port}`
+      })
       expect(first.node).toMatch(/^24\./)
     }),
   60_000

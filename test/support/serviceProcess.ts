@@ -6,6 +6,7 @@
  */
 import { Duration, Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { chmod, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -15,6 +16,22 @@ import { temporaryDirectory } from "./temporaryDirectory.js"
 import { TEST_JWT_SECRET } from "./TestService.js"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+
+/**
+ * Node's arguments as `npm start` gives them (`exec node <args>`): the tests start the service the way
+ * production does (the Dockerfile's CMD is checked against the same script).
+ */
+export const START_ARGS: ReadonlyArray<string> = (() => {
+  const start: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start
+  const match = /^exec node (.+)$/.exec(start)
+  if (match === null) throw new Error(`package.json's start script is not "exec node …": ${start}`)
+  return match[1].split(" ")
+})()
+
+export interface SpawnOptions {
+  /** Start it through `npm start` (prestart and all), not `node` directly. */
+  readonly viaNpm?: boolean
+}
 
 export interface Exited {
   readonly code: number | null
@@ -78,8 +95,15 @@ const stopOrphanedPostgres = (dataDir: string) =>
     }
   })
 
+/** Under `npm test`, npm_execpath is npm's own script: the same npm, run on the same Node. */
+const commandOf = (options: SpawnOptions): [string, Array<string>] => {
+  if (options.viaNpm !== true) return [process.execPath, [...START_ARGS]]
+  const npm = process.env.npm_execpath
+  return npm === undefined ? ["npm", ["start", "--silent"]] : [process.execPath, [npm, "start", "--silent"]]
+}
+
 /** Starts `node dist/main.js` with the test defaults plus `env` (which wins), on a free port. */
-export const spawnService = (env: Record<string, string>) =>
+export const spawnService = (env: Record<string, string>, options: SpawnOptions = {}) =>
   Effect.gen(function*() {
     const port = yield* Effect.promise(freePort)
     const dataDir = yield* Effect.tap(
@@ -90,22 +114,25 @@ export const spawnService = (env: Record<string, string>) =>
     let output = ""
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        spawn(process.execPath, ["dist/main.js"], {
-          cwd: ROOT,
-          env: {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            APP_ENV: "test",
-            JWT_SECRET: TEST_JWT_SECRET,
-            HOST: "127.0.0.1",
-            PORT: String(port),
-            DATA_DIR: dataDir,
-            BCRYPT_COST: "10",
-            LOG_LEVEL: "warn",
-            RATE_LIMIT_ENABLED: "false",
-            ...env
-          },
-          stdio: ["ignore", "pipe", "pipe"]
-        })
+        spawn(
+          ...commandOf(options),
+          {
+            cwd: ROOT,
+            env: {
+              PATH: process.env.PATH ?? "/usr/bin:/bin",
+              APP_ENV: "test",
+              JWT_SECRET: TEST_JWT_SECRET,
+              HOST: "127.0.0.1",
+              PORT: String(port),
+              DATA_DIR: dataDir,
+              BCRYPT_COST: "10",
+              LOG_LEVEL: "warn",
+              RATE_LIMIT_ENABLED: "false",
+              ...env
+            },
+            stdio: ["ignore", "pipe", "pipe"]
+          }
+        )
       ),
       (child) => Effect.andThen(stopChild(child), stopOrphanedPostgres(dataDir))
     )
