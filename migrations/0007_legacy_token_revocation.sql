@@ -16,4 +16,11 @@ CREATE TABLE legacy_token_revocation (
 );
 
 CREATE INDEX legacy_token_revocation_user_idx ON legacy_token_revocation (user_id);
+-- One row per token, and one "every token but" row per user and kept token (moved forward by the
+-- next such revocation): repeating a revocation (POST /revoke needs no session) adds no row.
+CREATE UNIQUE INDEX legacy_token_revocation_token_idx ON legacy_token_revocation (token_id)
+    WHERE token_id IS NOT NULL;
+CREATE UNIQUE INDEX legacy_token_revocation_cutoff_idx
+    ON legacy_token_revocation (user_id, (coalesce(kept_token_id, '')))
+    WHERE token_id IS NULL;
 CREATE INDEX legacy_token_revocation_expires_idx ON legacy_token_revocation (expires_at);

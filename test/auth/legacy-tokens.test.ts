@@ -152,14 +152,20 @@ it.layer(legacyService())("ending legacy tokens", (it) => {
       yield* expectRefused(other)
     }))
 
-  it.effect("revocation rows are in PostgreSQL and go once the tokens they end have run out", () =>
+  it.effect("revocation rows are in PostgreSQL, one per token however often it is revoked, and go in time", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const { userId } = yield* newUser("legacy-rows")
-      expectNoContent(yield* logout(yield* oldToken(userId)))
+      const token = yield* oldToken(userId)
+      // POST /revoke needs no session: repeating it must not grow the table.
+      for (let i = 0; i < 5; i++) expect((yield* post(`${AUTH}/revoke`, { json: { token } })).status).toBe(200)
+      const caller = yield* oldToken(userId)
+      for (let i = 0; i < 5; i++) expectNoContent(yield* logout(caller, "others"))
       const rows = yield* sql<{ count: number }>`
         SELECT count(*)::int AS count FROM legacy_token_revocation WHERE user_id = ${userId}`
-      expect(rows[0]!.count).toBe(1)
+      expect(rows[0]!.count).toBe(2)
+      yield* expectRefused(token)
+      yield* expectAccepted(caller, userId)
       yield* TestClock.adjust("25 hours")
       // The next revocation (of anyone's) drops the rows no longer needed.
       const someoneElse = yield* newUser("legacy-rows-next")

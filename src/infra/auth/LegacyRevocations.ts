@@ -57,9 +57,16 @@ export const LegacyRevocationsLive = Layer.effect(
         if (!windowOpenAt(at)) return
         const expiresAt = new Date(at.getTime() + ROW_LIFETIME_MILLIS)
         yield* sql`DELETE FROM legacy_token_revocation WHERE expires_at <= ${at}`
+        // Repeated, a revocation adds no row: a token's stays, a user's moves forward (it then ends
+        // a superset of what it ended).
+        const onConflict = tokenId === null
+          ? sql`ON CONFLICT (user_id, (coalesce(kept_token_id, ''))) WHERE token_id IS NULL
+                DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at`
+          : sql`ON CONFLICT (token_id) WHERE token_id IS NOT NULL DO NOTHING`
         yield* sql`
           INSERT INTO legacy_token_revocation (user_id, token_id, kept_token_id, revoked_at, expires_at)
-          VALUES (${userId}, ${tokenId}, ${keptTokenId}, ${at}, ${expiresAt})`
+          VALUES (${userId}, ${tokenId}, ${keptTokenId}, ${at}, ${expiresAt})
+          ${onConflict}`
       }).pipe(orUnavailable, Effect.withSpan("LegacyRevocations.record"))
 
     return LegacyRevocations.of({
