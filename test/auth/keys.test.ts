@@ -11,6 +11,7 @@ import { TestClock } from "effect/testing"
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
+  decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   exportPKCS8,
@@ -22,7 +23,8 @@ import {
 } from "jose"
 import { generateKeyPairSync, randomUUID } from "node:crypto"
 import { describe } from "vitest"
-import { keyIdOf } from "../../src/infra/auth/Tokens.js"
+import { mintRefreshToken } from "../../src/infra/auth/RefreshTokens.js"
+import { keyIdOf, refreshKeyOf } from "../../src/infra/auth/Tokens.js"
 import { type ConfigProblem, loadConfig, readEnvironment } from "../../src/infra/platform/Config.js"
 import { get, post, signup } from "../support/http.js"
 import { TEST_JWT_SECRET } from "../support/TestService.js"
@@ -168,6 +170,28 @@ it.layer(serviceWith({ JWT_SECRET: "", JWT_ALGORITHM: "ES256", JWT_PRIVATE_KEY: 
         const reply = yield* post("/api/v1/auth/refresh", { json: { refresh_token: user.refreshToken } })
         expect(reply.status, reply.text).toBe(200)
         expect(decodeProtectedHeader(reply.body.data.token).alg).toBe("ES256")
+        yield* expectAccepted(reply.body.data.token, user.userId)
+      }))
+  }
+)
+
+// The legacy window needs JWT_SECRET (the old backend's) beside the private key: whoever holds that
+// secret must not be able to mint refresh tokens.
+it.layer(serviceWith({ JWT_ALGORITHM: "EdDSA", JWT_PRIVATE_KEY: PAIRS.EdDSA.pem, LEGACY_TOKENS_UNTIL: LEGACY_UNTIL }))(
+  "EdDSA with JWT_SECRET also set",
+  (it) => {
+    it.effect("a refresh token keyed by JWT_SECRET is refused; the service's own refresh works", () =>
+      Effect.gen(function*() {
+        const user = yield* signup("keys")
+        const sid = decodeJwt(user.token).sid
+        expect(typeof sid).toBe("string")
+        const forged = mintRefreshToken(refreshKeyOf(TEST_JWT_SECRET), { sessionId: String(sid), counter: 0 })
+        const refused = yield* post("/api/v1/auth/refresh", { json: { refresh_token: forged } })
+        expect(refused.status, refused.text).toBe(401)
+        expect(refused.body.error_code).toBe("invalid_refresh_token")
+        const reply = yield* post("/api/v1/auth/refresh", { json: { refresh_token: user.refreshToken } })
+        expect(reply.status, reply.text).toBe(200)
+        expect(decodeProtectedHeader(reply.body.data.token).alg).toBe("EdDSA")
         yield* expectAccepted(reply.body.data.token, user.userId)
       }))
   }

@@ -4,7 +4,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../../domain/Api.js"
 import { isLogoutScope, LOGOUT_SCOPES } from "../../domain/auth/Auth.js"
 import { CurrentCaller } from "../../domain/auth/AuthApi.js"
-import { SessionId } from "../../domain/auth/Session.js"
+import { isLegacySessionId, LEGACY_SESSION_ID, SessionId } from "../../domain/auth/Session.js"
 import { normaliseEmail } from "../../domain/auth/User.js"
 import { pythonList } from "../../domain/Choices.js"
 import { envelope } from "../../domain/Envelope.js"
@@ -16,7 +16,7 @@ import { UserRepo, UserRepoLive } from "../../infra/auth/UserRepo.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { RateLimits, RateLimitsLive } from "../../infra/platform/RateLimits.js"
 import { makeClientInfo } from "../edge/ClientInfo.js"
-import { enforceWith, recordFailure } from "../edge/RateLimitGuard.js"
+import { enforceWith, refund } from "../edge/RateLimitGuard.js"
 import { AuthenticationLive } from "./Authentication.js"
 
 const invalidScope = () =>
@@ -51,12 +51,13 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("signin", ({ payload }) =>
         Effect.gen(function*() {
           const client = yield* clientInfo
-          // Failures are counted per account (the normalised email) wherever they come from.
+          // Failures are counted per account (the normalised email) wherever they come from. Each
+          // attempt reserves a failure before its password is checked (parallel attempts cannot all
+          // slip under the limit), and gets it back when the password was right.
           const accountFailures = {
             name: "signin:account",
             rule: rules.signinFailuresPerAccount,
-            subject: normaliseEmail(payload.email),
-            count: false
+            subject: normaliseEmail(payload.email)
           }
           yield* enforceWith(
             limits,
@@ -64,7 +65,8 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
             "closed"
           )
           const pair = yield* accounts.signin(payload, client).pipe(
-            Effect.tapErrorTag("InvalidCredentials", () => recordFailure(limits, accountFailures))
+            Effect.tap(() => refund(limits, accountFailures)),
+            Effect.tapErrorTag("AccountBanned", () => refund(limits, accountFailures))
           )
           return envelope(pair)
         }))
@@ -72,7 +74,8 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
       .handle("session", () =>
         Effect.map(CurrentCaller, ({ session, user }) => ({
           session: {
-            session_id: session.id,
+            // A legacy token's caller is in no session: shown as before, whatever id it is told by.
+            session_id: isLegacySessionId(session.id) ? LEGACY_SESSION_ID : session.id,
             user_id: user.id,
             expires_at: session.expiresAt,
             ip_address: session.ipAddress,

@@ -18,8 +18,6 @@ export interface RateCheck {
   readonly name: string
   /** The subject (an IP, an account, a session, a user); null when unknown: the check is skipped. */
   readonly subject: string | null
-  /** false: only require that some remain (failures are counted separately). */
-  readonly count?: boolean
 }
 
 const headersFor = (state: RateLimitState, retryAfter?: number) => ({
@@ -55,41 +53,44 @@ export const enforceWith = (
     for (const check of checks) {
       if (check.subject === null) continue
       const key = keyOf(check.name, check.subject)
-      const state =
-        yield* (check.count === false ? limits.ensureRemaining(check.rule, key) : limits.consume(check.rule, key)).pipe(
-          Effect.catchTags({
-            RateLimitHit: (hit) =>
-              securityEvent("ratelimit.exceeded", {
+      const state = yield* limits.consume(check.rule, key).pipe(
+        Effect.catchTags({
+          RateLimitHit: (hit) =>
+            securityEvent("ratelimit.exceeded", {
+              rule: check.name,
+              // The per-user and per-session rules name their subject; IPs are already annotated.
+              ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
+              ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
+            }).pipe(
+              Effect.andThen(addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))),
+              Effect.andThen(countRateLimitRejection(check.name)),
+              Effect.andThen(Effect.fail(new RateLimited()))
+            ),
+          RateLimitStoreDown: (down) =>
+            Effect.logError("rate-limit store unreachable").pipe(
+              Effect.annotateLogs({
+                event: "ratelimit.store_unavailable",
                 rule: check.name,
-                // The per-user and per-session rules name their subject; IPs are already annotated.
-                ...(check.name.endsWith(":user") ? { user_id: check.subject ?? undefined } : {}),
-                ...(check.name.endsWith(":session") ? { session_id: check.subject ?? undefined } : {})
-              }).pipe(
-                Effect.andThen(addResponseHeaders(headersFor(hit.state, hit.retryAfterSeconds))),
-                Effect.andThen(countRateLimitRejection(check.name)),
-                Effect.andThen(Effect.fail(new RateLimited()))
-              ),
-            RateLimitStoreDown: (down) =>
-              Effect.logError("rate-limit store unreachable").pipe(
-                Effect.annotateLogs({
-                  event: "ratelimit.store_unavailable",
-                  rule: check.name,
-                  failing: onStoreDown,
-                  error: down.message
-                }),
-                Effect.andThen(
-                  onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined)
-                )
+                failing: onStoreDown,
+                error: down.message
+              }),
+              Effect.andThen(
+                onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined)
               )
-          })
-        )
+            )
+        })
+      )
       if (state !== undefined) states.push(state)
     }
     if (states.length > 0) yield* addResponseHeaders(headersFor(tightest(states)))
   })
 
-/** Counts one more failure against `check` (signin failures per account); never fails the request. */
-export const recordFailure = (limits: RateLimitsShape, check: RateCheck) =>
+/**
+ * Gives back the request `enforceWith` counted against `check`, for a count taken as a reservation
+ * (signin failures per account: counted before the password check, so parallel attempts cannot all
+ * pass, and refunded when the password was right); never fails the request.
+ */
+export const refund = (limits: RateLimitsShape, check: RateCheck) =>
   !limits.enabled || check.subject === null
     ? Effect.void
-    : Effect.ignore(limits.consume(check.rule, keyOf(check.name, check.subject)))
+    : Effect.ignore(limits.refund(check.rule, keyOf(check.name, check.subject)))

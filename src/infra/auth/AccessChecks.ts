@@ -10,11 +10,12 @@
  */
 import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
 import type { Caller } from "../../domain/auth/AuthApi.js"
-import { type CallerSessionId, LEGACY_SESSION_ID, type SessionId } from "../../domain/auth/Session.js"
+import { type CallerSessionId, isLegacySessionId } from "../../domain/auth/Session.js"
 import { isBanned, type UserId } from "../../domain/auth/User.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { AppConfig } from "../platform/Config.js"
 import { currentDate } from "../platform/Time.js"
+import { LegacyRevocations, LegacyRevocationsLive } from "./LegacyRevocations.js"
 import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { Tokens, TokensLive } from "./Tokens.js"
 import { UserRepo, UserRepoLive } from "./UserRepo.js"
@@ -26,7 +27,7 @@ export interface AccessChecksShape {
   /** Verifies an access token and that its session is active and its user allowed in. */
   readonly check: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
   /** The session ended here: its tokens are refused from the next request on. */
-  readonly forgetSession: (sessionId: SessionId) => Effect.Effect<void>
+  readonly forgetSession: (sessionId: CallerSessionId) => Effect.Effect<void>
   /** Every session of the user but `keep` ended here. */
   readonly forgetUser: (userId: UserId, keep: CallerSessionId | null) => Effect.Effect<void>
 }
@@ -40,6 +41,7 @@ export const AccessChecksLive = Layer.effect(
     const tokens = yield* Tokens
     const users = yield* UserRepo
     const sessionRepo = yield* SessionRepo
+    const legacyRevocations = yield* LegacyRevocations
     const intervalMillis = Duration.toMillis(sessionCheckInterval)
 
     const verify = (accessToken: string) =>
@@ -48,14 +50,18 @@ export const AccessChecksLive = Layer.effect(
           Effect.catchTag("InvalidToken", () => Effect.fail(Unauthorized.invalid()))
         )
         const at = yield* currentDate
-        if (claims.sessionId === null) {
+        if (isLegacySessionId(claims.sessionId)) {
           // A legacy token of the old backend (accepted only while LEGACY_TOKENS_UNTIL is ahead):
-          // no session to check, but the user must still exist and not be banned.
+          // no session to check, but the user must still exist and not be banned, and the token
+          // must not have been ended (logout, revocation, password change).
           const found = yield* users.findById(claims.userId)
           if (Option.isNone(found) || isBanned(found.value.user, at)) return yield* Unauthorized.invalid()
+          if (yield* legacyRevocations.isEnded(claims.userId, claims.sessionId, claims.issuedAt)) {
+            return yield* Unauthorized.invalid()
+          }
           return {
             user: found.value.user,
-            session: { id: LEGACY_SESSION_ID, expiresAt: claims.expiresAt, ipAddress: null, userAgent: null },
+            session: { id: claims.sessionId, expiresAt: claims.expiresAt, ipAddress: null, userAgent: null },
             issuedAt: claims.issuedAt,
             expiresAt: claims.expiresAt
           } satisfies Caller
@@ -139,4 +145,4 @@ export const AccessChecksLive = Layer.effect(
         )
     })
   })
-).pipe(Layer.provide([TokensLive, UserRepoLive, SessionRepoLive]))
+).pipe(Layer.provide([TokensLive, UserRepoLive, SessionRepoLive, LegacyRevocationsLive]))

@@ -108,8 +108,14 @@ export const AccountsLive = Layer.effect(
         return yield* new AccountBanned()
       }
       if (verification.needsRehash) {
-        yield* users.updatePasswordHash(accountId, yield* hasher.hash(input.password), yield* now)
-        yield* Effect.logInfo("password hash upgraded").pipe(Effect.annotateLogs({ user_id: user.id }))
+        // Only over the hash just verified: a password changed meanwhile is not put back.
+        const upgraded = yield* users.replacePasswordHash(
+          accountId,
+          passwordHash,
+          yield* hasher.hash(input.password),
+          yield* now
+        )
+        if (upgraded) yield* Effect.logInfo("password hash upgraded").pipe(Effect.annotateLogs({ user_id: user.id }))
       }
       const { pair, sessionId } = yield* sessions.open(user, client)
       yield* securityEvent("auth.signin.succeeded", { user_id: user.id, session_id: sessionId })
@@ -128,11 +134,16 @@ export const AccountsLive = Layer.effect(
         if (!verification.valid) return yield* new WrongPassword()
         const problem = passwordProblem(input.new_password, caller.user.email)
         if (problem !== undefined) return yield* PasswordRejected.because(problem)
+        const { accountId, passwordHash } = credential.value
         const newHash = yield* hasher.hash(input.new_password)
         // One transaction: a new password never stands while the sessions it should end survive.
+        // The hash is replaced only if it is still the one the current password was checked
+        // against: of concurrent changes one wins, and the others' "current" password is no longer.
         yield* sql.withTransaction(
           Effect.gen(function*() {
-            yield* users.updatePasswordHash(credential.value.accountId, newHash, yield* now)
+            if (!(yield* users.replacePasswordHash(accountId, passwordHash, newHash, yield* now))) {
+              return yield* new WrongPassword()
+            }
             if (input.revoke_other_sessions) {
               yield* sessions.endAllOfUser(caller.user.id, "password_changed", caller.session.id)
             }

@@ -28,6 +28,8 @@ export class PasswordHasher
 {}
 
 const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/
+/** bcrypt reads no further: a longer password would match on its first 72 bytes alone. */
+const BCRYPT_MAX_BYTES = 72
 const LEGACY_SHA256 = /^([^:]+):([0-9a-f]{64})$/i
 
 /** The old backend's format: sha256(password || salt), hex, stored as `salt:hex`. */
@@ -83,6 +85,11 @@ export const PasswordHasherLive = Layer.effect(
 
     const verify = (password: string, storedHash: string): Effect.Effect<Verification> => {
       const bcryptMatch = BCRYPT_HASH.exec(storedHash)
+      if (bcryptMatch && Buffer.byteLength(password, "utf8") > BCRYPT_MAX_BYTES) {
+        // Signup refuses such a password, so it is never the right one. Refused after the work an
+        // unknown email costs (the dummy compare): its timing tells no account from another.
+        return Effect.as(compareDummy(password), { valid: false, needsRehash: false })
+      }
       if (bcryptMatch) {
         return Effect.map(compare(password, storedHash), (valid) => ({
           valid,

@@ -7,7 +7,7 @@ import { Context, Duration, Effect, Layer, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import { type LogoutScope, TokenPair } from "../../domain/auth/Auth.js"
 import type { Caller } from "../../domain/auth/AuthApi.js"
-import { type CallerSessionId, LEGACY_SESSION_ID, SessionId } from "../../domain/auth/Session.js"
+import { type CallerSessionId, isLegacySessionId, type LegacySessionId, SessionId } from "../../domain/auth/Session.js"
 import { isBanned, type User, type UserId } from "../../domain/auth/User.js"
 import { RefreshRefused, type ServiceUnavailable, SessionNotFound } from "../../domain/Errors.js"
 import type { ClientInfo } from "../platform/ClientInfo.js"
@@ -17,6 +17,7 @@ import { countRefreshReuse } from "../platform/Metrics.js"
 import { securityEvent } from "../platform/SecurityEvents.js"
 import { currentDate } from "../platform/Time.js"
 import { AccessChecks, AccessChecksLive } from "./AccessChecks.js"
+import { LegacyRevocations, LegacyRevocationsLive } from "./LegacyRevocations.js"
 import { mintRefreshToken, parseRefreshToken, type RefreshTokenClaims } from "./RefreshTokens.js"
 import { type RevocationReason, type SessionRecord, SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { Tokens, TokensLive } from "./Tokens.js"
@@ -62,6 +63,7 @@ export const SessionsLive = Layer.effect(
     const tokens = yield* Tokens
     const repo = yield* SessionRepo
     const accessChecks = yield* AccessChecks
+    const legacyRevocations = yield* LegacyRevocations
     const now = currentDate
     /** Ends one session, here too: its access tokens are refused from the next request on. */
     const revoke = (sessionId: SessionId, reason: RevocationReason, at: Date) =>
@@ -146,9 +148,11 @@ export const SessionsLive = Layer.effect(
 
     const endAllOfUser: SessionsShape["endAllOfUser"] = Effect.fn("Sessions.endAllOfUser")(
       function*(userId, reason, keep) {
-        // A legacy caller's session names no row: every session of the user ends.
-        const keepRow = keep === LEGACY_SESSION_ID ? null : keep
+        // A legacy caller's session names no row: every session of the user ends. So do the
+        // user's legacy tokens, but the caller's own.
+        const keepRow = keep !== null && isLegacySessionId(keep) ? null : keep
         const ended = yield* repo.revokeAllOfUser(userId, reason, yield* now, keepRow)
+        yield* legacyRevocations.endAllOfUser(userId, keep)
         yield* accessChecks.forgetUser(userId, keep)
         if (ended > 0) {
           yield* securityEvent("auth.session.revoked", { user_id: userId, reason, sessions: ended })
@@ -169,13 +173,17 @@ export const SessionsLive = Layer.effect(
         )
       )
 
+    /** Ends a legacy token, here too: it is refused from the next request on. */
+    const endLegacy = (userId: UserId, sessionId: LegacySessionId) =>
+      Effect.andThen(legacyRevocations.endToken(userId, sessionId), accessChecks.forgetSession(sessionId))
+
     const logout: SessionsShape["logout"] = Effect.fn("Sessions.logout")(function*(caller, scope) {
       const userId = caller.user.id
       const current = caller.session.id
       switch (scope) {
         case "local":
-          // A legacy caller is in no session: there is none to end.
-          if (current === LEGACY_SESSION_ID) return
+          // A legacy caller is in no session: its token is what ends.
+          if (isLegacySessionId(current)) return yield* endLegacy(userId, current)
           return yield* Effect.asVoid(endOne(userId, current, "logout"))
         case "global":
           return yield* Effect.asVoid(endAllOfUser(userId, "logout_global", null))
@@ -189,9 +197,10 @@ export const SessionsLive = Layer.effect(
       // No lock needed: the update is idempotent (an unknown or already ended session is left as is).
       if (claims !== undefined) return yield* orUnavailable(revoke(claims.sessionId, "revoked", yield* now))
       const access = yield* Effect.option(tokens.verifyAccessToken(token))
-      if (Option.isSome(access) && access.value.sessionId !== null) {
-        yield* endOne(access.value.userId, access.value.sessionId, "revoked")
-      }
+      if (Option.isNone(access)) return
+      const { sessionId, userId } = access.value
+      if (isLegacySessionId(sessionId)) yield* endLegacy(userId, sessionId)
+      else yield* endOne(userId, sessionId, "revoked")
     })
 
     const end: SessionsShape["end"] = Effect.fn("Sessions.end")(function*(caller, sessionId) {
@@ -202,4 +211,4 @@ export const SessionsLive = Layer.effect(
 
     return { open, refreshClaims, refresh, logout, revokeToken, listActive, end, endAllOfUser }
   })
-).pipe(Layer.provide([TokensLive, SessionRepoLive, AccessChecksLive]))
+).pipe(Layer.provide([TokensLive, SessionRepoLive, AccessChecksLive, LegacyRevocationsLive]))

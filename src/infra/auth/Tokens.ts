@@ -4,7 +4,8 @@
  * Verification pins that algorithm, accepts only known key ids, and checks `typ`, `iss`, `aud`
  * and `exp` (30 s skew) against Effect's `Clock`, so expiry is testable with `TestClock`.
  * Tokens of the old backend (HS256 with the shared secret, no `typ`/`iss`/`aud`/`sid`) are
- * accepted only while LEGACY_TOKENS_UNTIL is in the future.
+ * accepted only while LEGACY_TOKENS_UNTIL is in the future, and for at most the old backend's
+ * 24 h from their `iat` whatever their `exp` says.
  */
 import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import {
@@ -19,18 +20,20 @@ import {
   SignJWT
 } from "jose"
 import { createHash, createPublicKey, hkdfSync, type KeyObject, randomUUID } from "node:crypto"
-import { SessionId } from "../../domain/auth/Session.js"
+import { type CallerSessionId, legacySessionId, SessionId } from "../../domain/auth/Session.js"
 import { UserId } from "../../domain/auth/User.js"
 import { AppConfig, type AppConfigShape, type JwtAlgorithm } from "../platform/Config.js"
 
 export const ACCESS_TOKEN_TYPE = "at+jwt"
 const CLOCK_SKEW_SECONDS = 30
+/** The old backend's token lifetime: a legacy token is refused this long after its `iat`. */
+export const LEGACY_TOKEN_MAX_AGE_SECONDS = 24 * 60 * 60
 
 /** What a verified access token tells: whose it is, of which session, and its lifetime. */
 export interface AccessClaims {
   readonly userId: UserId
-  /** The session the token belongs to; null for a legacy token of the old backend. */
-  readonly sessionId: SessionId | null
+  /** The session the token belongs to; for a legacy token of the old backend, its LegacySessionId. */
+  readonly sessionId: CallerSessionId
   readonly issuedAt: Date
   readonly expiresAt: Date
 }
@@ -55,8 +58,8 @@ export interface TokensShape {
   /** The public verification keys (empty with a symmetric algorithm), for `/.well-known/jwks.json`. */
   readonly jwks: { readonly keys: ReadonlyArray<Record<string, unknown>> }
   /**
-   * Keys that authenticate refresh tokens (HMAC), derived from the signing secret: the current
-   * one mints, the previous ones (from previous secrets) still verify.
+   * Keys that authenticate refresh tokens (HMAC), derived from `refreshTokenSecret`: the current
+   * one mints, the previous ones (from previous HS256 secrets) still verify.
    */
   readonly refreshTokenKeys: { readonly current: Uint8Array; readonly previous: ReadonlyArray<Uint8Array> }
 }
@@ -70,6 +73,14 @@ export const keyIdOf = (secret: string) =>
 /** A refresh-token HMAC key, independent of the JWT key it is derived from. */
 export const refreshKeyOf = (secret: string) =>
   new Uint8Array(hkdfSync("sha256", secret, "tasks-api", "refresh-token-mac", 32))
+
+/**
+ * A legacy token's id: a hash of its signed part (the old backend set no `jti`). Not of the whole
+ * string: a signature can be re-encoded (base64url's spare bits) into another string that still
+ * verifies, and must not thereby escape the token's revocation.
+ */
+export const legacyTokenIdOf = (token: string) =>
+  createHash("sha256").update(token.slice(0, token.lastIndexOf("."))).digest("base64url")
 
 const stringClaim = (payload: JWTPayload, name: string) => {
   const value = payload[name]
@@ -225,7 +236,9 @@ export const TokensLive = Layer.effect(
                   algorithms: ["HS256"],
                   clockTolerance: CLOCK_SKEW_SECONDS,
                   currentDate: new Date(now),
-                  requiredClaims: ["exp"]
+                  // Its own exp may lie far ahead: the old backend's 24 h from iat bound it (iat required).
+                  maxTokenAge: LEGACY_TOKEN_MAX_AGE_SECONDS,
+                  requiredClaims: ["exp", "iat"]
                 }),
               catch: refusal
             })
@@ -242,11 +255,12 @@ export const TokensLive = Layer.effect(
         if (sub !== undefined && userIdClaim !== undefined && sub !== userIdClaim) {
           return yield* new InvalidToken({ reason: "user_id does not match sub" })
         }
+        const iat = payload.iat ?? 0
         return {
           userId: UserId.make(userId),
-          sessionId: null,
-          issuedAt: new Date((payload.iat ?? Math.floor(now / 1000)) * 1000),
-          expiresAt: new Date((payload.exp ?? 0) * 1000)
+          sessionId: legacySessionId(legacyTokenIdOf(token)),
+          issuedAt: new Date(iat * 1000),
+          expiresAt: new Date(Math.min(payload.exp ?? 0, iat + LEGACY_TOKEN_MAX_AGE_SECONDS) * 1000)
         } satisfies AccessClaims
       })
 
@@ -269,10 +283,12 @@ export const TokensLive = Layer.effect(
       issueAccessToken,
       verifyAccessToken,
       jwks: { keys: keys.jwks },
-      // With an asymmetric algorithm and no JWT_SECRET, jwtSecret is derived from the private key.
+      // With an asymmetric algorithm only the private key's: previous HS256 secrets are no keys of ours.
       refreshTokenKeys: {
-        current: refreshKeyOf(Redacted.value(config.jwtSecret)),
-        previous: config.jwtPreviousSecrets.map((s) => refreshKeyOf(Redacted.value(s)))
+        current: refreshKeyOf(Redacted.value(config.refreshTokenSecret)),
+        previous: keys.algorithm === "HS256"
+          ? config.jwtPreviousSecrets.map((s) => refreshKeyOf(Redacted.value(s)))
+          : []
       }
     }
   })

@@ -23,11 +23,16 @@ export interface UserRepoShape {
     readonly passwordHash: string
     readonly now: Date
   }) => Effect.Effect<User, EmailTaken | ServiceUnavailable>
-  readonly updatePasswordHash: (
+  /**
+   * Compare-and-set: replaces the hash only if it is still `expectedHash`, the one the password
+   * was verified against; false when another change got there first.
+   */
+  readonly replacePasswordHash: (
     accountId: string,
+    expectedHash: string,
     passwordHash: string,
     now: Date
-  ) => Effect.Effect<void, ServiceUnavailable>
+  ) => Effect.Effect<boolean, ServiceUnavailable>
   readonly linkedAccounts: (userId: UserId) => Effect.Effect<ReadonlyArray<LinkedAccount>, ServiceUnavailable>
 }
 
@@ -112,11 +117,14 @@ export const UserRepoLive = Layer.effect(
         Effect.withSpan("UserRepo.insertWithPassword")
       )
 
-    const updatePasswordHash: UserRepoShape["updatePasswordHash"] = (accountId, passwordHash, now) =>
-      sql`UPDATE account SET password = ${passwordHash}, updated_at = ${now} WHERE id = ${accountId}`.pipe(
-        Effect.asVoid,
+    const replacePasswordHash: UserRepoShape["replacePasswordHash"] = (accountId, expectedHash, passwordHash, now) =>
+      sql<{ readonly id: string }>`
+        UPDATE account SET password = ${passwordHash}, updated_at = ${now}
+        WHERE id = ${accountId} AND password = ${expectedHash}
+        RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
         orUnavailable,
-        Effect.withSpan("UserRepo.updatePasswordHash")
+        Effect.withSpan("UserRepo.replacePasswordHash")
       )
 
     const selectLinkedAccounts = SqlSchema.findAll({
@@ -131,6 +139,6 @@ export const UserRepoLive = Layer.effect(
     const linkedAccounts: UserRepoShape["linkedAccounts"] = (userId) =>
       selectLinkedAccounts(userId).pipe(decodedOrDie, orUnavailable, Effect.withSpan("UserRepo.linkedAccounts"))
 
-    return { findByEmail, findById, insertWithPassword, updatePasswordHash, linkedAccounts }
+    return { findByEmail, findById, insertWithPassword, replacePasswordHash, linkedAccounts }
   })
 )

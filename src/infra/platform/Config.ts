@@ -11,6 +11,7 @@ import { Config, ConfigProvider, Duration, Effect, Layer, Option, Result } from 
 import { resolve } from "node:path"
 import { type Environment, readEnvironment } from "./config/Environment.js"
 import {
+  accessTokenTtl,
   boolean,
   choice,
   databaseUrl,
@@ -25,7 +26,13 @@ import {
   sessionCheckInterval,
   trustProxy
 } from "./config/Fields.js"
-import { jwtSecretOf, jwtSigning, previousSecrets, secretOfAtLeast32Bytes } from "./config/JwtKeys.js"
+import {
+  jwtSecretOf,
+  jwtSigning,
+  previousSecrets,
+  refreshTokenSecretOf,
+  secretOfAtLeast32Bytes
+} from "./config/JwtKeys.js"
 import { ConfigInvalid, problemsOf } from "./config/Problems.js"
 import { crossFieldProblems } from "./config/Rules.js"
 import { AppConfig, type AppConfigShape } from "./config/Settings.js"
@@ -88,7 +95,7 @@ const topLevelFields = {
   legacyTokensUntil: Config.option(instant("LEGACY_TOKENS_UNTIL")),
   jwtIssuer: Config.String("JWT_ISSUER").pipe(Config.withDefault("tasks-api")),
   jwtAudience: Config.String("JWT_AUDIENCE").pipe(Config.withDefault("tasks-api")),
-  accessTokenTtl: duration("ACCESS_TOKEN_TTL", "15m"),
+  accessTokenTtl,
   refreshTokenTtl: duration("REFRESH_TOKEN_TTL", "7d"),
   sessionMaxAge: duration("SESSION_MAX_AGE", "30d"),
   refreshReuseGrace: duration("REFRESH_REUSE_GRACE", "10s"),
@@ -147,6 +154,7 @@ export const loadConfig = (
       ...s,
       dataDir,
       jwtSecret,
+      refreshTokenSecret: refreshTokenSecretOf(jwtSecret, signing),
       jwtAlgorithm: signing.algorithm,
       jwtPrivateKey: signing.privateKey,
       logLevel: Option.getOrElse(s.logLevel, () => "info" as const),

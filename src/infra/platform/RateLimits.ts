@@ -30,11 +30,8 @@ export interface RateLimitsShape {
   readonly enabled: boolean
   /** Counts one request against `rule` for `key`. */
   readonly consume: (rule: RateRule, key: string) => Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown>
-  /** Fails when `key` has no request left under `rule`, without counting one. */
-  readonly ensureRemaining: (
-    rule: RateRule,
-    key: string
-  ) => Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown>
+  /** Gives back one request `consume` counted for `key` (a reservation that turned out not to count). */
+  readonly refund: (rule: RateRule, key: string) => Effect.Effect<void, RateLimitStoreDown>
   /** Whether the store answers: for readiness. */
   readonly probe: Effect.Effect<boolean>
 }
@@ -160,14 +157,8 @@ export const RateLimitsLive = Layer.effect(
     return {
       enabled: rateLimit.enabled,
       consume: (rule, key) => ask(rule, key, 1),
-      ensureRemaining: (rule, key) =>
-        ask(rule, key, 0).pipe(
-          Effect.flatMap((state) =>
-            state.remaining > 0
-              ? Effect.succeed(state)
-              : Effect.fail(new RateLimitHit({ state, retryAfterSeconds: Math.max(1, state.resetSeconds) }))
-          )
-        ),
+      // A negative count: both stores take the request and its share of the window back.
+      refund: (rule, key) => Effect.asVoid(Effect.catchTag(ask(rule, key, -1), "RateLimitHit", () => Effect.void)),
       // Counting one on a key of its own: a real round trip through the store.
       probe: ask({ limit: 1_000, window: Duration.seconds(1_000) }, "probe", 1).pipe(
         Effect.as(true),

@@ -197,3 +197,16 @@ export const sessionCheckInterval = Config.String("SESSION_CHECK_INTERVAL").pipe
       )
   })
 )
+
+/**
+ * Above zero and at most 24 h, the old backend's token lifetime: the longest a client that cannot
+ * refresh yet needs. A token's session is still checked on every request (SESSION_CHECK_INTERVAL),
+ * so a long lifetime never outlives a logout, a revocation or a ban.
+ */
+export const accessTokenTtl = duration("ACCESS_TOKEN_TTL", "15m").pipe(
+  mapOrFail((d: Duration.Duration) =>
+    Duration.isGreaterThan(d, Duration.zero) && Duration.isLessThanOrEqualTo(d, Duration.hours(24))
+      ? Result.succeed(d)
+      : Result.fail(invalid("ACCESS_TOKEN_TTL", "expected a duration above 0 and at most 24h"))
+  )
+)

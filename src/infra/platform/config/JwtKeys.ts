@@ -152,3 +152,14 @@ export const jwtSecretOf = (
     : Option.isSome(signing.privateKey)
     ? Effect.succeed(secretFromPrivateKey(signing.privateKey.value))
     : developmentSecret(dataDir)
+
+/**
+ * What the refresh-token MAC key is derived from (see `AppConfigShape.refreshTokenSecret`): the
+ * private key whenever there is one, never a JWT_SECRET set beside it (the old backend's, shared
+ * with whoever held it); with HS256, the signing secret.
+ */
+export const refreshTokenSecretOf = (
+  jwtSecret: Redacted.Redacted<string>,
+  signing: JwtSigning
+): Redacted.Redacted<string> =>
+  Option.match(signing.privateKey, { onNone: () => jwtSecret, onSome: secretFromPrivateKey })

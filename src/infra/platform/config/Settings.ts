@@ -30,11 +30,16 @@ export interface AppConfigShape {
   readonly migrateOnStart: boolean
   readonly dataDir: string
   /**
-   * The HS256 secret: signs access tokens with HS256, verifies legacy tokens, and keys the
-   * refresh-token MAC. With an asymmetric algorithm and no JWT_SECRET it is derived from the
-   * private key, so refresh tokens still have a server-side key nobody else knows.
+   * The HS256 secret: signs access tokens with HS256 and verifies legacy tokens. With an
+   * asymmetric algorithm and no JWT_SECRET it is derived from the private key.
    */
   readonly jwtSecret: Redacted.Redacted<string>
+  /**
+   * What the refresh-token MAC key is derived from: `jwtSecret` with HS256; with an asymmetric
+   * algorithm always the private key (as `jwtSecret` is without JWT_SECRET), so a JWT_SECRET kept
+   * for the old backend's tokens cannot mint refresh tokens.
+   */
+  readonly refreshTokenSecret: Redacted.Redacted<string>
   readonly jwtPreviousSecrets: ReadonlyArray<Redacted.Redacted<string>>
   readonly jwtAlgorithm: JwtAlgorithm
   /** Present exactly when `jwtAlgorithm` is asymmetric; already checked to fit it. */
