@@ -7,9 +7,11 @@
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client package is a workspace: npm ci reads its manifest (its build runs with the service's).
+COPY packages/client/package.json packages/client/tsconfig.json packages/client/
 # All of it: TypeScript 7's compiler is a native binary in an optional dependency.
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json tsconfig.client.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY tools/build.mjs tools/
 COPY src src
 RUN npm run build
@@ -21,6 +23,7 @@ ENV NODE_ENV=production \
     PORT=8000
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json packages/client/
 # Optional dependencies here are Node 24 from npm (the image has it), the embedded PostgreSQL (production
 # runs on DATABASE_URL) and piscina's thread-priority addon: none is needed at run time.
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force

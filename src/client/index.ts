@@ -1,8 +1,8 @@
 /**
- * `tasks-api/client`: everything an internal TypeScript client needs, and no server code — the
- * RPC group and REST API definitions, their schemas and typed errors, and ready clients of both.
- * (test/rpc-client-entry.test.ts checks that nothing under src/http, src/infra or a server-only
- * package is reachable from here.)
+ * `@tasks-api/client` (packages/client, built from here): everything an internal TypeScript client
+ * needs, and no server code — the RPC group and REST API definitions, their schemas and typed
+ * errors, and ready clients of both. (test/rpc/rpc-client-entry.test.ts checks that nothing under
+ * src/http, src/infra or a server-only package is reachable from here.)
  */
 export { type AccessToken, type TasksClientOptions } from "./AccessToken.js"
 export { makeTasksRestClient, TasksRestClient, type TasksRestClientShape } from "./TasksRestClient.js"
