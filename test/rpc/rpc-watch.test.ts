@@ -6,7 +6,8 @@
  *
  * Determinism: every wait is for an event that must come (bounded by the test timeout), and
  * "sees none" is shown by order: a marker change made after the others must be the first event.
- * The feed polls on wall-clock time (the suite's clock is TestClock), so events arrive by themselves.
+ * The feed polls on wall-clock time (the suite's clock is TestClock), so events arrive by themselves;
+ * heartbeats and session checks run on Effect's Clock, so the tests move it.
  */
 import { expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
@@ -183,9 +184,10 @@ it.layer(
     }))
 })
 
+const QUICK_HEARTBEAT = Duration.millis(100)
 const quickly = Layer.succeed(TaskFeedSettings, {
   pollInterval: Duration.millis(20),
-  heartbeatInterval: Duration.millis(100),
+  heartbeatInterval: QUICK_HEARTBEAT,
   pruneEvery: Duration.hours(1)
 })
 
@@ -195,8 +197,11 @@ it.layer(TestServiceWithClients().pipe(Layer.provide(quickly)))("WatchTasks whil
       const user = yield* clientUser("heartbeat")
       const feed = yield* subscribe(user.rpc.WatchTasks({}))
       const start = yield* feed.next
+      // Heartbeats and session checks run on Effect's Clock.
+      yield* TestClock.adjust(QUICK_HEARTBEAT)
       expect(wire(yield* feed.next)).toEqual(wire(start))
       yield* user.rest.auth.logout({ payload: null })
+      yield* TestClock.adjust("5 seconds")
       expect(failureOfCause(yield* feed.end)).toMatchObject({ _tag: "Unauthorized", error_code: "invalid_token" })
     }))
 })

@@ -57,3 +57,12 @@ export class CursorExpired extends Schema.TaggedError<CursorExpired>()("CursorEx
   detail: fixed("Changes after this cursor are no longer kept; watch from now and list the tasks again"),
   error_code: fixed("cursor_expired")
 }) {}
+
+/**
+ * A watch refused because its user, or this instance, already has as many open as allowed
+ * (WATCH_STREAMS_PER_USER, WATCH_STREAMS_PER_INSTANCE): close one, or retry later (or elsewhere).
+ */
+export class WatchLimitReached extends Schema.TaggedError<WatchLimitReached>()("WatchLimitReached", {
+  detail: fixed("Too many open watches"),
+  error_code: fixed("too_many_watches")
+}) {}

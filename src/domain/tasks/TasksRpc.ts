@@ -18,7 +18,7 @@ import { BadRequest, RateLimited, ServiceUnavailable, TaskNotFound, Unauthorized
 import { omittable } from "../Fields.js"
 import { IdempotencyKeyReused } from "./Idempotency.js"
 import { CreateTaskBody, Task, TaskPage, UpdateTaskBody } from "./Task.js"
-import { CursorExpired, TaskChangeCursor, TaskFeedEvent } from "./TaskChange.js"
+import { CursorExpired, TaskChangeCursor, TaskFeedEvent, WatchLimitReached } from "./TaskChange.js"
 
 /**
  * Bearer authentication of every procedure, with the same access token as REST. The server side
@@ -134,7 +134,7 @@ export class TasksRpc extends RpcGroup.make(
   Rpc.make("WatchTasks", {
     payload: WatchTasksPayload,
     success: TaskFeedEvent,
-    error: Schema.Union([CursorExpired, ValidationFailed, Unauthorized, ServiceUnavailable]),
+    error: Schema.Union([CursorExpired, WatchLimitReached, ValidationFailed, Unauthorized, ServiceUnavailable]),
     stream: true
   })
 ).middleware(RpcAuthentication) {}

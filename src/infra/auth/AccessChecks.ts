@@ -26,6 +26,8 @@ const CAPACITY = 10_000
 export interface AccessChecksShape {
   /** Verifies an access token and that its session is active and its user allowed in. */
   readonly check: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
+  /** The same check, never answered from memory: for a long-lived call (a watch) re-checking its token. */
+  readonly recheck: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
   /** The session ended here: its tokens are refused from the next request on. */
   readonly forgetSession: (sessionId: CallerSessionId) => Effect.Effect<void>
   /** Every session of the user but `keep` ended here. */
@@ -77,7 +79,12 @@ export const AccessChecksLive = Layer.effect(
       }).pipe(Effect.withSpan("AccessChecks.verify"))
 
     if (intervalMillis <= 1) {
-      return AccessChecks.of({ check: verify, forgetSession: () => Effect.void, forgetUser: () => Effect.void })
+      return AccessChecks.of({
+        check: verify,
+        recheck: verify,
+        forgetSession: () => Effect.void,
+        forgetUser: () => Effect.void
+      })
     }
 
     // Sessions and users ended here lately, with when the mark lapses (epoch ms). Instants come from
@@ -125,6 +132,7 @@ export const AccessChecksLive = Layer.effect(
       )
 
     return AccessChecks.of({
+      recheck: verify,
       check: (accessToken) =>
         Effect.flatMap(Cache.getSuccess(cache, accessToken), (remembered) =>
           Option.match(remembered, {

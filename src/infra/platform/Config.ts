@@ -105,6 +105,8 @@ const topLevelFields = {
   maxBodyBytes: integer("MAX_BODY_BYTES", 1_048_576, 1, 1_073_741_824),
   requestTimeout: duration("REQUEST_TIMEOUT", "30s"),
   shutdownGrace: duration("SHUTDOWN_GRACE", "10s"),
+  watchStreamsPerUser: integer("WATCH_STREAMS_PER_USER", 5, 1, 1_000),
+  watchStreamsPerInstance: integer("WATCH_STREAMS_PER_INSTANCE", 1_000, 1, 100_000),
   trustProxy,
   logLevel: Config.option(choice("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
   logFormat: Config.option(choice("LOG_FORMAT", ["json", "pretty"]))

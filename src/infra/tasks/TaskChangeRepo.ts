@@ -16,6 +16,11 @@ export interface ChangesAfter {
   readonly changes: ReadonlyArray<TaskChange>
 }
 
+export interface ChangesOfWatched {
+  readonly changes: ReadonlyMap<UserId, ReadonlyArray<TaskChange>>
+  readonly expired: ReadonlySet<UserId>
+}
+
 export interface TaskChangeRepoShape {
   /** Where a new subscription starts: after the user's latest change, recorded or pruned. */
   readonly latestCursor: (userId: UserId) => Effect.Effect<string, ServiceUnavailable>
@@ -25,6 +30,14 @@ export interface TaskChangeRepoShape {
     cursor: string,
     limit: number
   ) => Effect.Effect<ChangesAfter, ServiceUnavailable>
+  /**
+   * For each watched user, up to `limit` of their changes after their cursor, in one statement (the
+   * instance's shared poll): answers them per user, with the users whose cursor was pruned past.
+   */
+  readonly changesOfWatched: (
+    watched: ReadonlyArray<{ readonly userId: UserId; readonly cursor: string }>,
+    limit: number
+  ) => Effect.Effect<ChangesOfWatched, ServiceUnavailable>
   /** Deletes (a batch of) the changes recorded before `before`; answers how many. */
   readonly prune: (before: Date) => Effect.Effect<number, ServiceUnavailable>
 }
@@ -102,6 +115,42 @@ export const TaskChangeRepoLive = Layer.effect(
         Effect.withSpan("TaskChangeRepo.changesAfter")
       )
 
+    // The watched users and their cursors travel as one JSON parameter; each user's rows come from
+    // the same (user_id, id) index scan as `changesAfter`, and the horizon from the same snapshot.
+    const changesOfWatched: TaskChangeRepoShape["changesOfWatched"] = (watched, limit) =>
+      sql<ChangeRow & { readonly user_id: UserId }>`
+        WITH w AS (
+          SELECT * FROM json_to_recordset(${JSON.stringify(watched)}::json) AS w("userId" text, cursor bigint)
+        )
+        SELECT w."userId" AS user_id,
+               w.cursor < coalesce(h.pruned_through, 0) AS expired,
+               c.id::text AS id, c.kind, c.task_id, c.task, c.changed_at
+        FROM w
+        LEFT JOIN task_change_horizon h ON h.user_id = w."userId"
+        LEFT JOIN LATERAL (
+          SELECT id, kind, task_id, task, changed_at FROM task_change
+          WHERE user_id = w."userId" AND id > w.cursor
+          ORDER BY id LIMIT ${limit}
+        ) c ON true
+        ORDER BY w."userId", c.id`.pipe(
+        orUnavailable,
+        Effect.flatMap(Effect.fnUntraced(function*(rows) {
+          const changes = new Map<UserId, Array<TaskChange>>()
+          const expired = new Set<UserId>()
+          for (const row of rows) {
+            if (row.expired) expired.add(row.user_id)
+            else if (row.id !== null) {
+              const change = yield* toChange(row as ChangeRow & { readonly id: string })
+              const ofUser = changes.get(row.user_id)
+              if (ofUser === undefined) changes.set(row.user_id, [change])
+              else ofUser.push(change)
+            }
+          }
+          return { changes, expired } satisfies ChangesOfWatched
+        })),
+        Effect.withSpan("TaskChangeRepo.changesOfWatched")
+      )
+
     const prune: TaskChangeRepoShape["prune"] = (before) =>
       sql<{ readonly deleted: number }>`
         WITH pruned AS (
@@ -120,6 +169,6 @@ export const TaskChangeRepoLive = Layer.effect(
         Effect.withSpan("TaskChangeRepo.prune")
       )
 
-    return { latestCursor, changesAfter, prune }
+    return { latestCursor, changesAfter, changesOfWatched, prune }
   })
 )

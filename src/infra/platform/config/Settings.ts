@@ -63,6 +63,9 @@ export interface AppConfigShape {
   readonly maxBodyBytes: number
   readonly requestTimeout: Duration.Duration
   readonly shutdownGrace: Duration.Duration
+  /** Open `WatchTasks` streams allowed per user, and on this instance (more are refused). */
+  readonly watchStreamsPerUser: number
+  readonly watchStreamsPerInstance: number
   readonly rateLimit: RateLimitSettings
   /** Which peers may tell the client's address through `X-Forwarded-For`. */
   readonly trustProxy: TrustProxy
