@@ -85,10 +85,13 @@ const rssOf = (svc: ServiceProcess) => {
   }
 }
 
+/** The service's JSON log lines. */
+const logLines = (svc: ServiceProcess): Array<Frame> =>
+  svc.output().split("\n").filter((line) => line.startsWith("{")).map((line): Frame => JSON.parse(line))
+
 /** JSON log lines of the service at error level or worse. */
 const errorLines = (svc: ServiceProcess) =>
-  svc.output().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Frame)
-    .filter((line) => line.level === "error" || line.level === "fatal")
+  logLines(svc).filter((line) => line.level === "error" || line.level === "fatal")
 
 const SuiteLive = Layer.effect(
   AbusedService,
@@ -186,7 +189,13 @@ it.layer(SuiteLive, { timeout: "120 seconds", excludeTestServices: true })(
             for (const frame of frames) expect(errorOf(frame)).toMatchObject(refusal)
           }
 
-          // The shipped client, batching 1,000 calls in one body (its messages are larger: 1,000 fit
+          const warnings = logLines(svc).filter((line) => line.event === "rpc.limit_reached")
+        expect(warnings.slice(-2)).toMatchObject([
+          { level: "warn", rule: "calls_per_request", limit: MAX_CALLS, messages: 3_000 },
+          { level: "warn", rule: "calls_per_request", limit: MAX_CALLS, messages: 3_000 }
+        ])
+
+        // The shipped client, batching 1,000 calls in one body (its messages are larger: 1,000 fit
           // under MAX_BODY_BYTES), decodes the refusal as the typed error it is.
           const client = yield* batchingClient(svc, token)
           const errors = yield* Effect.forEach(

@@ -9,6 +9,7 @@
 import { Context, Effect, Layer } from "effect"
 import { RpcLimitReached } from "../../domain/tasks/TasksRpc.js"
 import { AppConfig } from "../../infra/platform/Config.js"
+import { securityEvent } from "../../infra/platform/SecurityEvents.js"
 
 export interface RpcCallBudgetShape {
   /** Runs `call` as one of the user's calls in flight; refused when they already have as many as allowed. */
@@ -36,7 +37,12 @@ export const RpcCallBudgetLive = Layer.effect(
         Effect.uninterruptibleMask((restore) =>
           Effect.suspend((): Effect.Effect<A, E | RpcLimitReached, R> => {
             const running = inFlight.get(userId) ?? 0
-            if (running >= limit) return Effect.fail(RpcLimitReached.inFlight(limit))
+            if (running >= limit) {
+              return Effect.andThen(
+                securityEvent("rpc.limit_reached", { rule: "in_flight_per_user", limit, user_id: userId }),
+                Effect.fail(RpcLimitReached.inFlight(limit))
+              )
+            }
             inFlight.set(userId, running + 1)
             return Effect.ensuring(restore(call), leave(userId))
           })

@@ -22,6 +22,7 @@ import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type Rpc, RpcSerialization, RpcServer } from "effect/rpc"
 import { constEof, type FromClientEncoded, type FromServerEncoded, ResponseDefectEncoded } from "effect/rpc/RpcMessage"
 import { RpcLimitReached } from "../../domain/tasks/TasksRpc.js"
+import { securityEvent } from "../../infra/platform/SecurityEvents.js"
 import { errorResponse } from "../edge/Errors.js"
 import { makeFrameDecoder } from "./RpcFrames.js"
 
@@ -85,7 +86,14 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
         return errorResponse(400, { detail: decoded.failure.detail, error_code: "invalid_rpc_message" })
       }
       const messages = decoded.success
-      if (messages.length > limits.maxCallsPerRequest) return refuseAll(messages)
+      if (messages.length > limits.maxCallsPerRequest) {
+        yield* securityEvent("rpc.limit_reached", {
+          rule: "calls_per_request",
+          limit: limits.maxCallsPerRequest,
+          messages: messages.length
+        })
+        return refuseAll(messages)
+      }
 
       const id = nextClientId++
       const parser = serialization.makeUnsafe()
