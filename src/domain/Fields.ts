@@ -17,3 +17,15 @@ export const omittable = <S extends Schema.Top>(schema: S) =>
       })
     )
   )
+
+/** What a text field holding U+0000 answers: a 422 at its `loc`. */
+export const NUL_IN_TEXT = "String should not contain the NUL character (\\u0000)"
+
+/**
+ * PostgreSQL's `text` cannot hold U+0000: a request carrying one must be refused as invalid input,
+ * not fail the query. (No JSON Schema: it would add a pattern to every string of the contract.)
+ */
+export const isNulFree = Schema.makeFilter((text: string) => !text.includes("\u0000"), { message: NUL_IN_TEXT })
+
+/** Text from a request: any string the database can store. Every free-text request field is one. */
+export const Text = Schema.String.check(isNulFree)

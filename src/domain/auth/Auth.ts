@@ -1,20 +1,23 @@
 /** Request and response bodies of `/api/v1/auth`. */
 import { Effect, Schema } from "effect"
 import { oneOf } from "../Choices.js"
-import { omittable } from "../Fields.js"
+import { omittable, Text } from "../Fields.js"
 import { LinkedAccount, User } from "./User.js"
 
-/** Passwords are checked by the policy in the handler (so a refusal has the old 422 shape), not here. */
-const Password = Schema.String
+/**
+ * Passwords are checked by the policy in the handler (so a refusal has the old 422 shape); here only
+ * as text, so a NUL is a validation error wherever a password is given.
+ */
+const Password = Text
 
 export const SignupBody = Schema.Struct({
-  email: Schema.String,
+  email: Text,
   password: Password,
-  name: omittable(Schema.NullOr(Schema.String.check(Schema.isMaxLength(255))))
+  name: omittable(Schema.NullOr(Text.check(Schema.isMaxLength(255))))
 }).annotate({ identifier: "SignupRequest" })
 
 export const SigninBody = Schema.Struct({
-  email: Schema.String,
+  email: Text,
   password: Password
 }).annotate({ identifier: "SigninRequest" })
 
@@ -81,8 +84,8 @@ export const RevokeBody = Schema.Struct({
 }).annotate({ identifier: "RevokeRequest" })
 
 export const ChangePasswordBody = Schema.Struct({
-  current_password: Schema.String,
-  new_password: Schema.String,
+  current_password: Password,
+  new_password: Password,
   revoke_other_sessions: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
 }).annotate({ identifier: "ChangePasswordRequest" })
 

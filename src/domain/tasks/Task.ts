@@ -2,7 +2,7 @@
 import { Effect, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } from "effect"
 import { booleanOfWord, oneOf, pythonList } from "../Choices.js"
 import { BadRequest } from "../Errors.js"
-import { omittable } from "../Fields.js"
+import { isNulFree, omittable, Text } from "../Fields.js"
 import { canonicalUuid, UUID_PATTERN } from "../Uuid.js"
 import { type KeysetPosition, ListCursorParameter } from "./TaskCursor.js"
 import { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
@@ -93,11 +93,12 @@ export const InstantFromIso = Schema.String.annotate({
 
 /** Title: 1–255 characters once trimmed; stored trimmed. */
 export const Title = Schema.Trim.check(
+  isNulFree,
   Schema.isMinLength(1, { message: "String should have at least 1 character" }),
   Schema.isMaxLength(255, { message: "String should have at most 255 characters" })
 )
 export const Description = Schema.NullOr(
-  Schema.String.check(Schema.isMaxLength(10_000, { message: "String should have at most 10000 characters" }))
+  Text.check(Schema.isMaxLength(10_000, { message: "String should have at most 10000 characters" }))
 )
 
 /** A task as every endpoint answers it (instants as ISO 8601 with milliseconds, in UTC). */
