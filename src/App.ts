@@ -10,7 +10,7 @@ import { GracefulShutdownLive, nodeServerLayer } from "./http/edge/GracefulShutd
 import { HealthHttpLive } from "./http/edge/HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./http/edge/Lifecycle.js"
 import { makeRequestDeadlines } from "./http/edge/RequestDeadlines.js"
-import { DOCS_PATH, OPENAPI_PATH } from "./http/edge/Routes.js"
+import { DOCS_PATH, OPENAPI_PATH, ROUTER_CONFIG } from "./http/edge/Routes.js"
 import { ServerSpanNamesLive } from "./http/edge/ServerSpans.js"
 import { RpcHttpLive } from "./http/rpc/RpcServer.js"
 import { TasksHttpLive } from "./http/tasks/TasksHttp.js"
@@ -77,6 +77,8 @@ export const HttpLive = Layer.unwrap(
 ).pipe(
   // Server spans are named by route template (the server's tracer middleware makes them).
   Layer.provide(ServerSpanNamesLive),
+  // The router matches by the rules the route templates of logs, metrics and spans are found by.
+  Layer.provide(Layer.succeed(HttpRouter.RouterConfig, ROUTER_CONFIG)),
   // Outside `serve`: the server's layers share one Lifecycle with the drain and the tests.
   Layer.provideMerge(LifecycleLive)
 )

@@ -7,8 +7,7 @@ import { canonicalUuid, UUID_PATTERN } from "../Uuid.js"
 import { type KeysetPosition, ListCursorParameter } from "./TaskCursor.js"
 import { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
-// The list's sort and its cursor, where the list query is.
-export { decodeListCursor } from "./TaskCursor.js"
+// The list's sort, where the list query is.
 export { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
 export const PRIORITIES = [

@@ -28,12 +28,12 @@ import {
   cursorContinues,
   cursorMismatch,
   cursorWithOffset,
-  decodeListCursor,
   invalidListCursor
 } from "../../domain/tasks/TaskCursor.js"
 import { currentDate } from "../platform/Time.js"
 import { fingerprint } from "./Fingerprint.js"
 import { type IdempotencyEntry, IdempotencyRepo, IdempotencyRepoLive } from "./IdempotencyRepo.js"
+import { ListCursors, ListCursorsLive } from "./ListCursors.js"
 import { type TaskChanges, TaskRepo, TaskRepoLive } from "./TaskRepo.js"
 
 export interface TasksShape {
@@ -84,6 +84,7 @@ export const TasksLive = Layer.effect(
   Effect.gen(function*() {
     const repo = yield* TaskRepo
     const idempotency = yield* IdempotencyRepo
+    const cursors = yield* ListCursors
     const now = currentDate
 
     const insert = (userId: UserId, body: CreateTaskBody, at: Date) =>
@@ -141,10 +142,10 @@ export const TasksLive = Layer.effect(
 
     const list: TasksShape["list"] = Effect.fn("Tasks.list")(function*(userId, query) {
       const { completed, limit, offset, priority, sort_by, sort_order } = query
-      // The query schema has refused a cursor that does not decode; callers that skip it get the same 422.
+      // Sealed for this user by one of the service's keys, or the query's 422 for a bad cursor.
       const cursor = query.cursor === undefined
         ? undefined
-        : yield* Option.match(decodeListCursor(query.cursor), {
+        : yield* Option.match(cursors.open(userId, query.cursor), {
           onNone: () => Effect.fail(invalidListCursor()),
           onSome: Effect.succeed
         })
@@ -165,7 +166,10 @@ export const TasksLive = Layer.effect(
         sortOrder: sort_order,
         after: cursor === undefined ? undefined : { key: cursor.key, id: cursor.id }
       })
-      const next_cursor = Option.match(next, { onNone: () => null, onSome: (at) => cursorAfter(shape, at) })
+      const next_cursor = Option.match(next, {
+        onNone: () => null,
+        onSome: (at) => cursors.seal(userId, cursorAfter(shape, at))
+      })
       return new TaskPage({ tasks, total_count: total, limit, offset, next_cursor }, { disableChecks: true })
     })
 
@@ -200,4 +204,4 @@ export const TasksLive = Layer.effect(
 
     return { create, list, get, update, setCompleted, delete: delete_ }
   })
-).pipe(Layer.provide([TaskRepoLive, IdempotencyRepoLive]))
+).pipe(Layer.provide([TaskRepoLive, IdempotencyRepoLive, ListCursorsLive]))
