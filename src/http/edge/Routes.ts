@@ -35,6 +35,9 @@ const templates: ReadonlyArray<Template> = (() => {
 export const OPENAPI_PATH = "/openapi.json"
 export const DOCS_PATH = "/docs"
 export const RPC_PATH = "/rpc"
+/** The docs page's script, named by its content's hash (`/docs/scalar.<hash>.js`, DocsHttp.ts). */
+export const DOCS_SCRIPT_PREFIX = `${DOCS_PATH}/scalar.`
+const DOCS_SCRIPT_ROUTE = `${DOCS_SCRIPT_PREFIX}:hash.js`
 
 const EXTRA_ROUTES: ReadonlyArray<string> = [OPENAPI_PATH, DOCS_PATH, RPC_PATH]
 
@@ -44,6 +47,7 @@ export const routeOf = (method: string, url: string): string => {
   for (const template of templates) {
     if (template.method === method && template.pattern.test(path)) return template.path
   }
+  if (path.startsWith(DOCS_SCRIPT_PREFIX)) return DOCS_SCRIPT_ROUTE
   return EXTRA_ROUTES.find((route) => route === path) ?? UNMATCHED_ROUTE
 }
 
