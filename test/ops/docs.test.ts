@@ -5,6 +5,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
 import { type IncomingHttpHeaders, request as httpRequest } from "node:http"
 import { brotliDecompressSync, gunzipSync } from "node:zlib"
 import { TestServer, TestService } from "../support/TestService.js"
@@ -63,6 +64,16 @@ it.layer(TestService())("docs", (it) => {
         expect(html).toContain(option)
       }
       expect(html).toContain(`"telemetry":false`)
+      // And the browser is told to reach nothing but this origin, whatever the script tries (its
+      // stylesheet still names fonts.scalar.com: Scalar 1.43.5 emits its @font-face rules anyway).
+      const csp = String(page.headers["content-security-policy"])
+      expect(csp).toMatch(/^default-src 'self';/)
+      for (const directive of ["font-src 'self' data:", "connect-src 'self'", "style-src 'self' 'unsafe-inline'"]) {
+        expect(csp).toContain(directive)
+      }
+      // The one inline script runs by its hash, and no other host may serve a script.
+      const inline = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? ""
+      expect(csp).toContain(`script-src 'self' 'sha256-${createHash("sha256").update(inline).digest("base64")}'`)
       // Revalidated, never stored as no-store: a repeat visit is a 304.
       expect(page.headers["cache-control"]).toBe("no-cache")
       const etag = page.headers.etag ?? ""

@@ -1,6 +1,7 @@
 /**
  * The docs page (`/docs`): Scalar's API reference over `/openapi.json`, with nothing fetched from
- * other hosts and nothing offered that sends the description elsewhere. The page is a small HTML
+ * other hosts (the page's Content-Security-Policy holds the browser to this origin) and nothing
+ * offered that sends the description elsewhere. The page is a small HTML
  * document; Scalar's 3 MB script is an asset of its own, named by its content's hash so browsers
  * keep it for good, and compressed once per process (brotli or gzip, as the client accepts).
  *
@@ -21,9 +22,10 @@ import { DOCS_PATH, DOCS_SCRIPT_PREFIX, OPENAPI_PATH } from "./Routes.js"
 
 /**
  * Scalar's configuration (names as its bundled script reads them): the system's fonts rather
- * than fonts.scalar.com; no developer toolbar (its "Share" uploads the description to Scalar's
- * servers and "Generate SDKs" sends it to Scalar's dashboard); no button opening
- * client.scalar.com; no telemetry; the description downloads from the page itself.
+ * than fonts.scalar.com (1.43.5 still writes its @font-face rules: the CSP blocks them); no
+ * developer toolbar (its "Share" uploads the description to Scalar's servers and "Generate SDKs"
+ * sends it to Scalar's dashboard); no button opening client.scalar.com; no telemetry; the
+ * description downloads from the page itself.
  */
 const SCALAR_CONFIG: Record<string, unknown> = {
   _integration: "html",
@@ -57,6 +59,29 @@ const escapeHtml = (text: string) =>
 /** JSON that cannot end the `<script>` it sits in. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c")
 
+const initScript = `
+      Scalar.createApiReference(document.getElementById("api-reference"), ${scriptJson(SCALAR_CONFIG)})
+    `
+
+/**
+ * The page's Content-Security-Policy: nothing but this origin, whatever the script tries (its
+ * stylesheet still names fonts.scalar.com, its toolbar would upload the description, its client
+ * would send requests through proxy.scalar.com), so the browser itself refuses any other host.
+ * Inline styles are Scalar's own; the one inline script is allowed by its hash.
+ */
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  `script-src 'self' 'sha256-${createHash("sha256").update(initScript).digest("base64")}'`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'"
+].join("; ")
+
 const pageOf = (title: string, scriptPath: string) =>
   `<!doctype html>
 <html lang="en">
@@ -68,9 +93,7 @@ const pageOf = (title: string, scriptPath: string) =>
   <body>
     <div id="api-reference"></div>
     <script src="${escapeHtml(scriptPath)}"></script>
-    <script>
-      Scalar.createApiReference(document.getElementById("api-reference"), ${scriptJson(SCALAR_CONFIG)})
-    </script>
+    <script>${initScript}</script>
   </body>
 </html>
 `
@@ -124,13 +147,18 @@ const notModified = (ifNoneMatch: string | undefined, etag: string) =>
  * A handler serving `text`: encoded on the first request and kept, with an ETag of its content
  * (weak: the encodings differ byte for byte), 304 on a match.
  */
-const assetHandler = (text: string, contentType: string, cacheControl: string) =>
+const assetHandler = (
+  text: string,
+  contentType: string,
+  cacheControl: string,
+  extraHeaders: Record<string, string> = {}
+) =>
   Effect.gen(function*() {
     const encoded = yield* Effect.cached(encode(text))
     const etag = `W/"${createHash("sha256").update(text).digest("base64url").slice(0, 27)}"`
     return Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const headers = { "Cache-Control": cacheControl, ETag: etag, Vary: "Accept-Encoding" }
+      const headers = { ...extraHeaders, "Cache-Control": cacheControl, ETag: etag, Vary: "Accept-Encoding" }
       if (notModified(request.headers["if-none-match"], etag)) return HttpServerResponse.empty({ status: 304, headers })
       const encoding = encodingFor(request.headers["accept-encoding"])
       return HttpServerResponse.uint8Array((yield* encoded)[encoding], {
@@ -149,7 +177,13 @@ export const DocsLive: Layer.Layer<never, never, HttpRouter.HttpRouter> = HttpRo
     }.js`
     const page = pageOf(OpenApi.fromApi(Api).info.title, scriptPath)
     // The page changes with each release: revalidated each time (a 304 once it has been seen).
-    yield* router.add("GET", DOCS_PATH, yield* assetHandler(page, "text/html; charset=utf-8", "no-cache"))
+    yield* router.add(
+      "GET",
+      DOCS_PATH,
+      yield* assetHandler(page, "text/html; charset=utf-8", "no-cache", {
+        "Content-Security-Policy": contentSecurityPolicy
+      })
+    )
     // The script's name changes with its content: cached for good.
     yield* router.add(
       "GET",
