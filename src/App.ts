@@ -1,16 +1,17 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "./domain/Api.js"
 import { AuthHttpLive } from "./http/auth/AuthHttp.js"
+import { DocsLive } from "./http/edge/DocsHttp.js"
 import { connectionMiddleware, edgeMiddleware } from "./http/edge/Edge.js"
 import { apiErrorMiddleware, ApiErrorsLive } from "./http/edge/Errors.js"
 import { GracefulShutdownLive, nodeServerLayer } from "./http/edge/GracefulShutdown.js"
 import { HealthHttpLive } from "./http/edge/HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./http/edge/Lifecycle.js"
 import { makeRequestDeadlines } from "./http/edge/RequestDeadlines.js"
-import { DOCS_PATH, OPENAPI_PATH, ROUTER_CONFIG } from "./http/edge/Routes.js"
+import { OPENAPI_PATH, ROUTER_CONFIG } from "./http/edge/Routes.js"
 import { ServerSpanNamesLive } from "./http/edge/ServerSpans.js"
 import { RpcHttpLive } from "./http/rpc/RpcServer.js"
 import { TasksHttpLive } from "./http/tasks/TasksHttp.js"
@@ -37,9 +38,6 @@ const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
   Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
   Layer.provide(ApiErrorsLive)
 )
-
-/** The docs page, its script inlined (it renders with no internet). */
-const DocsLive = HttpApiScalar.layer(Api, { path: DOCS_PATH })
 
 /**
  * Around every route and the route lookup (so unknown paths too): the edge, and inside it the

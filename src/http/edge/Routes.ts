@@ -25,6 +25,9 @@ export const ROUTER_CONFIG: Partial<FindMyWay.RouterConfig> = {}
 export const OPENAPI_PATH = "/openapi.json"
 export const DOCS_PATH = "/docs"
 export const RPC_PATH = "/rpc"
+/** The docs page's script, named by its content's hash (`/docs/scalar.<hash>.js`, DocsHttp.ts). */
+export const DOCS_SCRIPT_PREFIX = `${DOCS_PATH}/scalar.`
+const DOCS_SCRIPT_ROUTE = `${DOCS_SCRIPT_PREFIX}:hash.js`
 
 const matcher: FindMyWay.Router<string> = (() => {
   const router = FindMyWay.make<string>(ROUTER_CONFIG)
@@ -34,6 +37,7 @@ const matcher: FindMyWay.Router<string> = (() => {
   })
   router.on("GET", OPENAPI_PATH, OPENAPI_PATH)
   router.on("GET", DOCS_PATH, DOCS_PATH)
+  router.on("GET", DOCS_SCRIPT_ROUTE, DOCS_SCRIPT_ROUTE)
   router.on("POST", RPC_PATH, RPC_PATH)
   return router
 })()

@@ -105,7 +105,7 @@ const redactedValuesOf = (config: AppConfigShape): Array<string> => {
   const urls = [
     ...Option.toArray(config.databaseUrl).map(Redacted.value),
     ...Option.toArray(config.rateLimit.redisUrl).map(Redacted.value),
-    ...Option.toArray(config.otel.endpoint)
+    ...[config.otel.endpoint, config.otel.tracesEndpoint, config.otel.metricsEndpoint].flatMap(Option.toArray)
   ]
   return [
     Redacted.value(config.jwtSecret),
