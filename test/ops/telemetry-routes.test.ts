@@ -54,11 +54,12 @@ it.layer(TracedService())("route templates", (it) => {
 
       const receiver = yield* OtlpReceiver
       const count = (method: string, route: string, status: number) => {
-        const point = dataPointsOf(latestMetricsOf(receiver), "http.server.requests").find((p) =>
+        // The duration histogram's count is the number of requests.
+        const point = dataPointsOf(latestMetricsOf(receiver), "http.server.request.duration").find((p) =>
           attributeOf(p, "http.request.method") === method && attributeOf(p, "http.route") === route &&
-          attributeOf(p, "http.response.status_code") === String(status)
+          Number(attributeOf(p, "http.response.status_code")) === status
         )
-        return point?.asInt ?? point?.asDouble ?? 0
+        return Number(point?.count ?? 0)
       }
       const expected: Array<readonly [string, string, number, number]> = [
         ["GET", "/api/tasks", 200, 2],
