@@ -1,7 +1,7 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder, HttpApiScalar, OpenApi } from "effect/http-api"
 import { Api } from "./domain/Api.js"
 import { AuthHttpLive } from "./http/auth/AuthHttp.js"
 import { connectionMiddleware, edgeMiddleware } from "./http/edge/Edge.js"
@@ -20,6 +20,7 @@ import { AppConfig } from "./infra/platform/Config.js"
 import { DatabaseLive } from "./infra/platform/Database.js"
 import { RateLimitsLive } from "./infra/platform/RateLimits.js"
 import { TelemetryLive } from "./infra/platform/Telemetry.js"
+import { SERVICE_VERSION } from "./infra/platform/Version.js"
 import { TasksLive } from "./infra/tasks/Tasks.js"
 
 /**
@@ -32,14 +33,17 @@ export const ServicesLive = Layer.mergeAll(AccountsLive, SessionsLive, TasksLive
   Layer.provideMerge(DatabaseLive)
 )
 
+/** The API as served: the domain's, described with the service's version (package.json's). */
+const ServedApi = Api.annotate(OpenApi.Version, SERVICE_VERSION)
+
 /** The REST API's routes and `/openapi.json`: each feature's handlers, under the API's own error middleware. */
-const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
+const ApiLive = HttpApiBuilder.layer(ServedApi, { openapiPath: OPENAPI_PATH }).pipe(
   Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
   Layer.provide(ApiErrorsLive)
 )
 
 /** The docs page, its script inlined (it renders with no internet). */
-const DocsLive = HttpApiScalar.layer(Api, { path: DOCS_PATH })
+const DocsLive = HttpApiScalar.layer(ServedApi, { path: DOCS_PATH })
 
 /**
  * Around every route and the route lookup (so unknown paths too): the edge, and inside it the
