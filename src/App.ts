@@ -1,7 +1,7 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { HttpApiBuilder } from "effect/http-api"
+import { HttpApiBuilder, OpenApi } from "effect/http-api"
 import { Api } from "./domain/Api.js"
 import { AuthHttpLive } from "./http/auth/AuthHttp.js"
 import { DocsLive } from "./http/edge/DocsHttp.js"
@@ -21,6 +21,7 @@ import { AppConfig } from "./infra/platform/Config.js"
 import { DatabaseLive } from "./infra/platform/Database.js"
 import { RateLimitsLive } from "./infra/platform/RateLimits.js"
 import { TelemetryLive } from "./infra/platform/Telemetry.js"
+import { SERVICE_VERSION } from "./infra/platform/Version.js"
 import { TasksLive } from "./infra/tasks/Tasks.js"
 
 /**
@@ -33,8 +34,11 @@ export const ServicesLive = Layer.mergeAll(AccountsLive, SessionsLive, TasksLive
   Layer.provideMerge(DatabaseLive)
 )
 
+/** The API as served: the domain's, described with the service's version (package.json's). */
+const ServedApi = Api.annotate(OpenApi.Version, SERVICE_VERSION)
+
 /** The REST API's routes and `/openapi.json`: each feature's handlers, under the API's own error middleware. */
-const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
+const ApiLive = HttpApiBuilder.layer(ServedApi, { openapiPath: OPENAPI_PATH }).pipe(
   Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
   Layer.provide(ApiErrorsLive)
 )

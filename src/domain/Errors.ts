@@ -6,6 +6,7 @@
  * the class.
  */
 import { Effect, Schema, SchemaTransformation } from "effect"
+import { Count } from "./Fields.js"
 
 /** A field whose value is fixed: filled in by the constructor, still part of the wire schema. */
 export const fixed = <const A extends string>(value: A) =>
@@ -38,7 +39,7 @@ export const onTheWire = <Self, const Tag extends string, Body extends object, R
 
 /** One entry of a FastAPI-style validation error. */
 export const ValidationIssue = Schema.Struct({
-  loc: Schema.Array(Schema.Union([Schema.String, Schema.Finite])),
+  loc: Schema.Array(Schema.Union([Schema.String, Count])),
   msg: Schema.String,
   type: Schema.String
 })

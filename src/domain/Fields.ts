@@ -1,5 +1,5 @@
 /** Field schemas shared by the request and response bodies. */
-import { Option, Predicate, Schema, SchemaTransformation } from "effect"
+import { type JsonSchema, Option, Predicate, Schema, SchemaTransformation } from "effect"
 
 /**
  * A field that may be absent: `T | undefined` in code, and absent on the wire when undefined.
@@ -29,3 +29,23 @@ export const isNulFree = Schema.makeFilter((text: string) => !text.includes("\u0
 
 /** Text from a request: any string the database can store. Every free-text request field is one. */
 export const Text = Schema.String.check(isNulFree)
+
+/**
+ * An instant as the API answers it: a `Date` in code (and in rows), ISO 8601 in UTC with
+ * milliseconds in JSON, which its JSON Schema names (`format: date-time`).
+ */
+export const Instant = Schema.Date.annotate({
+  toCodecJson: () =>
+    Schema.link<Date>()(Schema.String.annotate({ format: "date-time" }), SchemaTransformation.dateFromString)
+})
+
+/** A count or an offset: a whole number, never negative. */
+export const Count = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Documents `fragment` in the API description and checks nothing: for a constraint the value meets
+ * only once decoded (a title's length after trimming), which the encoded side cannot check without
+ * refusing what the server accepts.
+ */
+export const describedAs = (fragment: JsonSchema.JsonSchema) =>
+  Schema.makeFilter<string>(() => true, { toJsonSchema: () => fragment })

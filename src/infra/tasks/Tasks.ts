@@ -17,11 +17,14 @@ import {
   isPriority,
   isSortField,
   isSortOrder,
+  LIST_DEFAULTS,
   type ListTasksQuery,
+  type Priority,
   Task,
   TaskId,
   TaskPage,
-  type UpdateTaskBody
+  type UpdateTaskBody,
+  withCreateDefaults
 } from "../../domain/tasks/Task.js"
 import {
   cursorAfter,
@@ -79,6 +82,9 @@ const encodeCreated = Schema.encodeEffect(CreatedResponse)
 const decodeCreated = Schema.decodeUnknownEffect(CreatedResponse)
 const encodeCreateBody = Schema.encodeEffect(CreateTaskBody)
 
+/** A create body whose priority is checked and whose left-out fields are filled in. */
+type ValidCreateBody = ReturnType<typeof withCreateDefaults> & { readonly priority: Priority }
+
 export const TasksLive = Layer.effect(
   Tasks,
   Effect.gen(function*() {
@@ -87,7 +93,7 @@ export const TasksLive = Layer.effect(
     const cursors = yield* ListCursors
     const now = currentDate
 
-    const insert = (userId: UserId, body: CreateTaskBody, at: Date) =>
+    const insert = (userId: UserId, body: ValidCreateBody, at: Date) =>
       repo.insert({
         id: TaskId.make(randomUUID()),
         userId,
@@ -108,7 +114,7 @@ export const TasksLive = Layer.effect(
         : Effect.map(Effect.orDie(decodeCreated(entry.body)), (response) => response.data)
 
     const createIdempotent = Effect.fn("Tasks.createIdempotent")(
-      function*(userId: UserId, body: CreateTaskBody, key: string) {
+      function*(userId: UserId, body: ValidCreateBody, key: string) {
         // The decoded body, encoded back: defaults applied and values normalised (a trimmed title,
         // an ISO instant), so retries that mean the same request match.
         const requestFingerprint = fingerprint(yield* Effect.orDie(encodeCreateBody(body)))
@@ -135,13 +141,22 @@ export const TasksLive = Layer.effect(
     )
 
     const create: TasksShape["create"] = Effect.fn("Tasks.create")(function*(userId, body, idempotencyKey) {
-      if (!isPriority(body.priority)) return yield* invalidPriority()
-      if (idempotencyKey !== undefined) return yield* createIdempotent(userId, body, idempotencyKey)
-      return yield* insert(userId, body, yield* now)
+      const { priority } = body
+      if (!isPriority(priority)) return yield* invalidPriority()
+      const valid = { ...withCreateDefaults(body), priority }
+      if (idempotencyKey !== undefined) return yield* createIdempotent(userId, valid, idempotencyKey)
+      return yield* insert(userId, valid, yield* now)
     })
 
     const list: TasksShape["list"] = Effect.fn("Tasks.list")(function*(userId, query) {
-      const { completed, limit, offset, priority, sort_by, sort_order } = query
+      const {
+        completed,
+        limit = LIST_DEFAULTS.limit,
+        offset = LIST_DEFAULTS.offset,
+        priority,
+        sort_by = LIST_DEFAULTS.sort_by,
+        sort_order = LIST_DEFAULTS.sort_order
+      } = query
       // Sealed for this user by one of the service's keys, or the query's 422 for a bad cursor.
       const cursor = query.cursor === undefined
         ? undefined
