@@ -57,7 +57,12 @@ const serviceEnv = (port, jwtSecret) => ({
  * The built service on a free port, ready. `env` and `nodeArgs` add to the measured service's (the
  * drills': a Redis store, an inspector port); its output goes to `logFile` (appended with `append`).
  */
-export const startService = async (databaseUrl, jwtSecret, logFile, { env = {}, nodeArgs = [], append = false } = {}) => {
+export const startService = async (
+  databaseUrl,
+  jwtSecret,
+  logFile,
+  { env = {}, nodeArgs = [], append = false } = {}
+) => {
   const port = await freePort()
   const out = openSync(logFile, append ? "a" : "w")
   const args = [

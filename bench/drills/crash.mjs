@@ -8,7 +8,7 @@ import { sleep } from "../processes.mjs"
 import { figure, RECOVERY_BOUND_S, writeChecks } from "./common.mjs"
 import { seedAndSignIn, service, signalAndWait } from "./stack.mjs"
 import { atLeast, atMost, holds } from "./verdict.mjs"
-import { rowsOfRun, startWriter, verifyWrites, WriteLedger } from "./writes.mjs"
+import { firstAcknowledgedAfter, rowsOfRun, startWriter, verifyWrites, WriteLedger } from "./writes.mjs"
 
 const SCALES = {
   small: { writers: 8, steadySeconds: 3, inFlight: 50 },
@@ -17,22 +17,20 @@ const SCALES = {
 /** SHUTDOWN_GRACE's default, and a margin: past it the drain is cut. */
 const SHUTDOWN_BOUND_S = 10
 
-const firstAckAfter = async (answers, since, withinMs = 20_000) => {
-  while (Date.now() < since + withinMs) {
-    const first = answers.find((a) => a.status === 201 && a.at + a.ms >= since)
-    if (first) return (first.at + first.ms - since) / 1000
-    await sleep(100)
-  }
-  return null
-}
-
 /** Part 1: SIGKILL, restart, retries. */
 const killAndRestart = async (stack, p, sessions, first) => {
   let current = first
   const ledger = new WriteLedger()
   const answers = []
   const writers = sessions.map((s) =>
-    startWriter({ baseUrl: () => current.baseUrl, token: s.pair.token, ledger, retry: true, answers, timeoutMs: 10_000 })
+    startWriter({
+      baseUrl: () => current.baseUrl,
+      token: s.pair.token,
+      ledger,
+      retry: true,
+      answers,
+      timeoutMs: 10_000
+    })
   )
   await sleep(p.steadySeconds * 1000)
   const inFlight = writers.filter((w) => w.inFlight()).length
@@ -40,7 +38,7 @@ const killAndRestart = async (stack, p, sessions, first) => {
   const restartFrom = Date.now()
   current = await service(stack, "crash-restarted")
   const restartSeconds = (Date.now() - restartFrom) / 1000
-  const afterRestart = await firstAckAfter(answers, Date.now())
+  const afterRestart = await firstAcknowledgedAfter(answers, Date.now())
   await sleep(p.steadySeconds * 1000)
   await Promise.all(writers.map((w) => w.stop(30_000)))
   const verified = verifyWrites(ledger, await rowsOfRun(stack.databaseUrl, ledger.runId))
@@ -93,17 +91,33 @@ export default {
         figure("SIGKILL: restart to /health/ready", killed.restartSeconds, " s"),
         atMost("SIGKILL: first acknowledged write after the restart", killed.afterRestart, RECOVERY_BOUND_S, " s"),
         ...writeChecks(killed.verified).map((c) => ({ ...c, what: `SIGKILL: ${c.what}` })),
-        atLeast("SIGTERM: writes in flight at the signal", termed.inFlight, p.inFlight, "",
-          "a writer between two requests is not in flight"),
-        holds("SIGTERM: exited 0", termed.exit?.code === 0,
-          termed.exit === null ? "did not exit in time: killed" : `exit ${termed.exit.code ?? termed.exit.signal}`),
+        atLeast(
+          "SIGTERM: writes in flight at the signal",
+          termed.inFlight,
+          p.inFlight,
+          "",
+          "a writer between two requests is not in flight"
+        ),
+        holds(
+          "SIGTERM: exited 0",
+          termed.exit?.code === 0,
+          termed.exit === null ? "did not exit in time: killed" : `exit ${termed.exit.code ?? termed.exit.signal}`
+        ),
         atMost("SIGTERM: signal to exit", termed.exitSeconds, SHUTDOWN_BOUND_S, " s"),
-        atMost("SIGTERM: writes out at the signal not answered 2xx", termed.failedOut.length, 0, "",
-          `${termed.outAtSignal.length} out; statuses ${JSON.stringify(termed.failedOut.map((a) => a.status).slice(0, 10))}`),
+        atMost(
+          "SIGTERM: writes out at the signal not answered 2xx",
+          termed.failedOut.length,
+          0,
+          "",
+          `${termed.outAtSignal.length} out; statuses ${
+            JSON.stringify(termed.failedOut.map((a) => a.status).slice(0, 10))
+          }`
+        ),
         ...writeChecks(termed.verified, { unacknowledged: false }).map((c) => ({ ...c, what: `SIGTERM: ${c.what}` }))
       ],
       notes: [
-        `SIGKILL: ${p.writers} clients retrying each write with its Idempotency-Key (to the restarted service) until acknowledged`,
+        `SIGKILL: ${p.writers} clients retrying each write with its Idempotency-Key (to the restarted service) ` +
+        "until acknowledged",
         `SIGTERM: ${p.inFlight} clients, each write sent once; none sent after the signal`
       ]
     }

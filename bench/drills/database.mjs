@@ -8,7 +8,7 @@ import { sleep } from "../processes.mjs"
 import { aliveCheck, figure, probeChecks, RECOVERY_BOUND_S, writeChecks } from "./common.mjs"
 import { livenessProbe, postmasterPid, seedAndSignIn, service, signalTree } from "./stack.mjs"
 import { atLeast, atMost, below, percentile } from "./verdict.mjs"
-import { rowsOfRun, startWriter, verifyWrites, WriteLedger } from "./writes.mjs"
+import { firstAcknowledgedAfter, rowsOfRun, startWriter, verifyWrites, WriteLedger } from "./writes.mjs"
 
 const SCALES = {
   small: { writers: 8, steadySeconds: 4, downSeconds: 5, freezeSeconds: 8 },
@@ -31,20 +31,10 @@ const restartPostgres = async (stack) => {
   }
 }
 
-/** Seconds from `since` to the first acknowledged write answered after it (null: none within `withinMs`). */
-const recovery = async (answers, since, withinMs = 20_000) => {
-  while (Date.now() < since + withinMs) {
-    const first = answers.find((a) => a.status === 201 && a.at + a.ms >= since)
-    if (first) return (first.at + first.ms - since) / 1000
-    await sleep(100)
-  }
-  return null
-}
-
-const outageChecks = (label, during, note) => {
+const outcomes = (during) => {
   const wrong = during.filter((a) => a.status !== 503 && !(a.status >= 200 && a.status < 300))
   const ms = during.map((a) => a.ms)
-  return { wrong, ms, count503: during.filter((a) => a.status === 503).length, note }
+  return { wrong, ms, count503: during.filter((a) => a.status === 503).length }
 }
 
 export default {
@@ -68,7 +58,7 @@ export default {
     await sleep(p.downSeconds * 1000)
     await restartPostgres(stack)
     const backAt = Date.now()
-    const afterKill = await recovery(answers, backAt)
+    const afterKill = await firstAcknowledgedAfter(answers, backAt)
     await sleep(p.steadySeconds * 1000)
 
     const frozenAt = Date.now()
@@ -77,34 +67,48 @@ export default {
     await sleep(p.freezeSeconds * 1000)
     signalTree(postmaster, "SIGCONT")
     const thawedAt = Date.now()
-    const afterThaw = await recovery(answers, thawedAt)
+    const afterThaw = await firstAcknowledgedAfter(answers, thawedAt)
     await sleep(p.steadySeconds * 1000)
 
     await Promise.all(writers.map((w) => w.stop(30_000)))
     const probes = await probe.stop()
     const verified = verifyWrites(ledger, await rowsOfRun(stack.databaseUrl, ledger.runId))
 
-    const killed = outageChecks("killed", answers.filter((a) => a.at >= killedAt && a.at < backAt))
-    const frozen = outageChecks("frozen", answers.filter((a) => a.at >= frozenAt && a.at < thawedAt))
-    const wrongNote = (o) => (o.wrong.length > 0 ? `statuses ${JSON.stringify(o.wrong.map((a) => a.status).slice(0, 10))}` : undefined)
+    const killed = outcomes(answers.filter((a) => a.at >= killedAt && a.at < backAt))
+    const frozen = outcomes(answers.filter((a) => a.at >= frozenAt && a.at < thawedAt))
+    const wrongNote = (
+      o
+    ) => (o.wrong.length > 0 ? `statuses ${JSON.stringify(o.wrong.map((a) => a.status).slice(0, 10))}` : undefined)
     return {
       checks: [
         figure("writes answered in all", answers.length),
         atLeast("503 answers while PostgreSQL was killed", killed.count503, 1),
-        atMost("other answers while killed (not 2xx or 503; 0 = no answer)", killed.wrong.length, 0, "", wrongNote(killed)),
+        atMost(
+          "other answers while killed (not 2xx or 503; 0 = no answer)",
+          killed.wrong.length,
+          0,
+          "",
+          wrongNote(killed)
+        ),
         below("answer time p99 while killed", percentile(killed.ms, 99), 1000, " ms"),
         atMost("first acknowledged write after PostgreSQL restarted", afterKill, RECOVERY_BOUND_S, " s"),
         atLeast("503 answers while PostgreSQL was frozen", frozen.count503, 1),
         atMost("other answers while frozen", frozen.wrong.length, 0, "", wrongNote(frozen)),
-        atMost("answer time max while frozen", frozen.ms.length > 0 ? Math.max(...frozen.ms) : null,
-          FROZEN_ANSWER_BOUND_MS, " ms", `${p.freezeSeconds} s freeze`),
+        atMost(
+          "answer time max while frozen",
+          frozen.ms.length > 0 ? Math.max(...frozen.ms) : null,
+          FROZEN_ANSWER_BOUND_MS,
+          " ms",
+          `${p.freezeSeconds} s freeze`
+        ),
         atMost("first acknowledged write after SIGCONT", afterThaw, RECOVERY_BOUND_S, " s"),
         aliveCheck(svc, " (never restarted)"),
         ...probeChecks(probes),
         ...writeChecks(verified)
       ],
       notes: [
-        `PostgreSQL SIGKILLed ${p.downSeconds} s, started again; later SIGSTOPped (whole process tree) ${p.freezeSeconds} s`,
+        `PostgreSQL SIGKILLed ${p.downSeconds} s, started again; ` +
+        `later SIGSTOPped (whole process tree) ${p.freezeSeconds} s`,
         `PostgreSQL runs with synchronous_commit on (fsync off): a killed server keeps every commit it acknowledged`,
         `${verified.attempted} writes by ${p.writers} clients, each retried with its Idempotency-Key until acknowledged`
       ]

@@ -30,7 +30,10 @@ export const connectInspector = async (port) => {
   const send = (method, params = {}) =>
     new Promise((resolve, reject) => {
       const messageId = ++id
-      waiting.set(messageId, (message) => (message.error ? reject(new Error(message.error.message)) : resolve(message.result)))
+      waiting.set(
+        messageId,
+        (message) => (message.error ? reject(new Error(message.error.message)) : resolve(message.result))
+      )
       socket.send(JSON.stringify({ id: messageId, method, params }))
     })
   return {

@@ -19,8 +19,7 @@ export const shown = (value, unit = "") => {
 
 const STATUS = { pass: "PASS", fail: "FAIL", "n/a": "n/a", info: "" }
 
-const rowsOf = (checks) =>
-  checks.map((c) => [c.what, shown(c.value, c.unit), c.bound, STATUS[c.status], c.note ?? ""])
+const rowsOf = (checks) => checks.map((c) => [c.what, shown(c.value, c.unit), c.bound, STATUS[c.status], c.note ?? ""])
 
 /** The table as aligned text, for the terminal. */
 export const textTable = (checks) => {
@@ -40,7 +39,8 @@ const markdownOf = (date, runs) =>
   [
     `# Drills, ${date}`,
     "",
-    "Written by `npm run drill -- <name>` (bench/drills/run.mjs): the latest run of each drill at each scale that day.",
+    "Written by `npm run drill -- <name>` (bench/drills/run.mjs): the latest run of each drill, scale and " +
+    "parameters that day.",
     ...runs.flatMap((run) => [
       "",
       `## ${run.drill} (${run.scale}): ${run.verdict.toUpperCase()}`,
@@ -55,14 +55,20 @@ const markdownOf = (date, runs) =>
     ""
   ].join("\n")
 
-/** Adds `run` to the day's files (replacing an earlier run of the same drill and scale); answers their paths. */
+const sameKind = (a, b) =>
+  a.drill === b.drill && a.scale === b.scale && JSON.stringify(a.parameters) === JSON.stringify(b.parameters)
+
+/**
+ * Adds `run` to the day's files (replacing an earlier run of the same drill, scale and parameters);
+ * answers their paths.
+ */
 export const recordRun = (run) => {
   const date = run.started.slice(0, 10)
   mkdirSync(RESULTS_DIR, { recursive: true })
   const jsonFile = join(RESULTS_DIR, `drills-${date}.json`)
   const mdFile = join(RESULTS_DIR, `drills-${date}.md`)
   const earlier = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, "utf8")).runs : []
-  const runs = [...earlier.filter((r) => !(r.drill === run.drill && r.scale === run.scale)), run]
+  const runs = [...earlier.filter((r) => !sameKind(r, run)), run]
   writeFileSync(jsonFile, `${JSON.stringify({ date, runs }, null, 2)}\n`)
   writeFileSync(mdFile, markdownOf(date, runs))
   return { jsonFile, mdFile }

@@ -51,8 +51,13 @@ const cutChecks = (label, cuts, count) => {
   const cutInTime = cuts.filter((s) => s !== null && s <= CUT_BOUND_S).length
   return [
     figure(`${label}: median time to the server's cut`, percentile(cuts.filter((s) => s !== null), 50), " s"),
-    atMost(`${label}: connections not cut within ${CUT_BOUND_S} s`, count - cutInTime, 0, "",
-      `${count} connections; ${cuts.filter((s) => s === null).length} still open at the end`)
+    atMost(
+      `${label}: connections not cut within ${CUT_BOUND_S} s`,
+      count - cutInTime,
+      0,
+      "",
+      `${count} connections; ${cuts.filter((s) => s === null).length} still open at the end`
+    )
   ]
 }
 
@@ -73,8 +78,10 @@ export default {
       "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
     // Opened over 2 s, as a slowloris ramps.
     const opening = (count, head, trickle) =>
-      Array.from({ length: count }, (_, i) =>
-        sleep((i / count) * 2000).then(() => slowSender(svc.port, head, trickle, endAt)))
+      Array.from(
+        { length: count },
+        (_, i) => sleep((i / count) * 2000).then(() => slowSender(svc.port, head, trickle, endAt))
+      )
     const headerCuts = Promise.all(opening(p.slowHeaders, headerHead, "abcdefghij"))
     const bodyCuts = Promise.all(opening(p.slowBodies, bodyHead, "          "))
     const okMs = []
@@ -108,16 +115,23 @@ export default {
         figure("ordinary requests answered 200", okMs.length),
         aliveCheck(svc),
         acceptedP99Check(okMs, " (ordinary clients)"),
-        atMost("ordinary requests not answered 200", failed + non200, 0, "",
-          failed + non200 > 0 ? JSON.stringify({ statuses, failures }) : undefined),
+        atMost(
+          "ordinary requests not answered 200",
+          failed + non200,
+          0,
+          "",
+          failed + non200 > 0 ? JSON.stringify({ statuses, failures }) : undefined
+        ),
         ...probeChecks(probes),
         rssCheck(peakKb),
         ...cutChecks("slow headers", headers, p.slowHeaders),
         ...cutChecks("slow bodies", bodies, p.slowBodies)
       ],
       notes: [
-        `${p.slowHeaders} connections trickling headers and ${p.slowBodies} trickling a 100,000-byte body, 1 byte/s each, for ${p.seconds} s; ${p.ordinaryClients} ordinary clients reading tasks meanwhile`,
-        `the service runs with REQUEST_TIMEOUT=${REQUEST_TIMEOUT_S}s; a slow sender counts as cut when the server answers or closes its connection`
+        `${p.slowHeaders} connections trickling headers and ${p.slowBodies} trickling a 100,000-byte body, ` +
+        `1 byte/s each, for ${p.seconds} s; ${p.ordinaryClients} ordinary clients reading tasks meanwhile`,
+        `the service runs with REQUEST_TIMEOUT=${REQUEST_TIMEOUT_S}s; a slow sender counts as cut when the server ` +
+        "answers or closes its connection"
       ]
     }
   }

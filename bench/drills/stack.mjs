@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads"
 import { debianBinary } from "../../test/support/debianPackage.ts"
 import { startPostgresServer } from "../database.mjs"
 import { ROOT } from "../knobs.mjs"
-import { cleanups, freePort, log, sleep, startChild } from "../processes.mjs"
+import { cleanups, freePort, log, processTree, sleep, startChild } from "../processes.mjs"
 import { seed, taskIdsOf } from "../seed.mjs"
 import { signInPairs, startService, UNREACHABLE_RATE } from "../servers.mjs"
 
@@ -105,30 +105,6 @@ export const livenessProbe = (baseUrl, everyMs = 250, timeoutMs = 2000) => {
   return { stop }
 }
 
-/** The pids of a process and all its descendants (from /proc). */
-export const processTree = (rootPid) => {
-  const children = new Map()
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-      if (!children.has(ppid)) children.set(ppid, [])
-      children.get(ppid).push(Number(entry))
-    } catch {
-      // ended while we looked
-    }
-  }
-  const tree = []
-  const pending = [rootPid]
-  while (pending.length > 0) {
-    const pid = pending.pop()
-    tree.push(pid)
-    pending.push(...(children.get(pid) ?? []))
-  }
-  return tree
-}
-
 /** Sends `signal` to every process of a tree (SIGSTOP / SIGCONT freeze and thaw a whole PostgreSQL). */
 export const signalTree = (rootPid, signal) => {
   for (const pid of processTree(rootPid)) {
@@ -141,7 +117,8 @@ export const signalTree = (rootPid, signal) => {
 }
 
 /** The postmaster's pid, from its lock file. */
-export const postmasterPid = (stack) => Number(readFileSync(join(stack.postgres.databaseDir, "postmaster.pid"), "utf8").split("\n")[0])
+export const postmasterPid = (stack) =>
+  Number(readFileSync(join(stack.postgres.databaseDir, "postmaster.pid"), "utf8").split("\n")[0])
 
 /** Whether a pid is alive. */
 export const alive = (pid) => {
@@ -171,13 +148,25 @@ const answersPing = (port) =>
     socket.once("error", () => resolve(false))
   })
 
-/** Debian's redis-server (installed when missing, as the tests do) on a free port; `stop` kills it, `start` restarts it. */
+/**
+ * Debian's redis-server (installed when missing, as the tests do) on a free port; `stop` kills it,
+ * `start` restarts it, `signal` freezes or thaws it.
+ */
 export const startRedis = async () => {
   const binary = debianBinary("redis-server", "redis-server")
   const port = await freePort()
   let child = null
   const start = async () => {
-    child = startChild("redis", binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    child = startChild("redis", binary, [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no"
+    ], {
       stdio: "ignore"
     }, 2000)
     for (let i = 0; i < 100 && !(await answersPing(port)); i++) await sleep(50)
@@ -187,7 +176,8 @@ export const startRedis = async () => {
     child = null
   }
   await start()
-  return { url: `redis://127.0.0.1:${port}`, start, stop }
+  const signal = (name) => child?.kill(name)
+  return { url: `redis://127.0.0.1:${port}`, start, stop, signal }
 }
 
 /**
@@ -243,4 +233,3 @@ http {
   log(`nginx on ${baseUrl} in front of ${upstreamPorts.join(", ")} (conf ${confFile})`)
   return { baseUrl, port, child }
 }
-

@@ -24,7 +24,11 @@ export class WriteLedger {
     this.attempted.add(key)
     return {
       key,
-      body: JSON.stringify({ title: `${TITLE_PREFIX}${key}`, description: "written by a drill", priority: "urgent_important" })
+      body: JSON.stringify({
+        title: `${TITLE_PREFIX}${key}`,
+        description: "written by a drill",
+        priority: "urgent_important"
+      })
     }
   }
 
@@ -142,4 +146,17 @@ export const startWriter = ({ baseUrl, token, ledger, retry, answers, timeoutMs 
       return done
     }
   }
+}
+
+/**
+ * Seconds from `since` to the first write acknowledged (201) after it, waiting up to `withinMs`
+ * for one; null when none came: how soon the service served again after a fault ended.
+ */
+export const firstAcknowledgedAfter = async (answers, since, withinMs = 20_000) => {
+  while (Date.now() < since + withinMs) {
+    const first = answers.find((a) => a.status === 201 && a.at + a.ms >= since)
+    if (first) return (first.at + first.ms - since) / 1000
+    await sleep(100)
+  }
+  return null
 }
