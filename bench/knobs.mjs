@@ -11,16 +11,18 @@ export const SCENARIOS = new Set(
 )
 export const TOKEN_USERS = Number(process.env.BENCH_TOKEN_USERS ?? 64)
 
-const FLAGS = process.argv.slice(2)
-for (const flag of FLAGS) {
-  if (flag !== "--large") {
-    console.error(
-      `unknown argument ${flag}\nusage: node bench/run.mjs [--large]   (knobs: see the header of bench/run.mjs)`
-    )
-    process.exit(2)
+/** The bench's own flags; run.mjs refuses any other (the drills import these modules with flags of theirs). */
+export const checkBenchFlags = () => {
+  for (const flag of process.argv.slice(2)) {
+    if (flag !== "--large") {
+      console.error(
+        `unknown argument ${flag}\nusage: node bench/run.mjs [--large]   (knobs: see the header of bench/run.mjs)`
+      )
+      process.exit(2)
+    }
   }
 }
-export const LARGE = FLAGS.includes("--large") || process.env.BENCH_LARGE === "1"
+export const LARGE = process.argv.slice(2).includes("--large") || process.env.BENCH_LARGE === "1"
 
 export const USERS = 200
 export const TASKS_PER_USER = 50

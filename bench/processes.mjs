@@ -79,7 +79,8 @@ export const rssSampler = (rootPid, everyMs = 200) => {
   }
 }
 
-const treeRssKb = (rootPid) => {
+/** The pids of a process and all its descendants (from /proc). */
+export const processTree = (rootPid) => {
   const children = new Map()
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue
@@ -93,17 +94,25 @@ const treeRssKb = (rootPid) => {
       // the process ended while we looked
     }
   }
-  let total = 0
+  const tree = []
   const pending = [rootPid]
   while (pending.length > 0) {
     const pid = pending.pop()
+    tree.push(pid)
+    pending.push(...(children.get(pid) ?? []))
+  }
+  return tree
+}
+
+const treeRssKb = (rootPid) => {
+  let total = 0
+  for (const pid of processTree(rootPid)) {
     try {
       const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
       if (match) total += Number(match[1])
     } catch {
-      continue
+      // ended while we looked
     }
-    pending.push(...(children.get(pid) ?? []))
   }
   return total
 }

@@ -51,6 +51,7 @@ import { join } from "node:path"
 import { startPostgres } from "./database.mjs"
 import {
   BIG_USER_TASKS,
+  checkBenchFlags,
   CONNECTIONS,
   CURSOR_USER_TASKS,
   DURATION,
@@ -82,6 +83,8 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
     cleanup().finally(() => process.exit(130))
   })
 }
+
+checkBenchFlags()
 
 const main = async () => {
   const started = Date.now()

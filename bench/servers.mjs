@@ -26,7 +26,7 @@ const SERVICE_NODE_FLAGS = (() => {
 
 // A limit the load never reaches. The limiter spaces requests window/count ms apart (GCRA) and
 // tolerates a burst of `count`, so 1 ms spacing with a 100M burst never refuses during a run.
-const UNREACHABLE_RATE = "100000000/100000s"
+export const UNREACHABLE_RATE = "100000000/100000s"
 
 export const buildService = () => {
   log("building the service (npm run build)")
@@ -53,19 +53,33 @@ const serviceEnv = (port, jwtSecret) => ({
   ...JSON.parse(process.env.BENCH_SERVICE_ENV || "{}")
 })
 
-export const startService = async (databaseUrl, jwtSecret, logFile) => {
+/**
+ * The built service on a free port, ready. `env` and `nodeArgs` add to the measured service's (the
+ * drills': a Redis store, an inspector port); its output goes to `logFile` (appended with `append`).
+ */
+export const startService = async (
+  databaseUrl,
+  jwtSecret,
+  logFile,
+  { env = {}, nodeArgs = [], append = false } = {}
+) => {
   const port = await freePort()
-  const out = openSync(logFile, "w")
-  const nodeArgs = [...SERVICE_NODE_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)]
-  const child = startChild("service", process.execPath, [...nodeArgs, "dist/main.js"], {
+  const out = openSync(logFile, append ? "a" : "w")
+  const args = [
+    ...SERVICE_NODE_FLAGS,
+    ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+    ...nodeArgs,
+    "dist/main.js"
+  ]
+  const child = startChild("service", process.execPath, args, {
     cwd: ROOT,
-    env: { ...serviceEnv(port, jwtSecret), DATABASE_URL: databaseUrl },
+    env: { ...serviceEnv(port, jwtSecret), DATABASE_URL: databaseUrl, ...env },
     stdio: ["ignore", out, out]
   })
   closeSync(out)
   const baseUrl = `http://127.0.0.1:${port}`
   await waitReady(`${baseUrl}/health/ready`, child, "service")
-  return { name: "service", baseUrl, child }
+  return { name: "service", baseUrl, port, child }
 }
 
 /**
@@ -163,7 +177,11 @@ export const startReference = async (databaseUrl, jwtSecret) => {
 }
 
 /** Real access tokens from the service's own signin, a few at a time (bcrypt cost 12). */
-export const signIn = async (baseUrl, emails) => {
+export const signIn = async (baseUrl, emails) =>
+  new Map([...(await signInPairs(baseUrl, emails))].map(([email, pair]) => [email, pair.token]))
+
+/** The token pairs (access and refresh token) of those signins: email → data of the answer. */
+export const signInPairs = async (baseUrl, emails) => {
   const tokens = new Map()
   const queue = [...emails]
   const worker = async () => {
@@ -175,7 +193,7 @@ export const signIn = async (baseUrl, emails) => {
       })
       const body = await response.json()
       if (!response.ok) throw new Error(`signin ${email}: ${response.status} ${JSON.stringify(body)}`)
-      tokens.set(email, body.data.token)
+      tokens.set(email, body.data)
     }
   }
   await Promise.all(Array.from({ length: 4 }, worker))

@@ -1,16 +1,17 @@
 /** The HTTP server: the REST API, its OpenAPI description and docs page, on Node's http server. */
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { HttpApiBuilder, OpenApi } from "effect/http-api"
 import { Api } from "./domain/Api.js"
 import { AuthHttpLive } from "./http/auth/AuthHttp.js"
+import { DocsLive } from "./http/edge/DocsHttp.js"
 import { connectionMiddleware, edgeMiddleware } from "./http/edge/Edge.js"
 import { apiErrorMiddleware, ApiErrorsLive } from "./http/edge/Errors.js"
 import { GracefulShutdownLive, nodeServerLayer } from "./http/edge/GracefulShutdown.js"
 import { HealthHttpLive } from "./http/edge/HealthHttp.js"
 import { Lifecycle, LifecycleLive } from "./http/edge/Lifecycle.js"
 import { makeRequestDeadlines } from "./http/edge/RequestDeadlines.js"
-import { DOCS_PATH, OPENAPI_PATH } from "./http/edge/Routes.js"
+import { OPENAPI_PATH, ROUTER_CONFIG } from "./http/edge/Routes.js"
 import { ServerSpanNamesLive } from "./http/edge/ServerSpans.js"
 import { RpcHttpLive } from "./http/rpc/RpcServer.js"
 import { TasksHttpLive } from "./http/tasks/TasksHttp.js"
@@ -20,6 +21,7 @@ import { AppConfig } from "./infra/platform/Config.js"
 import { DatabaseLive } from "./infra/platform/Database.js"
 import { RateLimitsLive } from "./infra/platform/RateLimits.js"
 import { TelemetryLive } from "./infra/platform/Telemetry.js"
+import { SERVICE_VERSION } from "./infra/platform/Version.js"
 import { TasksLive } from "./infra/tasks/Tasks.js"
 
 /**
@@ -32,14 +34,14 @@ export const ServicesLive = Layer.mergeAll(AccountsLive, SessionsLive, TasksLive
   Layer.provideMerge(DatabaseLive)
 )
 
+/** The API as served: the domain's, described with the service's version (package.json's). */
+const ServedApi = Api.annotate(OpenApi.Version, SERVICE_VERSION)
+
 /** The REST API's routes and `/openapi.json`: each feature's handlers, under the API's own error middleware. */
-const ApiLive = HttpApiBuilder.layer(Api, { openapiPath: OPENAPI_PATH }).pipe(
+const ApiLive = HttpApiBuilder.layer(ServedApi, { openapiPath: OPENAPI_PATH }).pipe(
   Layer.provide([TasksHttpLive, AuthHttpLive, HealthHttpLive]),
   Layer.provide(ApiErrorsLive)
 )
-
-/** The docs page, its script inlined (it renders with no internet). */
-const DocsLive = HttpApiScalar.layer(Api, { path: DOCS_PATH })
 
 /**
  * Around every route and the route lookup (so unknown paths too): the edge, and inside it the
@@ -77,6 +79,8 @@ export const HttpLive = Layer.unwrap(
 ).pipe(
   // Server spans are named by route template (the server's tracer middleware makes them).
   Layer.provide(ServerSpanNamesLive),
+  // The router matches by the rules the route templates of logs, metrics and spans are found by.
+  Layer.provide(Layer.succeed(HttpRouter.RouterConfig, ROUTER_CONFIG)),
   // Outside `serve`: the server's layers share one Lifecycle with the drain and the tests.
   Layer.provideMerge(LifecycleLive)
 )

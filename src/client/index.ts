@@ -17,11 +17,27 @@ export { Api } from "../domain/Api.js"
 export * from "../domain/auth/Auth.js"
 export { AuthApi } from "../domain/auth/AuthApi.js"
 export { User } from "../domain/auth/User.js"
+export { UnlistedChoice } from "../domain/Choices.js"
 export * from "../domain/Errors.js"
 export { HealthApi } from "../domain/health/HealthApi.js"
 export * from "../domain/Rpc.js"
 export { IdempotencyKeyReused } from "../domain/tasks/Idempotency.js"
-export { CreateTaskBody, PRIORITIES, Priority, Task, TaskPage, UpdateTaskBody } from "../domain/tasks/Task.js"
+export {
+  CREATE_DEFAULTS,
+  CreateTaskBody,
+  LIST_DEFAULTS,
+  ListTasksQuery,
+  PRIORITIES,
+  Priority,
+  SORT_FIELDS,
+  SORT_ORDERS,
+  type SortField,
+  type SortOrder,
+  Task,
+  TaskId,
+  TaskPage,
+  UpdateTaskBody
+} from "../domain/tasks/Task.js"
 export * from "../domain/tasks/TaskChange.js"
 export { TasksApi } from "../domain/tasks/TasksApi.js"
 

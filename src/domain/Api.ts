@@ -7,7 +7,8 @@ import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import { AuthApi } from "./auth/AuthApi.js"
 import { PayloadTooLarge, RateLimited, ServiceUnavailable, ValidationFailed } from "./Errors.js"
 import { HealthApi } from "./health/HealthApi.js"
-import { describeBadRequest } from "./OpenApiCleanup.js"
+import { describeServer } from "./OpenApiCleanup.js"
+import { ListTasksQuery } from "./tasks/Task.js"
 import { TasksApi } from "./tasks/TasksApi.js"
 
 /**
@@ -20,14 +21,27 @@ export class ApiErrors extends HttpApiMiddleware.Service<ApiErrors>()("ApiErrors
   error: [ValidationFailed.Response, PayloadTooLarge.Response, RateLimited.Response, ServiceUnavailable.Response]
 }) {}
 
+/**
+ * The API. `info.version` is the service's, which the server adds where it serves the document
+ * (src/App.ts): the domain reads no files.
+ */
 export class Api extends HttpApi.make("tasks-api")
   .add(TasksApi, AuthApi, HealthApi)
   .middleware(ApiErrors)
-  .annotate(OpenApi.Transform, describeBadRequest)
+  .annotate(
+    OpenApi.Transform,
+    describeServer({
+      queries: { "tasks.list": ListTasksQuery },
+      ownUnauthorized: new Set(["auth.changePassword"])
+    })
+  )
   .annotate(OpenApi.Title, "tasks-api")
-  .annotate(OpenApi.Version, "1.0.0")
   .annotate(
     OpenApi.Description,
     "Task management API: the old FastAPI backend's REST contract, hardened. Errors carry `detail` and `error_code`."
   )
+  // No open-source licence: the SPDX form of a licence of its own.
+  .annotate(OpenApi.License, { name: "Proprietary", identifier: "LicenseRef-Proprietary" })
+  // Relative: the server this document is served from, wherever that is.
+  .annotate(OpenApi.Servers, [{ url: "/", description: "The server this document is served from" }])
 {}

@@ -6,6 +6,7 @@
  * the class.
  */
 import { Effect, Schema, SchemaTransformation } from "effect"
+import { Count } from "./Fields.js"
 
 /** A field whose value is fixed: filled in by the constructor, still part of the wire schema. */
 export const fixed = <const A extends string>(value: A) =>
@@ -38,7 +39,7 @@ export const onTheWire = <Self, const Tag extends string, Body extends object, R
 
 /** One entry of a FastAPI-style validation error. */
 export const ValidationIssue = Schema.Struct({
-  loc: Schema.Array(Schema.Union([Schema.String, Schema.Finite])),
+  loc: Schema.Array(Schema.Union([Schema.String, Count])),
   msg: Schema.String,
   type: Schema.String
 })
@@ -63,14 +64,16 @@ export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()(
 }
 
 const PasswordRejectedBody = Schema.Struct({
-  detail: Schema.Struct({
-    error: Schema.Literal("Validation failed"),
-    error_code: Schema.Literal("VALIDATION_ERROR"),
-    details: Schema.Struct({ password: Schema.String })
-  })
+  detail: Schema.String,
+  error_code: Schema.Literal("weak_password"),
+  /** Why, by field: the one place a client reads the reason per field from. */
+  errors: Schema.Struct({ password: Schema.String })
+}).annotate({
+  description: "The password policy refused the password: `detail` says why as a sentence (the old front " +
+    "end shows it as text), `errors.password` says the same for the field"
 })
 
-/** 422 with the old backend's password-policy shape. */
+/** 422: the password policy refused the password (signup, change-password). */
 export class PasswordRejected extends Schema.TaggedError<PasswordRejected>()(
   "PasswordRejected",
   PasswordRejectedBody,
@@ -78,9 +81,7 @@ export class PasswordRejected extends Schema.TaggedError<PasswordRejected>()(
 ) {
   static readonly Response = onTheWire(PasswordRejected, PasswordRejectedBody)
   static because(why: string) {
-    return new PasswordRejected({
-      detail: { error: "Validation failed", error_code: "VALIDATION_ERROR", details: { password: why } }
-    })
+    return new PasswordRejected({ detail: why, error_code: "weak_password", errors: { password: why } })
   }
 }
 

@@ -72,13 +72,20 @@ const sessionsOf = (userId: string) =>
 const ban = (userId: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE "user" SET banned = true WHERE id = ${userId}`)
 
+/**
+ * The contract's refusal by the password policy: `detail` a sentence (the old front end shows it
+ * with `new Error(body.detail || …)`, so an object there renders "[object Object]"), the reason by
+ * field in `errors`.
+ */
 const expectPasswordRejected = (reply: Reply, why: RegExp) => {
-  expect(reply.status).toBe(422)
-  expect(reply.body.detail).toEqual({
-    error: "Validation failed",
-    error_code: "VALIDATION_ERROR",
-    details: { password: expect.stringMatching(why) }
+  expect(reply.status, reply.text).toBe(422)
+  expect(typeof reply.body.detail).toBe("string")
+  expect(reply.body).toEqual({
+    detail: expect.stringMatching(why),
+    error_code: "weak_password",
+    errors: { password: reply.body.detail }
   })
+  expect(new Error(reply.body.detail || "Signup failed").message).not.toContain("[object")
 }
 
 const BEARER_ENDPOINTS = [

@@ -37,6 +37,9 @@ const call = (
     }
   })
 
+const signupAs = (service: ServiceProcess, email: string) =>
+  call(service, "POST", "/api/v1/auth/signup", { body: { email, password: PASSWORD } })
+
 /** A service on a fresh database with JSON logs at debug level. */
 const service = Effect.gen(function*() {
   const database = yield* suiteDatabase()
@@ -63,9 +66,7 @@ describe("logs of a running service", () => {
       Effect.scoped(Effect.gen(function*() {
         const svc = yield* service
         const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
-        const signup = yield* call(svc, "POST", "/api/v1/auth/signup", {
-          body: { email: "access@example.com", password: PASSWORD }
-        })
+        const signup = yield* signupAs(svc, "access@example.com")
         const token: string = signup.body.data.token
         const listed = yield* call(svc, "GET", "/api/tasks?limit=5", {
           headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` }
@@ -106,13 +107,51 @@ describe("logs of a running service", () => {
   )
 
   it.live(
+    "the access line names the route the router served: any case, trailing or doubled slashes, HEAD as GET",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const svc = yield* service
+        const signup = yield* signupAs(svc, "routes@example.com")
+        const auth = { headers: { authorization: `Bearer ${signup.body.data.token as string}` } }
+        const created = yield* call(svc, "POST", "/api/tasks", {
+          ...auth,
+          body: { title: "routed", priority: "urgent_important" }
+        })
+        expect(created.status).toBe(201)
+        const taskId: string = created.body.data.id
+        // Each of these is served by the router (the status says so), so each is its route's request.
+        const served: Array<readonly [string, string, number, string]> = [
+          ["GET", "/API/TASKS", 200, "/api/tasks"],
+          ["HEAD", "/api/tasks", 200, "/api/tasks"],
+          ["GET", "/api/tasks/?limit=1", 200, "/api/tasks"],
+          ["GET", "//api//tasks", 200, "/api/tasks"],
+          ["GET", `/api/Tasks/${taskId.toUpperCase()}`, 200, "/api/tasks/:task_id"],
+          ["HEAD", `/API/tasks/${taskId}`, 200, "/api/tasks/:task_id"],
+          ["GET", "/Health/Live", 200, "/health/live"],
+          // Not served: unknown paths, and a method no route has, stay one label.
+          ["GET", "/api/taskz", 404, "unmatched"],
+          ["GET", "/rpc", 404, "unmatched"],
+          ["PUT", "/api/tasks", 404, "unmatched"]
+        ]
+        for (const [method, path, status] of served) {
+          expect((yield* call(svc, method, path, auth)).status, `${method} ${path}`).toBe(status)
+        }
+        const accessLines = (lines: Array<Line>) =>
+          lines.filter((l) => l.event === "http.request" && l.route !== "/health/ready").slice(2)
+        yield* settle(svc, (lines) => accessLines(lines).length >= served.length)
+        expect(accessLines(linesOf(svc)).map((l) => [l.method, l.route, l.status])).toEqual(
+          served.map(([method, , status, route]) => [method, route, status])
+        )
+      })),
+    60_000
+  )
+
+  it.live(
     "security events appear once each, with user, session, client IP and request id",
     () =>
       Effect.scoped(Effect.gen(function*() {
         const svc = yield* service
-        const signup = yield* call(svc, "POST", "/api/v1/auth/signup", {
-          body: { email: "events@example.com", password: PASSWORD }
-        })
+        const signup = yield* signupAs(svc, "events@example.com")
         const userId: string = signup.body.data.user_id
         const signin = yield* call(svc, "POST", "/api/v1/auth/signin", {
           body: { email: "events@example.com", password: PASSWORD }
@@ -158,9 +197,7 @@ describe("logs of a running service", () => {
     () =>
       Effect.scoped(Effect.gen(function*() {
         const svc = yield* service
-        const signup = yield* call(svc, "POST", "/api/v1/auth/signup", {
-          body: { email: "redact@example.com", password: PASSWORD }
-        })
+        const signup = yield* signupAs(svc, "redact@example.com")
         const { refresh_token: refreshToken, token } = signup.body.data
         const cookie = "session=cookie-value-that-must-not-leak"
         yield* call(svc, "POST", "/api/v1/auth/signin", {

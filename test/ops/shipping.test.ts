@@ -36,7 +36,8 @@ const variablesTheConfigReads = () => {
     join(directory, "Config.ts"),
     ...readdirSync(join(directory, "config")).map((f) => join(directory, "config", f))
   ]
-  const readers = "boolean|choice|rateRule|integer|duration|instant|secretOfAtLeast32Bytes|origins|Config\\.\\w+"
+  const readers =
+    "boolean|choices?|rateRule|integer|duration|instant|secretOfAtLeast32Bytes|origins|otlpUrl|ratio|Config\\.\\w+"
   const reader = new RegExp(`\\b(?:${readers})\\(\\s*"([A-Z][A-Z_]+)"`, "g")
   return new Set(sources.flatMap((file) => [...readFileSync(file, "utf8").matchAll(reader)].map((m) => m[1])))
 }

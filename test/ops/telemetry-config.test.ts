@@ -1,12 +1,15 @@
 /**
- * The OTEL_* settings (operations.md "Configuration"; issue #5), and the span scrubber on its own:
- * what it removes from attributes, events and failures, whoever records them.
+ * The OTEL_* settings (operations.md "Configuration"; issue #5; issue 14 item 10), the sampler and
+ * the span scrubber on their own: what the scrubber removes from attributes, events and failures,
+ * whoever records them.
  */
 import { expect, it } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Exit, Option, Redacted, Result, Tracer } from "effect"
 import { describe } from "vitest"
 import { loadConfig, readEnvironment } from "../../src/infra/platform/Config.js"
+import type { TracesSampler } from "../../src/infra/platform/Config.js"
 import { makeScrubber, REDACTED } from "../../src/infra/platform/Redaction.js"
+import { samplingTracer } from "../../src/infra/platform/Sampling.js"
 import { redactingTracer } from "../../src/infra/platform/SpanRedaction.js"
 
 const SECRET = "a-valid-signing-secret-of-more-than-32-bytes"
@@ -23,6 +26,72 @@ describe("OTEL configuration", () => {
       expect(otel.headers).toEqual({})
       expect(Duration.toMillis(otel.tracesExportInterval)).toBe(5_000)
       expect(Duration.toMillis(otel.metricsExportInterval)).toBe(60_000)
+      // The OpenTelemetry SDK's defaults.
+      expect(otel.protocol).toBe("http/protobuf")
+      expect(otel.disabled).toBe(false)
+      expect(otel.tracesExporters).toEqual(["otlp"])
+      expect(otel.metricsExporters).toEqual(["otlp"])
+      expect(otel.sampler).toBe("parentbased_always_on")
+      expect(otel.samplerRatio).toBe(1)
+      expect([otel.prometheusHost, otel.prometheusPort]).toEqual(["localhost", 9464])
+      expect([otel.tracesExported, otel.metricsExported]).toEqual([false, false])
+    }))
+
+  it.effect("reads per-signal endpoints, protocol, sampler, exporters, resource attributes, disabled", () =>
+    Effect.gen(function*() {
+      const { otel } = yield* configOf({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://traces.example.com/v1/traces",
+        OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/JSON",
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "0.25",
+        OTEL_METRICS_EXPORTER: "prometheus",
+        OTEL_EXPORTER_PROMETHEUS_HOST: "0.0.0.0",
+        OTEL_EXPORTER_PROMETHEUS_PORT: "9100",
+        OTEL_RESOURCE_ATTRIBUTES: "service.name=from-resource,team=a%2Cb"
+      })
+      expect(otel.tracesEndpoint).toEqual(Option.some("https://traces.example.com/v1/traces"))
+      expect(Option.isNone(otel.endpoint)).toBe(true)
+      expect(otel.protocol).toBe("http/json")
+      expect([otel.sampler, otel.samplerRatio]).toEqual(["parentbased_traceidratio", 0.25])
+      expect(otel.metricsExporters).toEqual(["prometheus"])
+      expect([otel.prometheusHost, otel.prometheusPort]).toEqual(["0.0.0.0", 9100])
+      expect(otel.resourceAttributes).toEqual({ "service.name": "from-resource", team: "a,b" })
+      // OTEL_SERVICE_NAME unset: the resource's service.name.
+      expect(otel.serviceName).toBe("from-resource")
+      expect([otel.tracesExported, otel.metricsExported]).toEqual([true, true])
+      // The variables pass on to the exporters as set, redacted meanwhile.
+      expect(Redacted.value(otel.environment)).toMatchObject({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio" })
+      expect(String(otel.environment)).not.toContain("traces.example.com")
+
+      const disabled = yield* configOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+        OTEL_METRICS_EXPORTER: "otlp,prometheus",
+        OTEL_SDK_DISABLED: "true"
+      })
+      expect([disabled.otel.tracesExported, disabled.otel.metricsExported]).toEqual([false, false])
+    }))
+
+  it.effect("refuses what the exporters could not honour, naming each variable", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.result(configOf({
+        OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+        OTEL_TRACES_SAMPLER: "jaeger_remote",
+        OTEL_TRACES_SAMPLER_ARG: "1.5",
+        OTEL_TRACES_EXPORTER: "zipkin",
+        OTEL_RESOURCE_ATTRIBUTES: "team=%E0%A4%A",
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "metrics-without-scheme"
+      }))
+      expect(Result.isFailure(result)).toBe(true)
+      if (Result.isSuccess(result)) return
+      expect(result.failure.problems.map((p) => p.variable).sort()).toEqual([
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG"
+      ])
+      expect(result.failure.diagnostic).not.toContain("metrics-without-scheme")
     }))
 
   it.effect("reads the endpoint, service name, headers (percent-decoded, redacted) and intervals", () =>
@@ -58,6 +127,41 @@ describe("OTEL configuration", () => {
       expect(variables).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"])
       expect(result.failure.diagnostic).not.toContain("s3cr3t")
     }))
+})
+
+describe("OTEL_TRACES_SAMPLER", () => {
+  const native = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+  const sampledUnder = (sampler: TracesSampler, ratio: number, parent?: Tracer.AnySpan) =>
+    samplingTracer(native, sampler, ratio).span({
+      name: "GET /api/tasks",
+      parent: Option.fromUndefinedOr(parent),
+      annotations: Context.empty(),
+      links: [],
+      startTime: 0n,
+      kind: "server",
+      root: parent === undefined,
+      sampled: parent?.sampled ?? true
+    }).sampled
+  const remote = (traceId: string, sampled: boolean) =>
+    Tracer.externalSpan({ traceId, spanId: "00f067aa0ba902b7", sampled })
+  // The low 56 bits decide: all zero is kept at any ratio above 0, all ones at none below 1.
+  const low = remote("4bf92f3577b34da6a300000000000000", true)
+  const high = remote("4bf92f3577b34da6a3ffffffffffffff", true)
+
+  it("samples roots and follows the caller's decision as each sampler says", () => {
+    expect(sampledUnder("parentbased_always_on", 1)).toBe(true)
+    expect(sampledUnder("parentbased_always_on", 1, remote(low.traceId, false))).toBe(false)
+    expect(sampledUnder("always_off", 1)).toBe(false)
+    expect(sampledUnder("always_off", 1, low)).toBe(false)
+    expect(sampledUnder("parentbased_always_off", 1)).toBe(false)
+    expect(sampledUnder("parentbased_always_off", 1, low)).toBe(true)
+    expect(sampledUnder("parentbased_traceidratio", 0)).toBe(false)
+    expect(sampledUnder("parentbased_traceidratio", 1)).toBe(true)
+    expect(sampledUnder("parentbased_traceidratio", 0, high)).toBe(true)
+    expect(sampledUnder("traceidratio", 0.5, low)).toBe(true)
+    expect(sampledUnder("traceidratio", 0.5, high)).toBe(false)
+    expect(sampledUnder("traceidratio", 0)).toBe(false)
+  })
 })
 
 describe("span scrubber", () => {

@@ -13,8 +13,10 @@ import { TestService } from "../support/TestService.js"
 export interface Received {
   readonly path: string
   readonly headers: IncomingHttpHeaders
-  /** The body exactly as it arrived. */
+  /** The body as UTF-8 text (OTLP/JSON). */
   readonly body: string
+  /** The body exactly as it arrived (OTLP/protobuf). */
+  readonly bytes: Buffer
 }
 
 export interface OtlpReceiverShape {
@@ -32,7 +34,8 @@ const receiver = Effect.acquireRelease(
       const chunks: Array<Buffer> = []
       req.on("data", (chunk: Buffer) => chunks.push(chunk))
       req.on("end", () => {
-        received.push({ path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") })
+        const bytes = Buffer.concat(chunks)
+        received.push({ path: req.url ?? "", headers: req.headers, body: bytes.toString("utf8"), bytes })
         res.writeHead(200, { "content-type": "application/json" }).end("{}")
       })
     })
@@ -56,19 +59,21 @@ const receiver = Effect.acquireRelease(
 export const EXPORT_INTERVAL = Duration.seconds(1)
 
 /**
- * The test service exporting to a receiver of its own. The receiver is acquired first, so it is
- * released last: the service's final flush at shutdown still finds it.
+ * The test service exporting to a receiver of its own, over OTLP/JSON (the suites read JSON).
+ * `env` may depend on the receiver's URL; an empty value unsets a default. The receiver is
+ * acquired first, so it is released last: the service's final flush at shutdown still finds it.
  */
-export const TracedService = (env: Record<string, string> = {}) =>
+export const TracedService = (env: Record<string, string> | ((receiverUrl: string) => Record<string, string>) = {}) =>
   Layer.unwrap(
     Effect.gen(function*() {
       const { shape } = yield* receiver
       return TestService({
         env: {
           OTEL_EXPORTER_OTLP_ENDPOINT: shape.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
           OTEL_BSP_SCHEDULE_DELAY: String(Duration.toMillis(EXPORT_INTERVAL)),
           OTEL_METRIC_EXPORT_INTERVAL: String(Duration.toMillis(EXPORT_INTERVAL)),
-          ...env
+          ...(typeof env === "function" ? env(shape.url) : env)
         }
       }).pipe(Layer.merge(Layer.succeed(OtlpReceiver, shape)))
     })
@@ -128,10 +133,13 @@ export interface OtlpDataPoint {
   readonly asInt?: number
   readonly asDouble?: number
   readonly count?: number
+  readonly explicitBounds?: ReadonlyArray<number>
+  readonly bucketCounts?: ReadonlyArray<number>
 }
 
 export interface OtlpMetric {
   readonly name: string
+  readonly unit?: string
   readonly sum?: { readonly dataPoints: ReadonlyArray<OtlpDataPoint> }
   readonly gauge?: { readonly dataPoints: ReadonlyArray<OtlpDataPoint> }
   readonly histogram?: { readonly dataPoints: ReadonlyArray<OtlpDataPoint> }
@@ -145,7 +153,10 @@ interface TracesBody {
 
 interface MetricsBody {
   readonly resourceMetrics: ReadonlyArray<
-    { readonly scopeMetrics: ReadonlyArray<{ readonly metrics: ReadonlyArray<OtlpMetric> }> }
+    {
+      readonly resource: { readonly attributes: ReadonlyArray<OtlpAttribute> }
+      readonly scopeMetrics: ReadonlyArray<{ readonly metrics: ReadonlyArray<OtlpMetric> }>
+    }
   >
 }
 
@@ -163,6 +174,12 @@ export const latestMetricsOf = (receiver: OtlpReceiverShape): Array<OtlpMetric> 
   const latest = bodiesAt(receiver, "/v1/metrics").at(-1)
   if (latest === undefined) return []
   return (JSON.parse(latest) as MetricsBody).resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+}
+
+/** The resource of the latest metrics export. */
+export const latestMetricsResourceOf = (receiver: OtlpReceiverShape) => {
+  const latest = bodiesAt(receiver, "/v1/metrics").at(-1)
+  return latest === undefined ? undefined : (JSON.parse(latest) as MetricsBody).resourceMetrics[0]?.resource
 }
 
 export const attributeOf = (item: { readonly attributes: ReadonlyArray<OtlpAttribute> }, key: string) => {

@@ -1,7 +1,8 @@
 /**
- * Metrics over the OTLP exporter (issue #5): requests counted and timed by route template, method
- * and status (recorded once per request, by the edge), signin outcomes, refresh-token reuse,
- * rate-limit rejections by rule, and the database pool's connections in use.
+ * Metrics over the OTLP exporter (issue #5): requests timed by route template, method and status
+ * (recorded once per request, by the edge) as OpenTelemetry's HTTP conventions say (issue 14,
+ * item 10), signin outcomes, refresh-token reuse, rate-limit rejections by rule, and the database
+ * pool's connections in use.
  *
  * Each test file runs in a process of its own, and this suite's service is the only thing in it
  * that records: the counts are exact.
@@ -24,11 +25,13 @@ import {
 
 const AUTH = "/api/v1/auth"
 
-const withAttributes = (points: ReadonlyArray<OtlpDataPoint>, attributes: Record<string, string>) =>
+type Attributes = Record<string, string | number>
+
+const withAttributes = (points: ReadonlyArray<OtlpDataPoint>, attributes: Attributes) =>
   points.find((p) => Object.entries(attributes).every(([key, value]) => attributeOf(p, key) === value))
 
 /** Waits until the latest export has the data point of `metric` with `attributes` and `value`. */
-const awaitPoint = (metric: string, attributes: Record<string, string>, value: (p: OtlpDataPoint) => boolean) =>
+const awaitPoint = (metric: string, attributes: Attributes, value: (p: OtlpDataPoint) => boolean) =>
   Effect.gen(function*() {
     const receiver = yield* OtlpReceiver
     return yield* awaitExport(() => {
@@ -42,38 +45,54 @@ const valueOf = (p: OtlpDataPoint) => p.asInt ?? p.asDouble
 
 const countIs = (n: number) => (p: OtlpDataPoint) => valueOf(p) === n
 
+/** A histogram point's count: the number of requests. */
+const requestsAre = (n: number) => (p: OtlpDataPoint) => p.count === n
+
+const DURATION = "http.server.request.duration"
+
+/** The semantic conventions' advised boundaries for `http.server.request.duration`, in seconds. */
+const ADVISED_BOUNDARIES = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+
 // Signin limited to 3 a minute per IP, so the fourth is refused (429) by rule signin:ip.
 it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "3/1m" }))("metrics", (it) => {
-  it.effect("requests are counted and timed by route template, method and status", () =>
+  it.effect("requests are timed in seconds by route template, method, integer status and scheme (semconv)", () =>
     Effect.gen(function*() {
       const user = yield* signup("metered")
       for (let i = 0; i < 3; i++) {
         expect((yield* get(`/api/tasks/${UNKNOWN_TASK_ID}`, { token: user.token })).status).toBe(404)
       }
       expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
+      // Prometheus is off by default: the API's port has no /metrics.
+      expect((yield* get("/metrics")).status).toBe(404)
 
       const byTask = {
         "http.route": "/api/tasks/:task_id",
         "http.request.method": "GET",
-        "http.response.status_code": "404"
+        // An integer (intValue), not the string "404".
+        "http.response.status_code": 404,
+        "url.scheme": "http"
       }
-      yield* awaitPoint("http.server.requests", byTask, countIs(3))
+      const duration = yield* awaitPoint(DURATION, byTask, requestsAre(3))
+      expect(duration.explicitBounds).toEqual(ADVISED_BOUNDARIES)
+      // Seconds: three quick requests sit in the lowest buckets, none past 10 s.
+      expect(duration.bucketCounts?.at(-1)).toBe(0)
+      // The unit is the metric's, not a data point attribute; no 5xx, so no error.type.
+      expect(duration.attributes.map((a) => a.key).sort()).toEqual(
+        ["http.request.method", "http.response.status_code", "http.route", "url.scheme"]
+      )
+      yield* awaitPoint(DURATION, { "http.route": "/api/tasks", "http.response.status_code": 200 }, requestsAre(1))
       yield* awaitPoint(
-        "http.server.requests",
-        { "http.route": "/api/tasks", "http.response.status_code": "200" },
-        countIs(1)
+        DURATION,
+        { "http.route": "/api/v1/auth/signup", "http.response.status_code": 200 },
+        requestsAre(1)
       )
-      yield* awaitPoint("http.server.requests", {
-        "http.route": "/api/v1/auth/signup",
-        "http.response.status_code": "200"
-      }, countIs(1))
-      const duration = yield* awaitPoint("http.server.duration", byTask, (p) => p.count === 3)
-      expect(duration.count).toBe(3)
-      // A raw path is never a label: the route template is.
       const receiver = yield* OtlpReceiver
-      const routes = dataPointsOf(latestMetricsOf(receiver), "http.server.requests").map((p) =>
-        attributeOf(p, "http.route")
-      )
+      const metrics = latestMetricsOf(receiver)
+      expect(metrics.find((m) => m.name === DURATION)?.unit).toBe("s")
+      // The old names (milliseconds reported with unit "1", a separate counter) are gone.
+      expect(metrics.filter((m) => m.name === "http.server.duration" || m.name === "http.server.requests")).toEqual([])
+      // A raw path is never a label: the route template is.
+      const routes = dataPointsOf(metrics, DURATION).map((p) => attributeOf(p, "http.route"))
       expect(routes.some((route) => String(route).includes("5f0c6a8e"))).toBe(false)
     }))
 
@@ -99,10 +118,10 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_SIGNIN_PER_IP: "
       yield* awaitPoint("auth.signins", { outcome: "failed" }, countIs(1))
       yield* awaitPoint("ratelimit.rejections", { rule: "signin:ip" }, countIs(1))
       yield* awaitPoint("auth.refresh.reuse_detected", {}, countIs(1))
-      yield* awaitPoint("http.server.requests", {
+      yield* awaitPoint(DURATION, {
         "http.route": "/api/v1/auth/signin",
-        "http.response.status_code": "429"
-      }, countIs(1))
+        "http.response.status_code": 429
+      }, requestsAre(1))
       // The pool gauge follows checkouts: a transaction holds one connection (the service's own
       // pool: the kit's SqlClient is the service's), and none is held once it ends.
       const sql = yield* SqlClient.SqlClient

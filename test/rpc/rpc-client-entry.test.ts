@@ -79,6 +79,12 @@ it.effect(
           "TasksRestClient",
           "Api",
           "Task",
+          "TaskId",
+          "PRIORITIES",
+          "SORT_FIELDS",
+          "SORT_ORDERS",
+          "LOGOUT_SCOPES",
+          "LIST_DEFAULTS",
           "TaskNotFound",
           "CursorExpired"
         ]

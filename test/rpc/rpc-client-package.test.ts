@@ -3,9 +3,12 @@
  * `prepack` builds it when stale) gives a tarball of the built JS and declarations only; installed
  * into a scratch consumer whose only other dependency is `effect`, it brings no server package
  * along; a program using both clients typechecks under `strict` with the repo's TypeScript (and the
- * wrong calls it marks `@ts-expect-error` really fail), then runs against the live service (a
- * service process on a suite database): it signs up over REST, creates and lists a task over RPC,
- * reads it back over REST, and gets the contract's typed errors.
+ * wrong calls it marks `@ts-expect-error` really fail: misspelt choices, a string for a task id,
+ * a missing title), then runs against the live service (a service process on a suite database): it
+ * signs up over REST, creates and lists a task over RPC, reads it back over REST, makes the REST
+ * calls a user writes first (a list without arguments or with a limit alone, a task created without
+ * its defaulted fields, read and changed by the `id` it came back with, a logout without a body),
+ * and gets the contract's typed errors.
  */
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -87,12 +90,15 @@ const CONSUMER_TSCONFIG = {
 
 /** A consumer's program: both clients, from the package, against `baseUrl`. */
 const consumerProgram = (baseUrl: string, email: string) => `
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { FetchHttpClient } from "effect/http"
 import {
   makeTasksRestClient,
   makeTasksRpcClient,
+  type Priority,
+  SORT_FIELDS,
   type Task,
+  TaskId,
   TasksRestClient,
   TasksRpcClient
 } from "${CLIENT_PACKAGE_NAME}"
@@ -130,7 +136,35 @@ const program = Effect.gen(function*() {
     })
     const completed = yield* rpc.SetTaskCompleted({ id: created.id, completed: true })
     const missing = yield* Effect.flip(rpc.GetTask({ id: "00000000-0000-4000-8000-000000000000" }))
+
+    // The REST calls as a user first writes them: optional parts left out, ids as they came back.
+    const { data: made } = yield* rest.tasks.create({
+      payload: { title: "Over REST", priority: "not_urgent_important" }
+    })
+    const { data: read } = yield* rest.tasks.get({ params: { task_id: made.id } })
+    const priority: Priority = read.priority
+    const { data: changed } = yield* rest.tasks.update({
+      params: { task_id: read.id },
+      payload: { priority: "urgent_not_important" }
+    })
+    const { data: everything } = yield* rest.tasks.list()
+    const { data: first } = yield* rest.tasks.list({ query: { limit: 1 } })
+    const { data: byTitle } = yield* rest.tasks.list({ query: { sort_by: SORT_FIELDS[4], sort_order: "asc" } })
+    const typed = Schema.decodeUnknownSync(TaskId)(made.id.toUpperCase())
+    const { data: viaTyped } = yield* rest.tasks.get({ params: { task_id: typed } })
+    yield* rest.tasks.delete({ params: { task_id: made.id } })
+    const gone = yield* Effect.flip(rest.tasks.get({ params: { task_id: made.id } }))
     return {
+      rest2: {
+        made: { completed: made.is_completed, priority },
+        changed: changed.priority,
+        listed: everything.tasks.length,
+        defaults: { limit: everything.limit, offset: everything.offset },
+        first: { count: first.tasks.length, limit: first.limit, total: first.total_count },
+        byTitle: byTitle.tasks.map((task) => task.title),
+        viaTyped: viaTyped.id === made.id,
+        gone: gone._tag
+      },
       signedUp: session.user_id,
       me: { id: me.id, email: me.email },
       created: { id: created.id, title: created.title, priority: created.priority },
@@ -140,7 +174,13 @@ const program = Effect.gen(function*() {
       missing: missing._tag
     }
   }).pipe(Effect.provide(clients))
-  return { ...answers, anonymous: yield* anonymousCurrentUser }
+  // Last: this session ends (no body: this one), and its token with it.
+  const ended = yield* Effect.gen(function*() {
+    const rest = yield* TasksRestClient
+    yield* rest.auth.logout()
+    return (yield* Effect.flip(rest.auth.me()))._tag
+  }).pipe(Effect.provide(TasksRestClient.layer({ baseUrl, accessToken: session.token })))
+  return { ...answers, anonymous: yield* anonymousCurrentUser, ended }
 })
 
 // The types are the contract's, not \`any\`: each of these is a compile error (or the build fails
@@ -154,6 +194,23 @@ export const wrongCalls = Effect.gen(function*() {
   const task = yield* rpc.CreateTask({ title: "typed", priority: "urgent_important" })
   // @ts-expect-error a title is a string
   const title: number = task.title
+  const rest = yield* TasksRestClient
+  // @ts-expect-error a misspelt sort
+  yield* rest.tasks.list({ query: { sort_by: "created" } })
+  // @ts-expect-error a misspelt order
+  yield* rest.tasks.list({ query: { sort_order: "descending" } })
+  // @ts-expect-error a limit is a number
+  yield* rest.tasks.list({ query: { limit: "10" } })
+  // @ts-expect-error a misspelt priority
+  yield* rest.tasks.create({ payload: { title: "typed", priority: "urgent" } })
+  // @ts-expect-error a title is required
+  yield* rest.tasks.create({ payload: { priority: "urgent_important" } })
+  // @ts-expect-error a misspelt priority
+  yield* rest.tasks.update({ params: { task_id: task.id }, payload: { priority: "important" } })
+  // @ts-expect-error a task id is a TaskId (a Task's id, or one decoded), not any string
+  yield* rest.tasks.get({ params: { task_id: "not-a-task-id" } })
+  // @ts-expect-error a misspelt logout scope
+  yield* rest.auth.logout({ payload: { scope: "everywhere" } })
   return title
 })
 
@@ -227,6 +284,17 @@ it.live(
       expect(answers.completed).toBe(true)
       expect(answers.missing).toBe("TaskNotFound")
       expect(answers.anonymous).toBe("Unauthorized")
+      expect(answers.rest2).toEqual({
+        made: { completed: false, priority: "not_urgent_important" },
+        changed: "urgent_not_important",
+        listed: 2,
+        defaults: { limit: 50, offset: 0 },
+        first: { count: 1, limit: 1, total: 2 },
+        byTitle: ["Over REST", "Shipped in a package"],
+        viaTyped: true,
+        gone: "TaskNotFound"
+      })
+      expect(answers.ended).toBe("Unauthorized")
     }),
   180_000
 )

@@ -2,22 +2,22 @@
  * GET /api/tasks keyset paging (`cursor` / `next_cursor`) over rows with many ties, NULL due dates
  * and timestamps that differ only in their microseconds: paging by cursor visits exactly what
  * paging by offset visits, in the same order, for every sort; bad cursors answer 422; a cursor
- * never reaches another user's tasks; and a cursor page is an index scan however far it goes.
+ * is opaque (sealed: it shows no task's content, and a tampered, forged or another user's cursor
+ * answers 422), never reaches another user's tasks, opens on every instance of one configuration
+ * and on none of another; and a cursor page is an index scan however far it goes.
  */
 import { expect, it } from "@effect/vitest"
 import { Array as Arr, Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import {
-  decodeListCursor,
-  SORT_FIELDS,
-  type SortField,
-  type SortOrder,
-  type TaskPage
-} from "../../src/domain/tasks/Task.js"
+import { UserId } from "../../src/domain/auth/User.js"
+import { SORT_FIELDS, type SortField, type SortOrder, type TaskPage } from "../../src/domain/tasks/Task.js"
+import { listCursorKeyOf, makeListCursors, sealListCursorText } from "../../src/infra/tasks/ListCursors.js"
 import { pageStatement } from "../../src/infra/tasks/TaskRepo.js"
 import { failure } from "../rpc/rpc-helpers.js"
 import { get, type Reply, signup } from "../support/http.js"
-import { rpcClient, TestService } from "../support/TestService.js"
+import { onSecondInstance, SecondInstanceLive } from "../support/SecondInstance.js"
+import { readyService } from "../support/serviceProcess.js"
+import { rpcClient, TEST_JWT_SECRET, TestServer, TestService } from "../support/TestService.js"
 import { PRIORITIES, rowsOf } from "./tasks-helpers.js"
 
 const ORDERS = ["asc", "desc"] as const
@@ -131,9 +131,17 @@ const expectSameWalk = (token: string, query: string, limit: number, total: numb
     expect(byCursor, query).toEqual(byOffset)
   })
 
-/** The JSON inside a cursor, and a cursor made of JSON: to tamper with one as a client could. */
-const cursorJson = (cursor: string) => JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
-const asCursor = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url")
+/**
+ * What the service's key (the suite's JWT secret) opens a cursor of `userId` to, and any JSON sealed
+ * with that key as a cursor of `userId`: what only the service can do, to show that contents the
+ * service did not write (a future or past version's) never fail the query, and that even a cursor
+ * of another user's position only ever selects among the caller's own tasks.
+ */
+const serviceCursors = makeListCursors(TEST_JWT_SECRET, [])
+const cursorJson = (cursor: string, userId: string) =>
+  Option.getOrThrow(serviceCursors.open(UserId.make(userId), cursor))
+const asCursor = (value: unknown, userId: string) =>
+  sealListCursorText(listCursorKeyOf(TEST_JWT_SECRET), UserId.make(userId), JSON.stringify(value))
 
 /** The exact 422 body of the contract for one issue in the query. */
 const expectQueryIssue = (reply: Reply, parameter: "cursor" | "offset") => {
@@ -217,39 +225,58 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
       const { owner } = yield* seed
       const query = "sort_by=created_at&sort_order=desc&limit=3"
       const good = yield* firstCursor(owner.token, query)
-      const contents = cursorJson(good)
+      const contents = cursorJson(good, owner.userId)
+      const sealed = (value: unknown) => asCursor(value, owner.userId)
+      const bytes = Buffer.from(good, "base64url")
+      // One byte changed anywhere: the format byte, the salt, the contents, the tag.
+      const flipped = [0, 1, bytes.length >> 1, bytes.length - 1].map((at) => {
+        const copy = Buffer.from(bytes)
+        copy[at] ^= 0x01
+        return copy.toString("base64url")
+      })
       const tampered = [
         "",
         "garbage",
         "%%%",
         good.slice(0, -3),
         `${good}x`,
-        asCursor("just a string"),
-        asCursor({ ...contents, v: 2 }),
-        asCursor({ ...contents, key: "yesterday" }),
-        asCursor({ ...contents, key: "2026-02-30T12:00:00.000000Z AD" }),
-        asCursor({ ...contents, key: "2027-02-29T12:00:00.000000Z AD" }),
-        asCursor({ ...contents, key: "0002-02-29T00:00:00.000000Z BC" }), // 2 BC is no leap year
-        asCursor({ ...contents, key: "0000-01-01T00:00:00.000000Z AD" }),
-        asCursor({ ...contents, key: "2026-01-01T24:00:00.000000Z AD" }),
-        asCursor({ ...contents, key: "4714-11-23T23:59:59.999999Z BC" }), // before PostgreSQL's range
-        asCursor({ ...contents, key: "294277-01-01T00:00:00.000000Z AD" }), // after it
-        asCursor({ ...contents, key: "2026-01-01T12:00:00.000Z" }),
-        asCursor({ ...contents, key: null }), // created_at is never NULL
-        asCursor({ ...contents, key: 17 }),
-        asCursor({ ...contents, id: "a\u0000b" }),
-        asCursor({ ...contents, sort_by: "description" }),
-        asCursor({ id: contents.id })
+        `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`,
+        ...flipped,
+        // The clear JSON of earlier versions, which a client can write: no cursor of ours.
+        Buffer.from(JSON.stringify(contents), "utf8").toString("base64url"),
+        // Sealed under a key the service does not hold, and sealed for another user.
+        sealListCursorText(
+          listCursorKeyOf("another-secret-0123456789abcdefghijklmnop"),
+          UserId.make(owner.userId),
+          JSON.stringify(contents)
+        ),
+        asCursor(contents, crypto.randomUUID()),
+        sealed("just a string"),
+        sealed({ ...contents, v: 2 }),
+        sealed({ ...contents, key: "yesterday" }),
+        sealed({ ...contents, key: "2026-02-30T12:00:00.000000Z AD" }),
+        sealed({ ...contents, key: "2027-02-29T12:00:00.000000Z AD" }),
+        sealed({ ...contents, key: "0002-02-29T00:00:00.000000Z BC" }), // 2 BC is no leap year
+        sealed({ ...contents, key: "0000-01-01T00:00:00.000000Z AD" }),
+        sealed({ ...contents, key: "2026-01-01T24:00:00.000000Z AD" }),
+        sealed({ ...contents, key: "4714-11-23T23:59:59.999999Z BC" }), // before PostgreSQL's range
+        sealed({ ...contents, key: "294277-01-01T00:00:00.000000Z AD" }), // after it
+        sealed({ ...contents, key: "2026-01-01T12:00:00.000Z" }),
+        sealed({ ...contents, key: null }), // created_at is never NULL
+        sealed({ ...contents, key: 17 }),
+        sealed({ ...contents, id: "a\u0000b" }),
+        sealed({ ...contents, sort_by: "description" }),
+        sealed({ id: contents.id })
       ]
       for (const cursor of tampered) {
         const reply = yield* list(owner.token, `${query}&cursor=${encodeURIComponent(cursor)}`)
         expectQueryIssue(reply, "cursor")
         expect(reply.body.detail[0].msg, cursor).toBe("Invalid cursor")
       }
-      // A well-formed position the client wrote itself is just a position among the caller's tasks.
+      // Well-formed contents the service did not write are just a position among the caller's tasks.
       const made = yield* list(
         owner.token,
-        `${query}&cursor=${asCursor({ ...contents, key: "2026-01-01T12:01:30.000000Z AD" })}`
+        `${query}&cursor=${sealed({ ...contents, key: "2026-01-01T12:01:30.000000Z AD" })}`
       )
       const all = yield* readByOffset(owner.token, "sort_by=created_at&sort_order=desc", 100, FIXTURE_SIZE)
       const expected = yield* SqlClient.SqlClient.pipe(
@@ -273,7 +300,7 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
           ["2028-02-29T23:59:59.999999Z AD", 3]
         ] as const
       ) {
-        const reply = yield* list(owner.token, `${query}&cursor=${asCursor({ ...contents, key })}`)
+        const reply = yield* list(owner.token, `${query}&cursor=${sealed({ ...contents, key })}`)
         expect(pageOf(reply).ids, key).toHaveLength(count)
       }
     }))
@@ -312,17 +339,20 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
       expect(reply.body.detail[0].msg).toBe("offset must be 0 when a cursor is given")
     }))
 
-  it.effect("another user's cursor never shows that user's tasks", () =>
+  it.effect("another user's cursor answers 422, and another user's position never shows that user's tasks", () =>
     Effect.gen(function*() {
       const { other, owner } = yield* seed
       const ownerIds = new Set((yield* rowsOf(owner.userId)).map((row) => row.id))
       for (const field of SORT_FIELDS) {
         for (const order of ORDERS) {
           const query = `sort_by=${field}&sort_order=${order}&limit=3`
-          // Every cursor of the owner's walk, replayed with the other user's token.
+          // Every cursor of the owner's walk, replayed with the other user's token: it does not open.
+          // Its position, sealed for the other user, selects among the other user's tasks only.
           let cursor: string | null = yield* firstCursor(owner.token, query)
           while (cursor !== null) {
-            const theirs = yield* list(other.token, `${query}&cursor=${cursor}`)
+            expectQueryIssue(yield* list(other.token, `${query}&cursor=${cursor}`), "cursor")
+            const position = asCursor(cursorJson(cursor, owner.userId), other.userId)
+            const theirs = yield* list(other.token, `${query}&cursor=${position}`)
             const page = pageOf(theirs)
             for (const userId of page.userIds) expect(userId).toBe(other.userId)
             for (const id of page.ids) expect(ownerIds.has(id)).toBe(false)
@@ -330,6 +360,46 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
           }
         }
       }
+    }))
+
+  it.effect("a cursor shows nothing of the tasks it pages through, over REST and RPC, and each is new", () =>
+    Effect.gen(function*() {
+      const user = yield* signup("opaque")
+      const rpc = yield* rpcClient(user.token)
+      const secrets = ["zebra-title-7Q", "yak-title-9W"]
+      for (const title of secrets) {
+        yield* rpc.CreateTask({ title, description: `${title} described`, priority: "urgent_important" })
+      }
+      const restCursor = yield* firstCursor(user.token, "sort_by=title&sort_order=desc&limit=1")
+      const rpcPage = yield* rpc.ListTasks({ sort_by: "title", sort_order: "desc", limit: 1 })
+      expect(rpcPage.tasks.map((task) => task.title)).toEqual(["zebra-title-7Q"])
+      const rpcCursor = rpcPage.next_cursor!
+      // What the service itself reads in them: the title is the position.
+      expect(cursorJson(restCursor, user.userId).key).toBe("zebra-title-7Q")
+      for (const cursor of [restCursor, rpcCursor]) {
+        const bytes = Buffer.from(cursor, "base64url")
+        for (const text of [...secrets, "described", "title"]) {
+          for (const encoding of ["utf8", "utf16le"] as const) {
+            expect(bytes.includes(Buffer.from(text, encoding)), `${text} in ${cursor}`).toBe(false)
+          }
+          expect(cursor).not.toContain(text)
+        }
+        expect(bytes.includes(Buffer.from(user.userId))).toBe(false)
+      }
+      // The same position twice is two cursors: equal positions cannot be told from the cursor.
+      expect(restCursor).not.toBe(rpcCursor)
+      // Both continue the list, each where it ended.
+      expect(pageOf(yield* list(user.token, `sort_by=title&sort_order=desc&cursor=${rpcCursor}`)).ids).toHaveLength(1)
+      const next = yield* rpc.ListTasks({ sort_by: "title", sort_order: "desc", cursor: restCursor })
+      expect(next.tasks.map((task) => task.title)).toEqual(["yak-title-9W"])
+      // Over RPC too, a cursor with one byte changed is the 422 of a bad cursor.
+      const bytes = Buffer.from(rpcCursor, "base64url")
+      bytes[bytes.length >> 1] ^= 0x80
+      const tampered = yield* failure(
+        rpc.ListTasks({ sort_by: "title", sort_order: "desc", cursor: bytes.toString("base64url") }),
+        "ValidationFailed"
+      )
+      expect(tampered.detail).toEqual([{ loc: ["query", "cursor"], msg: "Invalid cursor", type: "value_error" }])
     }))
 
   it.effect("RPC ListTasks takes the same cursor and answers next_cursor", () =>
@@ -408,7 +478,9 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
           Effect.gen(function*() {
             const after = cursor === undefined
               ? undefined
-              : Option.getOrThrow(Option.map(decodeListCursor(cursor), ({ id, key }) => ({ id, key })))
+              : Option.getOrThrow(
+                Option.map(serviceCursors.open(UserId.make(user.userId), cursor), ({ id, key }) => ({ id, key }))
+              )
             const statement = pageStatement(sql, user.userId, {
               priority: undefined,
               completed: undefined,
@@ -473,4 +545,41 @@ it.layer(TestService())("GET /api/tasks keyset paging", (it) => {
       }),
     { timeout: 120_000 }
   )
+})
+
+// Instances of one configuration open each other's cursors (a client's next page may reach any of
+// them); an instance whose secret was rotated still opens the cursors sealed before.
+it.layer(TestService())("cursors across instances", (it) => {
+  it.layer(SecondInstanceLive(), { timeout: "60 seconds" })((it) => {
+    it.effect("a cursor opens on every instance of one configuration, and on none with another secret", () =>
+      Effect.gen(function*() {
+        const { other, owner } = yield* seed
+        const query = "sort_by=title&sort_order=asc&limit=5"
+        const all = yield* readByOffset(owner.token, "sort_by=title&sort_order=asc", 100, FIXTURE_SIZE)
+        const here = yield* firstCursor(owner.token, query)
+        const there = pageOf(yield* onSecondInstance(list(owner.token, `${query}&cursor=${here}`)))
+        expect(there.ids).toEqual(all.slice(5, 10))
+        expect(pageOf(yield* list(owner.token, `${query}&cursor=${there.nextCursor}`)).ids).toEqual(all.slice(10, 15))
+        // Another user's cursor is refused on the other instance as here.
+        expectQueryIssue(yield* onSecondInstance(list(other.token, `${query}&cursor=${here}`)), "cursor")
+
+        // An instance whose secret was rotated (the old one kept to verify): old cursors still open,
+        // and the cursors it seals are under a key the old configuration does not hold.
+        const { databaseUrl } = yield* TestServer
+        const rotated = yield* readyService({
+          DATABASE_URL: databaseUrl,
+          MIGRATE_ON_START: "false",
+          JWT_SECRET: "rotated-secret-for-tasks-api-0123456789abcdef",
+          JWT_PREVIOUS_SECRETS: TEST_JWT_SECRET
+        })
+        const onRotated = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          Effect.flatMap(
+            TestServer,
+            (server) => Effect.provideService(effect, TestServer, { ...server, baseUrl: rotated.baseUrl })
+          )
+        const continued = pageOf(yield* onRotated(list(owner.token, `${query}&cursor=${here}`)))
+        expect(continued.ids).toEqual(all.slice(5, 10))
+        expectQueryIssue(yield* list(owner.token, `${query}&cursor=${continued.nextCursor}`), "cursor")
+      }).pipe(Effect.scoped))
+  })
 })

@@ -68,41 +68,55 @@ export class AuthApi extends HttpApiGroup.make("auth")
       payload: SignupBody,
       success: Envelope(TokenPair),
       error: [BadRequest.Response, PasswordRejected.Response]
-    }),
+    }).annotate(OpenApi.Summary, "Create an account and sign in"),
     HttpApiEndpoint.post("signin", "/api/v1/auth/signin", {
       payload: SigninBody,
       success: Envelope(TokenPair),
       error: [InvalidCredentials.Response, AccountBanned.Response]
-    }),
-    HttpApiEndpoint.get("me", "/api/v1/auth/me", { success: User }).middleware(Authentication),
-    HttpApiEndpoint.get("session", "/api/v1/auth/session", { success: SessionView }).middleware(Authentication),
-    HttpApiEndpoint.get("tokenInfo", "/api/v1/auth/token-info", { success: TokenInfo }).middleware(Authentication),
-    HttpApiEndpoint.post("verify", "/api/v1/auth/verify", { success: VerifyResult }).middleware(Authentication),
-    HttpApiEndpoint.get("accounts", "/api/v1/auth/accounts", { success: AccountList }).middleware(Authentication),
+    }).annotate(OpenApi.Summary, "Sign in with email and password"),
+    HttpApiEndpoint.get("me", "/api/v1/auth/me", { success: User })
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "The caller's account"),
+    HttpApiEndpoint.get("session", "/api/v1/auth/session", { success: SessionView })
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "The session of this access token, and its user"),
+    HttpApiEndpoint.get("tokenInfo", "/api/v1/auth/token-info", { success: TokenInfo })
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "The claims of this access token"),
+    HttpApiEndpoint.post("verify", "/api/v1/auth/verify", { success: VerifyResult })
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "Check that this access token is valid"),
+    HttpApiEndpoint.get("accounts", "/api/v1/auth/accounts", { success: AccountList })
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "The caller's linked OAuth accounts"),
     HttpApiEndpoint.post("refresh", "/api/v1/auth/refresh", {
       payload: RefreshBody,
       success: Envelope(TokenPair),
       error: RefreshRefused.Response
-    }),
+    }).annotate(OpenApi.Summary, "Rotate a refresh token for a new token pair"),
     HttpApiEndpoint.post("logout", "/api/v1/auth/logout", {
       // Its members, not the union: HttpApi reads an empty body as `null` only for a `Schema.Null` payload.
       payload: LogoutBody.members,
       success: NoContent,
       error: BadRequest.Response
-    }).middleware(Authentication),
-    HttpApiEndpoint.post("revoke", "/api/v1/auth/revoke", { payload: RevokeBody, success: Schema.Struct({}) }),
-    HttpApiEndpoint.get("sessions", "/api/v1/auth/sessions", { success: SessionList }).middleware(Authentication),
+    }).middleware(Authentication).annotate(OpenApi.Summary, "End this session, all of them or the others"),
+    HttpApiEndpoint.post("revoke", "/api/v1/auth/revoke", { payload: RevokeBody, success: Schema.Struct({}) })
+      .annotate(OpenApi.Summary, "Revoke a token (RFC 7009)"),
+    HttpApiEndpoint.get("sessions", "/api/v1/auth/sessions", { success: SessionList })
+      .middleware(Authentication)
+      .annotate(OpenApi.Summary, "The caller's active sessions"),
     HttpApiEndpoint.delete("deleteSession", "/api/v1/auth/sessions/:session_id", {
       params: { session_id: Schema.String },
       success: NoContent,
       error: SessionNotFound.Response
-    }).middleware(Authentication),
+    }).middleware(Authentication).annotate(OpenApi.Summary, "End one of the caller's sessions"),
     HttpApiEndpoint.post("changePassword", "/api/v1/auth/change-password", {
       payload: ChangePasswordBody,
       success: NoContent,
       error: [WrongPassword.Response, PasswordRejected.Response]
-    }).middleware(Authentication),
+    }).middleware(Authentication).annotate(OpenApi.Summary, "Change the caller's password"),
     HttpApiEndpoint.get("jwks", "/.well-known/jwks.json", { success: Jwks })
+      .annotate(OpenApi.Summary, "The public keys access tokens are verified with")
   )
   .annotate(OpenApi.Description, "Accounts, sign-in and sessions.")
 {}

@@ -1,5 +1,6 @@
 /** Accounts as the old backend (Better-Auth-style tables) stored them. */
 import { Schema, SchemaTransformation } from "effect"
+import { Instant } from "../Fields.js"
 
 /** Emails compare case-insensitively: stored and looked up trimmed and lower-cased. */
 export const normaliseEmail = (email: string) => email.trim().toLowerCase()
@@ -33,9 +34,9 @@ export class User extends Schema.Class<User>("User")(
     role: Schema.String,
     banned: Schema.Boolean,
     ban_reason: Schema.NullOr(Schema.String),
-    ban_expires: Schema.NullOr(Schema.Date),
-    created_at: Schema.Date,
-    updated_at: Schema.Date
+    ban_expires: Schema.NullOr(Instant),
+    created_at: Instant,
+    updated_at: Instant
   }).annotate({ identifier: "User" })
 ) {}
 
@@ -44,7 +45,7 @@ export const LinkedAccount = Schema.Struct({
   id: Schema.String,
   provider_id: Schema.String,
   account_id: Schema.String,
-  created_at: Schema.Date
+  created_at: Instant
 })
 export type LinkedAccount = typeof LinkedAccount.Type
 

@@ -13,7 +13,7 @@ export const HealthCheck = Schema.Struct({
   status: HealthStatus,
   observedValue: omittable(Schema.Union([Schema.Finite, Schema.String, Schema.Boolean])),
   observedUnit: omittable(Schema.String),
-  time: Schema.String,
+  time: Schema.String.annotate({ format: "date-time" }),
   output: omittable(Schema.String)
 })
 export type HealthCheck = typeof HealthCheck.Type

@@ -1,14 +1,13 @@
 /** Tasks: the stored shape, the request bodies and the list query, as the old backend had them. */
 import { Effect, Schema, type SchemaAST, SchemaIssue, SchemaTransformation } from "effect"
-import { booleanOfWord, oneOf, pythonList } from "../Choices.js"
+import { booleanOfWord, choice, oneOf, pythonList } from "../Choices.js"
 import { BadRequest } from "../Errors.js"
-import { omittable } from "../Fields.js"
+import { Count, describedAs, Instant, isNulFree, omittable, Text } from "../Fields.js"
 import { canonicalUuid, UUID_PATTERN } from "../Uuid.js"
 import { type KeysetPosition, ListCursorParameter } from "./TaskCursor.js"
 import { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
-// The list's sort and its cursor, where the list query is.
-export { decodeListCursor } from "./TaskCursor.js"
+// The list's sort, where the list query is.
 export { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
 export const PRIORITIES = [
@@ -20,8 +19,12 @@ export const PRIORITIES = [
 export const Priority = Schema.Literals(PRIORITIES)
 export type Priority = typeof Priority.Type
 
-// The old backend answered a bad enum value with a 400 and a message, not a 422: the schemas take
-// any string and these checks refuse it with the old wording.
+// The old backend answered a bad enum value with a 400 and a message, not a 422: the request
+// schemas take any string (typed as the values, or an `UnlistedChoice`) and these checks refuse it
+// with the old wording.
+export const PriorityChoice = choice(PRIORITIES)
+export const SortFieldChoice = choice(SORT_FIELDS)
+export const SortOrderChoice = choice(SORT_ORDERS)
 export const isPriority = oneOf(PRIORITIES)
 export const isSortField = oneOf(SORT_FIELDS)
 export const isSortOrder = oneOf(SORT_ORDERS)
@@ -92,45 +95,63 @@ export const InstantFromIso = Schema.String.annotate({
 )
 
 /** Title: 1–255 characters once trimmed; stored trimmed. */
-export const Title = Schema.Trim.check(
-  Schema.isMinLength(1, { message: "String should have at least 1 character" }),
-  Schema.isMaxLength(255, { message: "String should have at most 255 characters" })
+export const Title = Schema.String.annotate({ description: "1–255 characters once trimmed; stored trimmed" }).check(
+  describedAs({ minLength: 1, maxLength: 255, pattern: "\\S" })
+).pipe(
+  Schema.decodeTo(
+    Schema.Trimmed.check(
+      isNulFree,
+      Schema.isMinLength(1, { message: "String should have at least 1 character" }),
+      Schema.isMaxLength(255, { message: "String should have at most 255 characters" })
+    ),
+    SchemaTransformation.trim()
+  )
 )
 export const Description = Schema.NullOr(
-  Schema.String.check(Schema.isMaxLength(10_000, { message: "String should have at most 10000 characters" }))
+  Text.check(Schema.isMaxLength(10_000, { message: "String should have at most 10000 characters" }))
 )
 
 /** A task as every endpoint answers it (instants as ISO 8601 with milliseconds, in UTC). */
 export class Task extends Schema.Class<Task>("Task")(
   Schema.Struct({
-    id: Schema.String,
+    id: TaskId,
     user_id: Schema.String,
     title: Schema.String,
     description: Schema.NullOr(Schema.String),
-    due_datetime: Schema.NullOr(Schema.Date),
-    priority: Schema.String,
+    due_datetime: Schema.NullOr(Instant),
+    priority: Priority,
     is_completed: Schema.Boolean,
-    created_at: Schema.Date,
-    updated_at: Schema.Date
+    created_at: Instant,
+    updated_at: Instant
   }).annotate({ identifier: "Task" })
 ) {}
 
-/** `POST /api/tasks`. `priority` is any string here so a bad one answers the old 400. */
+/** What a create body leaves out: the task is stored (and its retries compared) with these. */
+export const CREATE_DEFAULTS = { is_completed: false } as const
+
+/** `POST /api/tasks`. `priority` takes any string so a bad one answers the old 400. */
 export const CreateTaskBody = Schema.Struct({
   title: Title,
   description: omittable(Description),
   due_datetime: omittable(Schema.NullOr(InstantFromIso)),
-  priority: Schema.String,
-  is_completed: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false)))
+  priority: PriorityChoice,
+  // Optional in the type too, so a client may leave it out: `withCreateDefaults` fills it in.
+  is_completed: omittable(Schema.Boolean.annotate({ default: CREATE_DEFAULTS.is_completed }))
 }).annotate({ identifier: "TaskCreate" })
 export type CreateTaskBody = typeof CreateTaskBody.Type
+
+/** A create body with what it left out filled in. */
+export const withCreateDefaults = (body: CreateTaskBody) => ({
+  ...body,
+  is_completed: body.is_completed ?? CREATE_DEFAULTS.is_completed
+})
 
 /** `PUT /api/tasks/{task_id}`: only the fields present change. */
 export const UpdateTaskBody = Schema.Struct({
   title: omittable(Title),
   description: omittable(Description),
   due_datetime: omittable(Schema.NullOr(InstantFromIso)),
-  priority: omittable(Schema.String),
+  priority: omittable(PriorityChoice),
   is_completed: omittable(Schema.Boolean)
 }).annotate({ identifier: "TaskUpdate" })
 export type UpdateTaskBody = typeof UpdateTaskBody.Type
@@ -162,15 +183,16 @@ const INVALID_INTEGER = "Input should be a valid integer, unable to parse string
 
 /**
  * A query integer: blank text is not a number (as `Number("")` would have it), and whatever is not
- * an integer answers FastAPI's message. `description` documents the parameter (its text).
+ * an integer answers FastAPI's message. `annotations` document the parameter, on the number it is
+ * read as (OpenAPI describes the list's parameters by their decoded side: see Api.ts).
  */
 const queryInt = (
   checks: ReadonlyArray<SchemaAST.Check<number>>,
-  annotations: { readonly description?: string } = {}
+  annotations: { readonly description?: string; readonly default?: number } = {}
 ) =>
-  Schema.String.annotate(annotations).pipe(
+  Schema.String.pipe(
     Schema.decodeTo(
-      Schema.Number.check(Schema.isInt({ message: INVALID_INTEGER }), ...checks),
+      Schema.Number.check(Schema.isInt({ message: INVALID_INTEGER }), ...checks).annotate(annotations),
       SchemaTransformation.transformEffect({
         decode: (s, options) =>
           s.trim() === "" ? invalidQueryValue(INVALID_INTEGER)(s, options) : Effect.succeed(Number(s)),
@@ -183,16 +205,29 @@ const atLeast = (min: number) =>
 const atMost = (max: number) =>
   Schema.isLessThanOrEqualTo(max, { message: `Input should be less than or equal to ${max}` })
 
-/** `GET /api/tasks` query. Enum-like parameters are strings so bad values answer the old 400. */
+/** What a list query leaves out (the old backend's defaults). */
+export const LIST_DEFAULTS = { limit: 50, offset: 0, sort_by: "created_at", sort_order: "desc" } as const satisfies {
+  readonly limit: number
+  readonly offset: number
+  readonly sort_by: SortField
+  readonly sort_order: SortOrder
+}
+
+/**
+ * `GET /api/tasks` query. Enum-like parameters take any string so bad values answer the old 400.
+ * Every parameter is optional in the type too, so a client may leave any out: the service applies
+ * `LIST_DEFAULTS`.
+ */
 export const ListTasksQuery = Schema.Struct({
-  priority: omittable(Schema.String),
+  priority: omittable(PriorityChoice),
   completed: omittable(QueryBoolean),
-  limit: queryInt([atLeast(1), atMost(100)]).pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(50))),
-  offset: queryInt([atLeast(0)], {
-    description: "Tasks to skip. Costs grow with it: to read far into a list, page with `cursor` instead."
-  }).pipe(Schema.withDecodingDefaultTypeKey(Effect.succeed(0))),
-  sort_by: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("created_at"))),
-  sort_order: Schema.String.pipe(Schema.withDecodingDefaultKey(Effect.succeed("desc"))),
+  limit: omittable(queryInt([atLeast(1), atMost(100)], { default: LIST_DEFAULTS.limit })),
+  offset: omittable(queryInt([atLeast(0)], {
+    description: "Tasks to skip. Costs grow with it: to read far into a list, page with `cursor` instead.",
+    default: LIST_DEFAULTS.offset
+  })),
+  sort_by: omittable(SortFieldChoice.annotate({ default: LIST_DEFAULTS.sort_by })),
+  sort_order: omittable(SortOrderChoice.annotate({ default: LIST_DEFAULTS.sort_order })),
   cursor: omittable(ListCursorParameter)
 })
 export type ListTasksQuery = typeof ListTasksQuery.Type
@@ -213,11 +248,11 @@ export interface TaskListRequest {
 export class TaskPage extends Schema.Class<TaskPage>("TaskPage")(
   Schema.Struct({
     tasks: Schema.Array(Task),
-    total_count: Schema.Finite.annotate({
+    total_count: Count.annotate({
       description: "All of the caller's tasks that match the filters, not only this page's"
     }),
-    limit: Schema.Finite,
-    offset: Schema.Finite,
+    limit: Count,
+    offset: Count,
     next_cursor: Schema.NullOr(Schema.String).annotate({
       description: "Pass as `cursor` (with the same query) for the next page; null when this page is the last"
     })

@@ -4,14 +4,16 @@
  * and the change feed's position (`after` / `cursor` of WatchTasks). No server code: clients
  * import this.
  */
-import { Option, Schema } from "effect"
+import { Schema } from "effect"
 import { ValidationFailed } from "../Errors.js"
 import { SORT_FIELDS, SORT_ORDERS, type SortField, type SortOrder } from "./TaskSort.js"
 
 // ---------------------------------------------------------------------------------------------
-// The list cursor (keyset pagination). Opaque to clients: base64url of a small JSON object naming
-// the query it continues (sort and filters) and where the previous page ended (the last row's sort
-// key and id). It is not signed: whatever it says, it only selects among the caller's own tasks.
+// The list cursor (keyset pagination): a small JSON object naming the query it continues (sort and
+// filters) and where the previous page ended (the last row's sort key and id). The key is content
+// (a title, when sorting by title), so clients never see it: the service seals the JSON before it
+// hands a cursor out and opens it when it comes back (infra/tasks/ListCursors.ts); to a client a
+// cursor is opaque base64url text.
 
 /** Where a page ended: the last row's sort key, as the repository renders it, and its id. */
 export interface KeysetPosition {
@@ -104,12 +106,10 @@ const CursorContents = CursorFields.check(
 )
 export type ListCursor = typeof CursorContents.Type
 
-const ListCursorText = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(CursorContents)))
-export const decodeListCursor = Schema.decodeUnknownOption(ListCursorText)
+/** A cursor's JSON, as it is sealed: what the list query can use, or nothing. */
+export const decodeListCursorJson = Schema.decodeUnknownOption(Schema.fromJsonString(CursorContents))
 // Encoded without the checks, which cannot fail: what the database wrote, it reads back.
-const encodeListCursor = Schema.encodeSync(
-  Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(CursorFields)))
-)
+export const encodeListCursorJson = Schema.encodeSync(Schema.fromJsonString(CursorFields))
 
 /** The sort and filters a cursor is made for, and must be used with. */
 export interface ListShape {
@@ -119,17 +119,16 @@ export interface ListShape {
   readonly completed: boolean | undefined
 }
 
-/** The cursor of the page after `position`, for the same query. */
-export const cursorAfter = (query: ListShape, position: KeysetPosition) =>
-  encodeListCursor({
-    v: 1,
-    sort_by: query.sort_by,
-    sort_order: query.sort_order,
-    priority: query.priority ?? null,
-    completed: query.completed ?? null,
-    key: position.key,
-    id: position.id
-  })
+/** What the cursor of the page after `position` carries, for the same query. */
+export const cursorAfter = (query: ListShape, position: KeysetPosition): ListCursor => ({
+  v: 1,
+  sort_by: query.sort_by,
+  sort_order: query.sort_order,
+  priority: query.priority ?? null,
+  completed: query.completed ?? null,
+  key: position.key,
+  id: position.id
+})
 
 /** Whether `cursor` continues this query: a position is only meaningful in the order it was taken in. */
 export const cursorContinues = (cursor: ListCursor, query: ListShape) =>
@@ -148,14 +147,27 @@ export const cursorMismatch = () =>
 export const cursorWithOffset = () => queryIssue("offset", "offset must be 0 when a cursor is given")
 
 /**
- * `cursor` as the query takes it: opaque text, checked to decode (else 422 at `query.cursor`). The
- * description sits on the text itself: OpenAPI describes query parameters by their encoded side.
+ * The longest cursor the service hands out, with room: a 255-character title escaped to JSON, sealed,
+ * in base64url. Anything longer is refused before any work is spent on it.
+ */
+export const MAX_LIST_CURSOR_LENGTH = 4096
+
+const LIST_CURSOR_TEXT = /^[A-Za-z0-9_-]+$/
+
+/**
+ * `cursor` as the query takes it: opaque base64url text (else 422 at `query.cursor`); whether it
+ * opens is for the service to say, with the same 422. The description sits on the text itself:
+ * OpenAPI describes query parameters by their encoded side.
  */
 export const ListCursorParameter = Schema.String.annotate({
   description: "The `next_cursor` of the previous page: the page after it, for the same query (same " +
     "sort_by, sort_order, priority and completed, else 422), at the same cost however far into the " +
     "list. With a cursor, `offset` must be 0 or absent."
-}).check(Schema.makeFilter((text: string) => Option.isSome(decodeListCursor(text)), { message: INVALID_CURSOR }))
+}).check(
+  Schema.makeFilter((text: string) => text.length <= MAX_LIST_CURSOR_LENGTH && LIST_CURSOR_TEXT.test(text), {
+    message: INVALID_CURSOR
+  })
+)
 
 // ---------------------------------------------------------------------------------------------
 // The feed cursor: a position in the change feed (a `task_change` id, a PostgreSQL bigint).

@@ -13,7 +13,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       headers: IdempotencyHeaders,
       success: Envelope(Task).pipe(HttpApiSchema.status(201)),
       error: [BadRequest.Response, IdempotencyKeyReused.Response]
-    }).annotate(
+    }).annotate(OpenApi.Summary, "Create a task").annotate(
       OpenApi.Description,
       "With an `Idempotency-Key` header, a retry with the same key and body within 24 hours answers the " +
         "original 201 (same task) and creates nothing; the same key with another body answers 422 " +
@@ -23,29 +23,29 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       query: ListTasksQuery,
       success: Envelope(TaskPage),
       error: BadRequest.Response
-    }),
+    }).annotate(OpenApi.Summary, "List the caller's tasks"),
     HttpApiEndpoint.get("get", "/api/tasks/:task_id", {
       params: TaskPath,
       success: Envelope(Task),
       error: TaskNotFound.Response
-    }),
+    }).annotate(OpenApi.Summary, "Read a task"),
     HttpApiEndpoint.put("update", "/api/tasks/:task_id", {
       params: TaskPath,
       payload: UpdateTaskBody,
       success: Envelope(Task),
       error: [TaskNotFound.Response, BadRequest.Response]
-    }),
+    }).annotate(OpenApi.Summary, "Change a task's fields (those present)"),
     HttpApiEndpoint.patch("setCompleted", "/api/tasks/:task_id/complete", {
       params: TaskPath,
       payload: SetCompletedBody,
       success: Envelope(Task),
       error: TaskNotFound.Response
-    }),
+    }).annotate(OpenApi.Summary, "Mark a task completed or not"),
     HttpApiEndpoint.delete("delete", "/api/tasks/:task_id", {
       params: TaskPath,
       success: NoContent,
       error: TaskNotFound.Response
-    })
+    }).annotate(OpenApi.Summary, "Delete a task")
   )
   .middleware(Authentication)
   .annotate(OpenApi.Description, "A user's tasks. Another user's task answers 404, never 403.")

@@ -2,7 +2,7 @@
 import { Effect, Layer, Option, Schema } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Api } from "../../domain/Api.js"
-import { isLogoutScope, LOGOUT_SCOPES } from "../../domain/auth/Auth.js"
+import { isLogoutScope, LOGOUT_SCOPES, withChangePasswordDefaults } from "../../domain/auth/Auth.js"
 import { CurrentCaller } from "../../domain/auth/AuthApi.js"
 import { isLegacySessionId, LEGACY_SESSION_ID, SessionId } from "../../domain/auth/Session.js"
 import { normaliseEmail } from "../../domain/auth/User.js"
@@ -153,7 +153,7 @@ export const AuthHttpLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
             [{ name: "change-password:user", rule: rules.changePasswordPerUser, subject: caller.user.id }],
             "closed"
           )
-          yield* accounts.changePassword(caller, payload)
+          yield* accounts.changePassword(caller, withChangePasswordDefaults(payload))
         }))
       .handle("jwks", () =>
         Effect.succeed(tokens.jwks))

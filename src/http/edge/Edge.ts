@@ -103,8 +103,9 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
             HttpServerResponse.setHeaders(response, {
               ...state.headers,
               ...SECURITY_HEADERS,
-              // Tokens and account data must not sit in caches; nothing this API answers is cacheable.
-              "Cache-Control": "no-store",
+              // Tokens and account data must not sit in caches: nothing the API answers is cacheable.
+              // Only a route that says otherwise (the docs page and its script) keeps its own.
+              ...(response.headers["cache-control"] === undefined ? { "Cache-Control": "no-store" } : {}),
               "X-Request-Id": requestId,
               // Draining: a keep-alive connection would hold the drain open and carry requests the
               // server is about to stop serving; Node ends the socket after this response.

@@ -4,9 +4,10 @@
  *   HttpApi before its errors are encoded: it turns request decode failures (path, query, header,
  *   body; malformed JSON) into FastAPI's 422 shape, where HttpApi itself answers an empty 400.
  * - `apiErrorMiddleware` wraps the whole router (every route, `/rpc` too, and the route lookup)
- *   inside the edge: it enforces the body limit before anything reads the body; an unknown route
- *   answers a JSON 404, and a bug a JSON 500 (logged, never detailed). A database failure that
- *   escaped its repository's mapping still answers 503 `database_unavailable`, not 500.
+ *   inside the edge: it enforces the body limit and the nesting bound (JsonDepth.ts) before anything
+ *   parses the body; an unknown route answers a JSON 404, and a bug a JSON 500 (logged, never
+ *   detailed). A database failure that escaped its repository's mapping still answers 503
+ *   `database_unavailable`, not 500.
  * `edgeMiddleware` (Edge.ts) adds the headers every response carries and enforces REQUEST_TIMEOUT.
  */
 import { ByteSize, Cause, Effect, Schema, SchemaIssue } from "effect"
@@ -16,6 +17,7 @@ import { ApiErrors } from "../../domain/Api.js"
 import { PayloadTooLarge, ServiceUnavailable, ValidationFailed, type ValidationIssue } from "../../domain/Errors.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { isSqlError, isUnavailable } from "../../infra/platform/DatabaseErrors.js"
+import { MAX_JSON_DEPTH, pathPastDepth } from "./JsonDepth.js"
 
 /** Path parameters of the API: an issue under one of these is located in the path. */
 const PATH_PARAMETERS = new Set<PropertyKey>(["task_id", "session_id"])
@@ -113,10 +115,11 @@ const malformedJson = () => ValidationFailed.at(["body"], "JSON decode error", "
  * of an unread body).
  */
 const readBodyWithin = (request: HttpServerRequest.HttpServerRequest, maxBytes: ByteSize.ByteSize) =>
-  request.text.pipe(
-    Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBytes),
-    Effect.asVoid
-  )
+  request.text.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBytes))
+
+/** A body nested past the bound: 422 at the first value past it, before a schema or a log recurses into it. */
+const nestedTooDeep = (path: ReadonlyArray<string | number>) =>
+  errorResponse(422, ValidationFailed.at(["body", ...path], `JSON nested deeper than ${MAX_JSON_DEPTH} levels`))
 
 /** A lost database connection is never a bug, even where a repository did not map it: "retry later". */
 export const isLostDatabase = (error: unknown) => isSqlError(error) && isUnavailable(error)
@@ -170,7 +173,10 @@ export const apiErrorMiddleware = Effect.map(AppConfig, ({ maxBodyBytes }) => {
       if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return Effect.succeed(payloadTooLarge())
       return Effect.matchEffect(readBodyWithin(request, maxBytes), {
         onFailure: () => Effect.succeed(payloadTooLarge()),
-        onSuccess: () => answered
+        onSuccess: (body) => {
+          const tooDeep = pathPastDepth(body)
+          return tooDeep === undefined ? answered : Effect.succeed(nestedTooDeep(tooDeep))
+        }
       })
     })
 })

@@ -7,22 +7,25 @@
  * the JWT keys and secrets (JwtKeys.ts), the environment with its old names and `.env`
  * (Environment.ts), the rules across settings (Rules.ts) and the diagnostic (Problems.ts).
  */
-import { Config, ConfigProvider, Duration, Effect, Layer, Option, Result } from "effect"
+import { Config, ConfigProvider, Duration, Effect, Layer, Option, Redacted, Result } from "effect"
 import { resolve } from "node:path"
 import { type Environment, readEnvironment } from "./config/Environment.js"
 import {
   accessTokenTtl,
   boolean,
   choice,
+  choices,
   databaseUrl,
   duration,
   instant,
   integer,
   origins,
-  otlpEndpoint,
   otlpHeaders,
+  otlpUrl,
   rateRule,
+  ratio,
   redisUrl,
+  resourceAttributes,
   sessionCheckInterval,
   trustProxy
 } from "./config/Fields.js"
@@ -35,7 +38,13 @@ import {
 } from "./config/JwtKeys.js"
 import { ConfigInvalid, problemsOf } from "./config/Problems.js"
 import { crossFieldProblems } from "./config/Rules.js"
-import { AppConfig, type AppConfigShape } from "./config/Settings.js"
+import {
+  AppConfig,
+  type AppConfigShape,
+  type OtelSettings,
+  OTLP_PROTOCOLS,
+  TRACES_SAMPLERS
+} from "./config/Settings.js"
 
 export { readEnvironment } from "./config/Environment.js"
 export { parseDuration } from "./config/Fields.js"
@@ -50,8 +59,10 @@ export {
   type LogFormat,
   type LogLevelName,
   type OtelSettings,
+  type OtlpProtocol,
   type RateLimitSettings,
   type RateRule,
+  type TracesSampler,
   type TrustProxy
 } from "./config/Settings.js"
 
@@ -69,11 +80,42 @@ const rateLimitFields = {
 }
 
 const otelFields = {
-  endpoint: otlpEndpoint,
-  serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault("tasks-api")),
+  disabled: boolean("OTEL_SDK_DISABLED", false),
+  endpoint: otlpUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
+  tracesEndpoint: otlpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+  metricsEndpoint: otlpUrl("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+  protocol: choice("OTEL_EXPORTER_OTLP_PROTOCOL", OTLP_PROTOCOLS, "http/protobuf"),
+  serviceName: Config.option(Config.String("OTEL_SERVICE_NAME")),
+  resourceAttributes,
   headers: otlpHeaders,
   tracesExportInterval: integer("OTEL_BSP_SCHEDULE_DELAY", 5_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
-  metricsExportInterval: integer("OTEL_METRIC_EXPORT_INTERVAL", 60_000, 1, 3_600_000).pipe(Config.map(Duration.millis))
+  metricsExportInterval: integer("OTEL_METRIC_EXPORT_INTERVAL", 60_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
+  tracesExporters: choices("OTEL_TRACES_EXPORTER", ["otlp", "none"], "otlp"),
+  metricsExporters: choices("OTEL_METRICS_EXPORTER", ["otlp", "prometheus", "none"], "otlp"),
+  sampler: choice("OTEL_TRACES_SAMPLER", TRACES_SAMPLERS, "parentbased_always_on"),
+  samplerRatio: ratio("OTEL_TRACES_SAMPLER_ARG", 1),
+  prometheusHost: Config.String("OTEL_EXPORTER_PROMETHEUS_HOST").pipe(Config.withDefault("localhost")),
+  prometheusPort: integer("OTEL_EXPORTER_PROMETHEUS_PORT", 9464, 1, 65535)
+}
+
+const otelSettings = Config.all(otelFields)
+
+/** The OTel settings as the service uses them: what is exported, and the variables for the exporters. */
+const otelSettingsOf = (
+  { serviceName, ...read }: Config.Success<typeof otelSettings>,
+  env: Map<string, string>
+): OtelSettings => {
+  const on = !read.disabled
+  return {
+    ...read,
+    serviceName: Option.getOrElse(serviceName, () => read.resourceAttributes["service.name"] ?? "tasks-api"),
+    tracesExported: on && read.tracesExporters.includes("otlp") &&
+      (Option.isSome(read.tracesEndpoint) || Option.isSome(read.endpoint)),
+    metricsExported: on && (read.metricsExporters.includes("prometheus") ||
+      (read.metricsExporters.includes("otlp") &&
+        (Option.isSome(read.metricsEndpoint) || Option.isSome(read.endpoint)))),
+    environment: Redacted.make(Object.fromEntries([...env].filter(([name]) => name.startsWith("OTEL_"))))
+  }
 }
 
 /** The top-level settings (the groups are below). */
@@ -119,7 +161,7 @@ const topLevelFields = {
 const settings = Config.all({
   ...topLevelFields,
   rateLimit: Config.all(rateLimitFields),
-  otel: Config.all(otelFields)
+  otel: otelSettings
 })
 
 /**
@@ -157,6 +199,7 @@ export const loadConfig = (
     const production = s.env === "production"
     return {
       ...s,
+      otel: otelSettingsOf(s.otel, source.env),
       dataDir,
       jwtSecret,
       refreshTokenSecret: refreshTokenSecretOf(jwtSecret, signing),

@@ -206,7 +206,7 @@ export const DatabaseConnectionLive: Layer.Layer<
 const PoolGaugeLive = Layer.effectDiscard(
   Effect.gen(function*() {
     const config = yield* AppConfig
-    if (Option.isNone(config.otel.endpoint)) return
+    if (!config.otel.metricsExported) return
     const client = yield* PgClient.PgClient
     const applicationName = client.config.applicationName ?? APPLICATION_NAME
     yield* Effect.forkScoped(trackPoolInUse(client, applicationName, config.otel.metricsExportInterval))

@@ -1,18 +1,20 @@
 /**
- * The service's metrics (Effect `Metric`s, exported over OTLP with the traces when
- * OTEL_EXPORTER_OTLP_ENDPOINT is set). Labels are bounded: route templates, status codes, outcomes.
+ * The service's metrics (Effect `Metric`s, exported over OTLP with the traces, or served to
+ * Prometheus: Telemetry.ts). Labels are bounded: route templates, status codes, outcomes.
  */
 import { Duration, Effect, Metric } from "effect"
 import type { SqlClient } from "effect/sql"
 
-export const httpRequests = Metric.counter("http.server.requests", {
-  description: "HTTP requests served, by route template, method and status",
-  incremental: true
-})
-
-export const httpRequestDuration = Metric.histogram("http.server.duration", {
-  description: "HTTP request duration in milliseconds, by route template, method and status",
-  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
+/**
+ * OpenTelemetry's HTTP server metric (semantic conventions 1.x, stable): seconds, with the
+ * conventions' advised bucket boundaries. Its count is the number of requests. Effect carries a
+ * metric's unit as its `unit` attribute; the OTLP serialization (Telemetry.ts) moves it out of
+ * the data points.
+ */
+export const httpRequestDuration = Metric.histogram("http.server.request.duration", {
+  description: "Duration of HTTP server requests",
+  attributes: { unit: "seconds" },
+  boundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 })
 
 export const signins = Metric.counter("auth.signins", {
@@ -96,3 +98,22 @@ export const countRefreshReuse = Metric.update(refreshReuses, 1)
 /** A request refused with 429 by `rule` (a bounded rule name such as `signin:ip`). */
 export const countRateLimitRejection = (rule: string) =>
   Metric.update(Metric.withAttributes(rateLimitRejections, { rule }), 1)
+
+/**
+ * Metric attributes whose OpenTelemetry type is an integer. Effect's attributes are strings; the
+ * OTLP serialization (Telemetry.ts) writes these as integers.
+ */
+export const INTEGER_ATTRIBUTES: ReadonlySet<string> = new Set(["http.response.status_code"])
+
+/**
+ * Prometheus names by OpenTelemetry's compatibility rules: the unit as a suffix, `_total` on
+ * counters (the formatter then turns dots into underscores).
+ */
+const PROMETHEUS_SUFFIXES: ReadonlyMap<string, string> = new Map([
+  ["http.server.request.duration", "_seconds"],
+  ["auth.signins", "_total"],
+  ["auth.refresh.reuse_detected", "_total"],
+  ["ratelimit.rejections", "_total"]
+])
+
+export const prometheusNameOf = (name: string): string => name + (PROMETHEUS_SUFFIXES.get(name) ?? "")

@@ -25,6 +25,13 @@ const CREDENTIAL_SHAPES: ReadonlyArray<RegExp> = [
   /[A-Za-z0-9_-]{64,}/g
 ]
 
+/**
+ * Arrays are scrubbed item by item down to this depth; deeper, a log line or span carries this
+ * marker (one recursion per level: a value nested past the stack would throw in the logger).
+ */
+const MAX_SCRUB_DEPTH = 32
+const TOO_DEEP = "<nested too deep>"
+
 /** Shorter values would be replaced wherever they happen to occur, for no protection. */
 const MIN_SECRET_LENGTH = 8
 
@@ -59,9 +66,11 @@ export const makeScrubber = (secrets: ReadonlyArray<string>): Scrubber => {
     return out
   }
 
-  const scrubUnknown = (value: unknown): unknown => {
+  const scrubUnknown = (value: unknown, depth = 0): unknown => {
     if (typeof value === "string") return text(value)
-    if (Array.isArray(value)) return value.map(scrubUnknown)
+    if (Array.isArray(value)) {
+      return depth < MAX_SCRUB_DEPTH ? value.map((item) => scrubUnknown(item, depth + 1)) : TOO_DEEP
+    }
     if (value === null || typeof value !== "object") return value
     // Objects are exported as their text anyway: scrub that text, so nothing nested slips through.
     return text(Inspectable.toStringUnknown(value))
@@ -96,7 +105,7 @@ const redactedValuesOf = (config: AppConfigShape): Array<string> => {
   const urls = [
     ...Option.toArray(config.databaseUrl).map(Redacted.value),
     ...Option.toArray(config.rateLimit.redisUrl).map(Redacted.value),
-    ...Option.toArray(config.otel.endpoint)
+    ...[config.otel.endpoint, config.otel.tracesEndpoint, config.otel.metricsEndpoint].flatMap(Option.toArray)
   ]
   return [
     Redacted.value(config.jwtSecret),

@@ -1,15 +1,40 @@
 /**
- * OpenTelemetry for the whole service: spans and metrics exported over OTLP/HTTP (JSON) to
- * `OTEL_EXPORTER_OTLP_ENDPOINT`, nothing exported while it is unset. Provided beneath every other
- * layer (it sets the tracer and `Headers.CurrentRedactedNames`, which layers built on it see), so
- * the boot, the migrations and every request fiber trace through it.
+ * OpenTelemetry for the whole service: spans and metrics exported over OTLP/HTTP, and metrics
+ * served for Prometheus to scrape, as the standard OTEL_* variables say. effect/observability's
+ * exporters read those variables themselves (endpoints per signal, headers, intervals, timeouts,
+ * compression, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES); this layer adds
+ * what they lack: OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_TRACES_SAMPLER and the Prometheus exporter.
+ *
+ * Provided beneath every other layer (it sets the tracer and `Headers.CurrentRedactedNames`,
+ * which layers built on it see), so the boot, the migrations and every request fiber trace
+ * through it.
  */
-import { ConfigProvider, Effect, Layer, Option, Redacted, Tracer } from "effect"
-import { FetchHttpClient, Headers, HttpMiddleware } from "effect/http"
-import { OtlpExporter, OtlpMetrics, OtlpSerialization, OtlpTracer } from "effect/observability"
+import { NodeHttpServer } from "@effect/platform-node"
+import { ConfigProvider, Effect, Layer, Redacted, Tracer } from "effect"
+import {
+  FetchHttpClient,
+  Headers,
+  HttpMiddleware,
+  HttpServer,
+  type HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse
+} from "effect/http"
+import {
+  type OtlpMetrics,
+  OtlpMetrics as Metrics,
+  type OtlpResource,
+  OtlpSerialization,
+  OtlpTracer,
+  PrometheusMetrics
+} from "effect/observability"
+import { createServer } from "node:http"
 import { AppConfig, type AppConfigShape } from "./Config.js"
+import { INTEGER_ATTRIBUTES, prometheusNameOf } from "./Metrics.js"
 import { scrubberOf } from "./Redaction.js"
+import { samplingTracer } from "./Sampling.js"
 import { redactingTracer } from "./SpanRedaction.js"
+import { SERVICE_VERSION } from "./Version.js"
 
 /**
  * Request and response headers the server span must not copy, beyond the platform's
@@ -39,54 +64,131 @@ const RedactHeadersLive = Layer.mergeAll(
 )
 
 /**
- * Every setting is read once, in Config.ts. The exporters' resource would otherwise also read
- * OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_VERSION from the process environment, unvalidated.
+ * The variables the exporters read: the OTEL_* ones as set (checked in Config.ts), with this
+ * service's defaults where they are unset. The deployment environment comes first among the
+ * resource attributes, so OTEL_RESOURCE_ATTRIBUTES may override it (the last entry wins).
  */
-const withoutAmbientConfig = Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({}))
-
-const exportersLive = (config: AppConfigShape, endpoint: string) => {
-  const base = endpoint.replace(/\/+$/, "")
-  const resource = {
-    serviceName: config.otel.serviceName,
-    attributes: { "deployment.environment.name": config.env }
+const exporterVariables = (config: AppConfigShape): Record<string, string> => {
+  const { otel } = config
+  const set = Redacted.value(otel.environment)
+  const resource = `deployment.environment.name=${encodeURIComponent(config.env)}`
+  return {
+    ...set,
+    OTEL_SERVICE_NAME: otel.serviceName,
+    ...(set.OTEL_SERVICE_VERSION === undefined && otel.resourceAttributes["service.version"] === undefined
+      ? { OTEL_SERVICE_VERSION: SERVICE_VERSION }
+      : {}),
+    OTEL_RESOURCE_ATTRIBUTES: set.OTEL_RESOURCE_ATTRIBUTES === undefined
+      ? resource
+      : `${resource},${set.OTEL_RESOURCE_ATTRIBUTES}`,
+    // The specification's default, where effect/observability exports nothing without them.
+    OTEL_TRACES_EXPORTER: otel.tracesExporters.join(","),
+    OTEL_METRICS_EXPORTER: otel.metricsExporters.join(",")
   }
-  const headers = Object.fromEntries(
-    Object.entries(config.otel.headers).map(([name, value]) => [name, Redacted.value(value)])
+}
+
+/**
+ * A data point's attributes as OpenTelemetry types them: the unit is the metric's (Effect carries
+ * it as an attribute), and a status code an integer (Effect's attributes are strings).
+ */
+const conformPoint = <P extends { readonly attributes?: Array<OtlpResource.KeyValue> | undefined }>(point: P): P => ({
+  ...point,
+  attributes: point.attributes?.flatMap((attribute) =>
+    attribute.key === "unit" || attribute.key === "time_unit"
+      ? []
+      : INTEGER_ATTRIBUTES.has(attribute.key) && attribute.value.stringValue !== undefined
+      ? [{ key: attribute.key, value: { intValue: Number(attribute.value.stringValue) } }]
+      : [attribute]
   )
-  const tracer = Layer.effect(
+})
+
+const conformMetrics = (data: OtlpMetrics.MetricsData): OtlpMetrics.MetricsData => ({
+  resourceMetrics: data.resourceMetrics.map((resource) => ({
+    ...resource,
+    scopeMetrics: resource.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map((metric) => ({
+        ...metric,
+        ...(metric.sum && { sum: { ...metric.sum, dataPoints: metric.sum.dataPoints.map(conformPoint) } }),
+        ...(metric.gauge && { gauge: { ...metric.gauge, dataPoints: metric.gauge.dataPoints.map(conformPoint) } }),
+        ...(metric.histogram &&
+          { histogram: { ...metric.histogram, dataPoints: metric.histogram.dataPoints.map(conformPoint) } })
+      }))
+    }))
+  }))
+})
+
+/** OTEL_EXPORTER_OTLP_PROTOCOL's serialization, metrics conformed on the way. */
+const serializationOf = (config: AppConfigShape) =>
+  Layer.effect(
+    OtlpSerialization.OtlpSerialization,
+    Effect.map(OtlpSerialization.OtlpSerialization, (inner) => ({
+      ...inner,
+      metrics: (data: OtlpMetrics.MetricsData) => inner.metrics(conformMetrics(data))
+    }))
+  ).pipe(
+    Layer.provide(config.otel.protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf)
+  )
+
+/** The OTLP tracer, its spans sampled, then scrubbed. */
+const tracesLive = (config: AppConfigShape) =>
+  Layer.effect(
     Tracer.Tracer,
-    OtlpTracer.make({
-      url: `${base}/v1/traces`,
-      resource,
-      headers,
-      exportInterval: config.otel.tracesExportInterval
-    }).pipe(
-      withoutAmbientConfig,
-      Effect.map((tracer) => redactingTracer(tracer, scrubberOf(config)))
+    Effect.map(
+      Effect.tracer,
+      (tracer) =>
+        redactingTracer(samplingTracer(tracer, config.otel.sampler, config.otel.samplerRatio), scrubberOf(config))
     )
-  )
-  const metrics = Layer.effectDiscard(
-    OtlpMetrics.make({
-      url: `${base}/v1/metrics`,
-      resource,
-      headers,
-      exportInterval: config.otel.metricsExportInterval
-    }).pipe(withoutAmbientConfig)
-  )
-  return Layer.mergeAll(tracer, metrics).pipe(
-    // One flusher for both exporters (each also flushes when its scope closes).
-    Layer.provide(OtlpExporter.layerFlusher),
-    Layer.provide(OtlpSerialization.layerJson),
-    Layer.provide(FetchHttpClient.layer)
+  ).pipe(Layer.provide(OtlpTracer.layerFromConfig()))
+
+/**
+ * `GET /metrics` in Prometheus' text format on a listener of its own (OTEL_EXPORTER_PROMETHEUS_HOST
+ * and _PORT, `localhost:9464` by default as in the OpenTelemetry SDK): scrapes pass no rate limit,
+ * authentication or access log, and the API's port does not publish the service's internals.
+ */
+const prometheusLive = ({ otel }: AppConfigShape) => {
+  // Its own handler, not `PrometheusMetrics.layerHttp`: that adds the route to the shared
+  // `HttpRouter` layer, the API's router too.
+  const handler = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (request.method !== "GET" || request.url.split("?")[0] !== "/metrics") {
+      return HttpServerResponse.empty({ status: 404 })
+    }
+    const text = yield* PrometheusMetrics.format({ metricNameMapper: prometheusNameOf })
+    return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+  })
+  return HttpServer.serve(handler).pipe(
+    // Scrapes are not traced.
+    Layer.provide(Layer.succeed(HttpMiddleware.TracerDisabledWhen, () => true)),
+    Layer.provide(NodeHttpServer.layer(createServer, { host: otel.prometheusHost, port: otel.prometheusPort })),
+    Layer.merge(Layer.effectDiscard(
+      Effect.logInfo("metrics served for Prometheus").pipe(
+        Effect.annotateLogs({ url: `http://${otel.prometheusHost}:${otel.prometheusPort}/metrics` })
+      )
+    ))
   )
 }
 
-/** Header redaction always; the OTLP exporters when an endpoint is configured. */
-export const TelemetryLive: Layer.Layer<never, never, AppConfig> = Layer.unwrap(
+const exportersLive = (config: AppConfigShape) => {
+  const { otel } = config
+  const prometheus = !otel.disabled && otel.metricsExporters.includes("prometheus")
+  return Layer.mergeAll(
+    otel.tracesExported ? tracesLive(config) : Layer.empty,
+    // Off unless OTEL_METRICS_EXPORTER has otlp and a metrics URL is set (it reads them itself).
+    Layer.empty.pipe(Layer.provide(Metrics.layerFromConfig())),
+    prometheus ? prometheusLive(config) : Layer.empty
+  ).pipe(
+    Layer.provide(serializationOf(config)),
+    Layer.provide(FetchHttpClient.layer),
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(exporterVariables(config))))
+  )
+}
+
+/** Header redaction always; the exporters as configured. */
+export const TelemetryLive: Layer.Layer<never, HttpServerError.ServeError, AppConfig> = Layer.unwrap(
   Effect.map(AppConfig, (config) =>
-    Option.match(config.otel.endpoint, {
-      onNone: () => RedactHeadersLive,
+    config.otel.tracesExported || config.otel.metricsExported
       // In sequence: the exporters' layer is built with the redaction already in place.
-      onSome: (endpoint) => exportersLive(config, endpoint).pipe(Layer.provideMerge(RedactHeadersLive))
-    }))
+      ? exportersLive(config).pipe(Layer.provideMerge(RedactHeadersLive))
+      : RedactHeadersLive)
 )

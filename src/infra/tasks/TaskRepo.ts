@@ -6,7 +6,14 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import type { UserId } from "../../domain/auth/User.js"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
-import { type SortField, type SortOrder, Task, type TaskId, type TaskListRequest } from "../../domain/tasks/Task.js"
+import {
+  type Priority,
+  type SortField,
+  type SortOrder,
+  Task,
+  type TaskId,
+  type TaskListRequest
+} from "../../domain/tasks/Task.js"
 import { INSTANT_KEY_FORMAT, type KeysetPosition } from "../../domain/tasks/TaskCursor.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
 
@@ -16,7 +23,7 @@ export interface NewTask {
   readonly title: string
   readonly description: string | null
   readonly dueDatetime: Date | null
-  readonly priority: string
+  readonly priority: Priority
   readonly isCompleted: boolean
   readonly now: Date
 }
@@ -53,13 +60,14 @@ export interface TaskPageRows {
 
 export class TaskRepo extends Context.Service<TaskRepo, TaskRepoShape>()("tasks-api/TaskRepo") {}
 
+/** A row as the API wrote it: a canonical UUID for its id, one of `PRIORITIES` for its priority. */
 interface TaskRow {
-  readonly id: string
+  readonly id: TaskId
   readonly user_id: string
   readonly title: string
   readonly description: string | null
   readonly due_datetime: Date | null
-  readonly priority: string
+  readonly priority: Priority
   readonly is_completed: boolean
   readonly created_at: Date
   readonly updated_at: Date

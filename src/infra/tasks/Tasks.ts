@@ -17,23 +17,26 @@ import {
   isPriority,
   isSortField,
   isSortOrder,
+  LIST_DEFAULTS,
   type ListTasksQuery,
+  type Priority,
   Task,
   TaskId,
   TaskPage,
-  type UpdateTaskBody
+  type UpdateTaskBody,
+  withCreateDefaults
 } from "../../domain/tasks/Task.js"
 import {
   cursorAfter,
   cursorContinues,
   cursorMismatch,
   cursorWithOffset,
-  decodeListCursor,
   invalidListCursor
 } from "../../domain/tasks/TaskCursor.js"
 import { currentDate } from "../platform/Time.js"
 import { fingerprint } from "./Fingerprint.js"
 import { type IdempotencyEntry, IdempotencyRepo, IdempotencyRepoLive } from "./IdempotencyRepo.js"
+import { ListCursors, ListCursorsLive } from "./ListCursors.js"
 import { type TaskChanges, TaskRepo, TaskRepoLive } from "./TaskRepo.js"
 
 export interface TasksShape {
@@ -79,14 +82,18 @@ const encodeCreated = Schema.encodeEffect(CreatedResponse)
 const decodeCreated = Schema.decodeUnknownEffect(CreatedResponse)
 const encodeCreateBody = Schema.encodeEffect(CreateTaskBody)
 
+/** A create body whose priority is checked and whose left-out fields are filled in. */
+type ValidCreateBody = ReturnType<typeof withCreateDefaults> & { readonly priority: Priority }
+
 export const TasksLive = Layer.effect(
   Tasks,
   Effect.gen(function*() {
     const repo = yield* TaskRepo
     const idempotency = yield* IdempotencyRepo
+    const cursors = yield* ListCursors
     const now = currentDate
 
-    const insert = (userId: UserId, body: CreateTaskBody, at: Date) =>
+    const insert = (userId: UserId, body: ValidCreateBody, at: Date) =>
       repo.insert({
         id: TaskId.make(randomUUID()),
         userId,
@@ -107,7 +114,7 @@ export const TasksLive = Layer.effect(
         : Effect.map(Effect.orDie(decodeCreated(entry.body)), (response) => response.data)
 
     const createIdempotent = Effect.fn("Tasks.createIdempotent")(
-      function*(userId: UserId, body: CreateTaskBody, key: string) {
+      function*(userId: UserId, body: ValidCreateBody, key: string) {
         // The decoded body, encoded back: defaults applied and values normalised (a trimmed title,
         // an ISO instant), so retries that mean the same request match.
         const requestFingerprint = fingerprint(yield* Effect.orDie(encodeCreateBody(body)))
@@ -134,17 +141,26 @@ export const TasksLive = Layer.effect(
     )
 
     const create: TasksShape["create"] = Effect.fn("Tasks.create")(function*(userId, body, idempotencyKey) {
-      if (!isPriority(body.priority)) return yield* invalidPriority()
-      if (idempotencyKey !== undefined) return yield* createIdempotent(userId, body, idempotencyKey)
-      return yield* insert(userId, body, yield* now)
+      const { priority } = body
+      if (!isPriority(priority)) return yield* invalidPriority()
+      const valid = { ...withCreateDefaults(body), priority }
+      if (idempotencyKey !== undefined) return yield* createIdempotent(userId, valid, idempotencyKey)
+      return yield* insert(userId, valid, yield* now)
     })
 
     const list: TasksShape["list"] = Effect.fn("Tasks.list")(function*(userId, query) {
-      const { completed, limit, offset, priority, sort_by, sort_order } = query
-      // The query schema has refused a cursor that does not decode; callers that skip it get the same 422.
+      const {
+        completed,
+        limit = LIST_DEFAULTS.limit,
+        offset = LIST_DEFAULTS.offset,
+        priority,
+        sort_by = LIST_DEFAULTS.sort_by,
+        sort_order = LIST_DEFAULTS.sort_order
+      } = query
+      // Sealed for this user by one of the service's keys, or the query's 422 for a bad cursor.
       const cursor = query.cursor === undefined
         ? undefined
-        : yield* Option.match(decodeListCursor(query.cursor), {
+        : yield* Option.match(cursors.open(userId, query.cursor), {
           onNone: () => Effect.fail(invalidListCursor()),
           onSome: Effect.succeed
         })
@@ -165,7 +181,10 @@ export const TasksLive = Layer.effect(
         sortOrder: sort_order,
         after: cursor === undefined ? undefined : { key: cursor.key, id: cursor.id }
       })
-      const next_cursor = Option.match(next, { onNone: () => null, onSome: (at) => cursorAfter(shape, at) })
+      const next_cursor = Option.match(next, {
+        onNone: () => null,
+        onSome: (at) => cursors.seal(userId, cursorAfter(shape, at))
+      })
       return new TaskPage({ tasks, total_count: total, limit, offset, next_cursor }, { disableChecks: true })
     })
 
@@ -200,4 +219,4 @@ export const TasksLive = Layer.effect(
 
     return { create, list, get, update, setCompleted, delete: delete_ }
   })
-).pipe(Layer.provide([TaskRepoLive, IdempotencyRepoLive]))
+).pipe(Layer.provide([TaskRepoLive, IdempotencyRepoLive, ListCursorsLive]))

@@ -150,15 +150,65 @@ export const redisUrl = Config.option(
   )
 )
 
-/** The OTLP collector's base URL. */
-export const otlpEndpoint = Config.option(
-  Config.String("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(
-    mapOrFail((raw: string) =>
-      /^https?:\/\//.test(raw.trim()) && URL.canParse(raw.trim())
-        ? Result.succeed(raw.trim())
-        : Result.fail(invalid("OTEL_EXPORTER_OTLP_ENDPOINT", "expected an http:// or https:// URL"))
+/** An OTLP/HTTP URL: the collector's base URL, or one signal's full URL. */
+export const otlpUrl = (name: string) =>
+  Config.option(
+    Config.String(name).pipe(
+      mapOrFail((raw: string) =>
+        /^https?:\/\//.test(raw.trim()) && URL.canParse(raw.trim())
+          ? Result.succeed(raw.trim())
+          : Result.fail(invalid(name, "expected an http:// or https:// URL"))
+      )
     )
   )
+
+/** A comma list of names among `values` (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER), in any case. */
+export const choices = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
+  Config.String(name).pipe(
+    Config.withDefault(fallback),
+    mapOrFail((raw: string) => {
+      const list = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
+      const found = list.flatMap((item) => values.filter((v) => v === item))
+      return found.length === list.length && found.length > 0
+        ? Result.succeed(found)
+        : Result.fail(invalid(name, `expected one or more of ${values.join(", ")}, separated by commas`))
+    })
+  )
+
+/** A fraction between 0 and 1 (OTEL_TRACES_SAMPLER_ARG). */
+export const ratio = (name: string, fallback: number) =>
+  Config.String(name).pipe(
+    Config.withDefault(String(fallback)),
+    mapOrFail((raw: string) => {
+      const value = Number(raw.trim())
+      return raw.trim() !== "" && value >= 0 && value <= 1
+        ? Result.succeed(value)
+        : Result.fail(invalid(name, "expected a number between 0 and 1"))
+    })
+  )
+
+/**
+ * `OTEL_RESOURCE_ATTRIBUTES`: `key=value,…`, values percent-encoded (the OTel format). Checked here
+ * so a bad list halts boot with the diagnostic; the exporters read the variable themselves.
+ */
+export const resourceAttributes = Config.String("OTEL_RESOURCE_ATTRIBUTES").pipe(
+  Config.withDefault(""),
+  mapOrFail((raw: string) => {
+    const attributes: Record<string, string> = {}
+    for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
+      const at = pair.indexOf("=")
+      const key = at > 0 ? pair.slice(0, at).trim() : ""
+      try {
+        attributes[decodeURIComponent(key)] = decodeURIComponent(pair.slice(at + 1).trim())
+      } catch {
+        return Result.fail(invalid("OTEL_RESOURCE_ATTRIBUTES", "invalid percent-encoding"))
+      }
+      if (key === "") {
+        return Result.fail(invalid("OTEL_RESOURCE_ATTRIBUTES", "expected comma-separated key=value pairs"))
+      }
+    }
+    return Result.succeed(attributes)
+  })
 )
 
 /** `k=v,k2=v2` (OTel's format: values may be percent-encoded). Never echoed: the values are secrets. */

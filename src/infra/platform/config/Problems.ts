@@ -29,6 +29,8 @@ const SECRET_VARIABLES = new Set([
   "REDIS_URL",
   // A collector's URL may carry basic-auth credentials; its headers carry API keys.
   "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
   "OTEL_EXPORTER_OTLP_HEADERS"
 ])
 

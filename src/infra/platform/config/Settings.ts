@@ -79,20 +79,68 @@ export interface AppConfigShape {
   readonly trustProxy: TrustProxy
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
-  /** OpenTelemetry export (traces and metrics over OTLP/HTTP JSON); off while `endpoint` is absent. */
+  /** OpenTelemetry: traces and metrics over OTLP/HTTP, and metrics for Prometheus to scrape. */
   readonly otel: OtelSettings
 }
 
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number]
+
+/** The samplers of the OpenTelemetry SDK configuration (OTEL_TRACES_SAMPLER) that are implemented here. */
+export const TRACES_SAMPLERS = [
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+  "always_on",
+  "always_off",
+  "traceidratio"
+] as const
+export type TracesSampler = (typeof TRACES_SAMPLERS)[number]
+
+/**
+ * The standard OTEL_* variables, checked at boot. effect/observability's exporters read them
+ * again themselves (from `environment`): endpoints, headers, intervals, timeouts, compression,
+ * OTEL_SDK_DISABLED, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME.
+ */
 export interface OtelSettings {
+  /** `OTEL_SDK_DISABLED`: nothing is exported or served, whatever else is set. */
+  readonly disabled: boolean
   /** `OTEL_EXPORTER_OTLP_ENDPOINT`, the base URL (`/v1/traces`, `/v1/metrics` are appended). */
   readonly endpoint: Option.Option<string>
+  /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `_METRICS_ENDPOINT`: one signal's full URL, over `endpoint`. */
+  readonly tracesEndpoint: Option.Option<string>
+  readonly metricsEndpoint: Option.Option<string>
+  /** `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf` (the OTel default) or `http/json`. */
+  readonly protocol: OtlpProtocol
+  /** `OTEL_SERVICE_NAME`, else `service.name` of OTEL_RESOURCE_ATTRIBUTES, else `tasks-api`. */
   readonly serviceName: string
+  /** `OTEL_RESOURCE_ATTRIBUTES`, decoded. */
+  readonly resourceAttributes: Readonly<Record<string, string>>
   /** `OTEL_EXPORTER_OTLP_HEADERS`: the values are credentials (API keys), kept redacted. */
   readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
   /** `OTEL_BSP_SCHEDULE_DELAY` (ms): how often finished spans are sent. */
   readonly tracesExportInterval: Duration.Duration
   /** `OTEL_METRIC_EXPORT_INTERVAL` (ms): how often the metrics are sent. */
   readonly metricsExportInterval: Duration.Duration
+  /** `OTEL_TRACES_EXPORTER`: `otlp` (default) or `none`. */
+  readonly tracesExporters: ReadonlyArray<"otlp" | "none">
+  /** `OTEL_METRICS_EXPORTER`: `otlp` (default), `prometheus` (served for scraping), `none`. */
+  readonly metricsExporters: ReadonlyArray<"otlp" | "prometheus" | "none">
+  /** `OTEL_TRACES_SAMPLER` and its ratio `OTEL_TRACES_SAMPLER_ARG` (for the `*traceidratio` ones). */
+  readonly sampler: TracesSampler
+  readonly samplerRatio: number
+  /** `OTEL_EXPORTER_PROMETHEUS_HOST` / `_PORT`: where `/metrics` listens with the prometheus exporter. */
+  readonly prometheusHost: string
+  readonly prometheusPort: number
+  /** Spans are sent somewhere: not disabled, an OTLP traces URL and the otlp exporter. */
+  readonly tracesExported: boolean
+  /** Metrics are sent or served: not disabled, and OTLP with its URL or prometheus. */
+  readonly metricsExported: boolean
+  /**
+   * Every OTEL_* variable as set, for the exporters to read themselves. Redacted: endpoints and
+   * headers carry credentials.
+   */
+  readonly environment: Redacted.Redacted<Readonly<Record<string, string>>>
 }
 
 /** `limit` requests per `window`, e.g. `10/1m`. */
