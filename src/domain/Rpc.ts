@@ -9,6 +9,7 @@ export {
   CreateTaskPayload,
   ListTasksPayload,
   RpcAuthentication,
+  RpcLimitReached,
   TasksRpc,
   UpdateTaskPayload,
   WatchTasksPayload

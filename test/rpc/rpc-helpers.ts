@@ -63,3 +63,21 @@ export const subscribe = <E, R>(stream: Stream.Stream<TaskFeedEvent, E, R>) =>
     })
     return { next, nextChange, end }
   })
+
+// ---------------------------------------------------------------------------------------------
+// `POST /rpc` bodies as an attacker writes them (NDJSON by hand), and their answers.
+
+/** A body of `count` calls of `tag` with `payload`, ids 1…count, one JSON message a line. */
+export const batchOf = (count: number, tag: string, payload: unknown) =>
+  Array.from({ length: count }, (_, i) => JSON.stringify({ _tag: "Request", id: i + 1, tag, payload, headers: [] }))
+    .join("\n") + "\n"
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
+export type Frame = any
+
+/** The messages of an NDJSON answer. */
+export const framesOf = (text: string): Array<Frame> =>
+  text.split("\n").filter((line) => line !== "").map((line): Frame => JSON.parse(line))
+
+/** The typed error of a failed Exit message (undefined for a success or a defect). */
+export const errorOf = (frame: Frame) => frame?.exit?.cause?.[0]?.error

@@ -23,6 +23,25 @@ export const holdRow = (databaseUrl: string, table: "task" | "user", id: string)
   )
 
 /**
+ * A client holding `table` locked in ACCESS EXCLUSIVE mode (reads of it wait too) in an open
+ * transaction, until `release` or the end of the scope.
+ */
+export const holdTable = (databaseUrl: string, table: "task" | "auth_session") =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.promise(async () => {
+        const client = new pg.Client({ connectionString: databaseUrl })
+        await client.connect()
+        await client.query("BEGIN")
+        await client.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`)
+        return client
+      }),
+      (client) => Effect.promise(() => client.end())
+    ),
+    (client) => ({ client, release: Effect.promise(() => client.query("ROLLBACK")) })
+  )
+
+/**
  * Statements of this database waiting on a lock. Read on the lock's own client, inside its
  * transaction, so the activity snapshot is cleared first (it is otherwise taken once per transaction).
  */

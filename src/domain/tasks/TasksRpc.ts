@@ -21,14 +21,30 @@ import { CreateTaskBody, Task, TaskPage, UpdateTaskBody } from "./Task.js"
 import { CursorExpired, TaskChangeCursor, TaskFeedEvent, WatchLimitReached } from "./TaskChange.js"
 
 /**
+ * A call refused by the RPC budgets, before it ran: its request carries more calls than
+ * RPC_MAX_CALLS_PER_REQUEST (then none of them runs), or its user already has
+ * RPC_MAX_IN_FLIGHT_PER_USER calls running. `limit` is the bound: send fewer at once, then retry.
+ */
+export class RpcLimitReached extends Schema.TaggedError<RpcLimitReached>()("RpcLimitReached", {
+  detail: Schema.Literals(["Too many calls in one request", "Too many calls in flight"]),
+  error_code: Schema.Literals(["too_many_calls", "too_many_calls_in_flight"]),
+  limit: Schema.Int
+}) {
+  static readonly perRequest = (limit: number) =>
+    new RpcLimitReached({ detail: "Too many calls in one request", error_code: "too_many_calls", limit })
+  static readonly inFlight = (limit: number) =>
+    new RpcLimitReached({ detail: "Too many calls in flight", error_code: "too_many_calls_in_flight", limit })
+}
+
+/**
  * Bearer authentication of every procedure, with the same access token as REST. The server side
- * verifies it (and counts the call against the per-user API rate limit); the client side sets the
- * `Authorization` header (see src/client).
+ * verifies it (and counts the call against the per-user API rate limit and the per-user RPC
+ * budget); the client side sets the `Authorization` header (see src/client).
  */
 export class RpcAuthentication extends RpcMiddleware.Service<RpcAuthentication, { provides: CurrentCaller }>()(
   "RpcAuthentication",
   {
-    error: Schema.Union([Unauthorized, RateLimited, ServiceUnavailable]),
+    error: Schema.Union([Unauthorized, RateLimited, RpcLimitReached, ServiceUnavailable]),
     requiredForClient: true
   }
 ) {}

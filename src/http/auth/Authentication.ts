@@ -34,19 +34,19 @@ export const bearerToken = (headers: Headers.Headers): Effect.Effect<string, Una
 /**
  * Authenticates a request's headers, for REST and RPC alike: verifies the token and its session,
  * notes the caller for the access log, and counts the call against the per-user API limit (one
- * budget for both APIs; an unreachable store lets the task API go on).
+ * budget for both APIs; an unreachable store lets the task API go on). The count is taken once the
+ * token's signature holds and before its session is read, so a user past the limit costs no read.
  */
 export const makeAuthenticateHeaders = Effect.gen(function*() {
   const accessChecks = yield* AccessChecks
   const { rateLimit } = yield* AppConfig
   const limits = yield* RateLimits
-  return (headers: Headers.Headers) =>
-    Effect.gen(function*() {
-      const caller = yield* accessChecks.check(yield* bearerToken(headers))
-      yield* noteCaller(caller.user.id)
-      yield* enforceWith(limits, [{ name: "api:user", rule: rateLimit.apiPerUser, subject: caller.user.id }], "open")
-      return caller
-    })
+  const admit = (userId: string) =>
+    Effect.andThen(
+      noteCaller(userId),
+      enforceWith(limits, [{ name: "api:user", rule: rateLimit.apiPerUser, subject: userId }], "open")
+    )
+  return (headers: Headers.Headers) => Effect.flatMap(bearerToken(headers), (token) => accessChecks.check(token, admit))
 })
 
 /**

@@ -4,11 +4,17 @@
  * the 5 s security.md allows a revocation to take to reach another instance), so a busy client
  * costs one signature verification and one session read per interval, not per request.
  *
+ * What one token costs stays one read however it is sent: concurrent checks of a token share one
+ * read of its session (single flight), and a refusal after that read (session ended, user banned
+ * or gone) is remembered for the interval too, so a batch of calls with a logged-out token costs
+ * one read, not one per call. A refusal only ever lasts longer than the facts behind it by one
+ * interval (a session revived in SQL, a ban lifted), as a pass does.
+ *
  * A session ended through this instance is forgotten here at once. Its id (or its user, for "all
  * sessions of a user") is also remembered for one interval, during which no check of it is cached:
  * a request racing the revocation's commit may still pass, but never for longer than itself.
  */
-import { Cache, Clock, Context, Duration, Effect, Layer, Option } from "effect"
+import { Cache, Cause, Clock, Context, Deferred, Duration, Effect, Layer, Option } from "effect"
 import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type CallerSessionId, isLegacySessionId } from "../../domain/auth/Session.js"
 import { isBanned, type UserId } from "../../domain/auth/User.js"
@@ -17,17 +23,26 @@ import { AppConfig } from "../platform/Config.js"
 import { currentDate } from "../platform/Time.js"
 import { LegacyRevocations, LegacyRevocationsLive } from "./LegacyRevocations.js"
 import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
-import { Tokens, TokensLive } from "./Tokens.js"
+import { type AccessClaims, Tokens, TokensLive } from "./Tokens.js"
 import { UserRepo, UserRepoLive } from "./UserRepo.js"
 
-/** How many distinct tokens are remembered (~1 KB each); the least recently used go first. */
+/** How many distinct tokens are remembered (~1 KB each), passed and refused apart; the least recently used go first. */
 const CAPACITY = 10_000
 
+type CheckError = Unauthorized | ServiceUnavailable
+
+/** Runs once a token's signature and claims hold, before its session is read: the caller's rate limit. */
+export type Admission<E> = (userId: UserId) => Effect.Effect<void, E>
+
 export interface AccessChecksShape {
-  /** Verifies an access token and that its session is active and its user allowed in. */
-  readonly check: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
+  /**
+   * Verifies an access token and that its session is active and its user allowed in. `admit` runs
+   * for every call whose token is not known to be refused, before anything reads the database (a
+   * rate limit that is exhausted costs no read); its failure is the check's.
+   */
+  readonly check: <E>(accessToken: string, admit: Admission<E>) => Effect.Effect<Caller, CheckError | E>
   /** The same check, never answered from memory: for a long-lived call (a watch) re-checking its token. */
-  readonly recheck: (accessToken: string) => Effect.Effect<Caller, Unauthorized | ServiceUnavailable>
+  readonly recheck: (accessToken: string) => Effect.Effect<Caller, CheckError>
   /** The session ended here: its tokens are refused from the next request on. */
   readonly forgetSession: (sessionId: CallerSessionId) => Effect.Effect<void>
   /** Every session of the user but `keep` ended here. */
@@ -46,11 +61,14 @@ export const AccessChecksLive = Layer.effect(
     const legacyRevocations = yield* LegacyRevocations
     const intervalMillis = Duration.toMillis(sessionCheckInterval)
 
-    const verify = (accessToken: string) =>
+    const claimsOf = (accessToken: string) =>
+      tokens.verifyAccessToken(accessToken).pipe(
+        Effect.catchTag("InvalidToken", () => Effect.fail(Unauthorized.invalid()))
+      )
+
+    /** The database's half of a check: the session (or legacy token) of verified claims. */
+    const callerOf = (claims: AccessClaims) =>
       Effect.gen(function*() {
-        const claims = yield* tokens.verifyAccessToken(accessToken).pipe(
-          Effect.catchTag("InvalidToken", () => Effect.fail(Unauthorized.invalid()))
-        )
         const at = yield* currentDate
         if (isLegacySessionId(claims.sessionId)) {
           // A legacy token of the old backend (accepted only while LEGACY_TOKENS_UNTIL is ahead):
@@ -78,12 +96,61 @@ export const AccessChecksLive = Layer.effect(
         } satisfies Caller
       }).pipe(Effect.withSpan("AccessChecks.verify"))
 
+    const verify = (accessToken: string) => Effect.flatMap(claimsOf(accessToken), callerOf)
+
+    // Reads under way, by token, with whose they are (so an end here stops new calls joining them).
+    interface UnderWay {
+      readonly result: Deferred.Deferred<Caller, CheckError>
+      readonly claims: AccessClaims
+    }
+    const underWay = new Map<string, UnderWay>()
+
+    /**
+     * Reads the token's session once for every concurrent call: the first runs `read`, the others
+     * wait for its answer. One whose read was interrupted (its client went away) reads on its own.
+     */
+    const sharedRead = (
+      accessToken: string,
+      claims: AccessClaims,
+      read: (claims: AccessClaims) => Effect.Effect<Caller, CheckError>
+    ): Effect.Effect<Caller, CheckError> =>
+      Effect.suspend(() => {
+        const running = underWay.get(accessToken)
+        if (running !== undefined) {
+          return Effect.catchCauseIf(Deferred.await(running.result), Cause.hasInterruptsOnly, () => read(claims))
+        }
+        const entry: UnderWay = { result: Deferred.makeUnsafe(), claims }
+        underWay.set(accessToken, entry)
+        return Effect.onExit(read(claims), (exit) => {
+          if (underWay.get(accessToken) === entry) underWay.delete(accessToken)
+          return Deferred.done(entry.result, exit)
+        })
+      })
+
+    /** A check that nothing remembered answers: the claims, the admission, then the (shared) read. */
+    const checkAfresh = <E>(
+      accessToken: string,
+      admit: Admission<E>,
+      read: (claims: AccessClaims) => Effect.Effect<Caller, CheckError>
+    ) =>
+      Effect.gen(function*() {
+        const claims = yield* claimsOf(accessToken)
+        yield* admit(claims.userId)
+        return yield* sharedRead(accessToken, claims, read)
+      })
+
+    /** New calls no longer join reads begun before the session or user was ended here. */
+    const leaveReadsWhere = (ended: (claims: AccessClaims) => boolean) =>
+      Effect.sync(() => {
+        for (const [token, entry] of underWay) if (ended(entry.claims)) underWay.delete(token)
+      })
+
     if (intervalMillis <= 1) {
       return AccessChecks.of({
-        check: verify,
+        check: (accessToken, admit) => checkAfresh(accessToken, admit, callerOf),
         recheck: verify,
-        forgetSession: () => Effect.void,
-        forgetUser: () => Effect.void
+        forgetSession: (sessionId) => leaveReadsWhere((claims) => claims.sessionId === sessionId),
+        forgetUser: (userId, keep) => leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep)
       })
     }
 
@@ -106,13 +173,23 @@ export const AccessChecksLive = Layer.effect(
       timeToLive: Duration.millis(intervalMillis)
     })
 
-    /** Verifies now; remembers a pass unless the session or its user was just ended here. */
-    const verifyAndRemember = (accessToken: string) =>
-      Effect.tap(
-        verify(accessToken),
-        (caller) =>
+    // Tokens whose session or user was refused lately: refused again without a read until it lapses.
+    const refused = yield* Cache.make<string, true>({
+      capacity: CAPACITY,
+      lookup: () => Effect.die(new Error("AccessChecks: entries are only set")),
+      timeToLive: Duration.millis(intervalMillis)
+    })
+
+    /** Reads now; remembers a pass unless the session or its user was just ended here, and a refusal. */
+    const readAndRemember = (accessToken: string) => (claims: AccessClaims) =>
+      callerOf(claims).pipe(
+        Effect.tap((caller) =>
           Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
             endedLatelyHere(caller, nowMillis) ? Effect.void : Cache.set(cache, accessToken, caller))
+        ),
+        Effect.tapError((
+          error
+        ) => (error._tag === "Unauthorized" ? Cache.set(refused, accessToken, true) : Effect.void))
       )
 
     const mark = (key: string) =>
@@ -133,22 +210,33 @@ export const AccessChecksLive = Layer.effect(
 
     return AccessChecks.of({
       recheck: verify,
-      check: (accessToken) =>
-        Effect.flatMap(Cache.getSuccess(cache, accessToken), (remembered) =>
-          Option.match(remembered, {
-            onNone: () => verifyAndRemember(accessToken),
-            onSome: (caller) =>
-              Effect.flatMap(currentDate, (at) =>
-                // Remembered, but the token or its session may have run out since: ask again.
-                caller.expiresAt > at && caller.session.expiresAt > at
-                  ? Effect.succeed(caller)
-                  : Effect.andThen(Cache.invalidate(cache, accessToken), verify(accessToken)))
-          })),
+      check: (accessToken, admit) =>
+        Effect.gen(function*() {
+          if (Option.isSome(yield* Cache.getSuccess(refused, accessToken))) return yield* Unauthorized.invalid()
+          const remembered = yield* Cache.getSuccess(cache, accessToken)
+          if (Option.isSome(remembered)) {
+            const caller = remembered.value
+            const at = yield* currentDate
+            // Remembered, but the token or its session may have run out since: ask again.
+            if (caller.expiresAt > at && caller.session.expiresAt > at) {
+              yield* admit(caller.user.id)
+              return caller
+            }
+            yield* Cache.invalidate(cache, accessToken)
+          }
+          return yield* checkAfresh(accessToken, admit, readAndRemember(accessToken))
+        }),
       forgetSession: (sessionId) =>
-        Effect.andThen(mark(sessionMark(sessionId)), forgetWhere((caller) => caller.session.id === sessionId)),
+        Effect.andThen(
+          Effect.andThen(mark(sessionMark(sessionId)), leaveReadsWhere((claims) => claims.sessionId === sessionId)),
+          forgetWhere((caller) => caller.session.id === sessionId)
+        ),
       forgetUser: (userId, keep) =>
         Effect.andThen(
-          mark(userMark(userId)),
+          Effect.andThen(
+            mark(userMark(userId)),
+            leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep)
+          ),
           forgetWhere((caller) => caller.user.id === userId && caller.session.id !== keep)
         )
     })

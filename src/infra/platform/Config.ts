@@ -149,6 +149,9 @@ const topLevelFields = {
   shutdownGrace: duration("SHUTDOWN_GRACE", "10s"),
   watchStreamsPerUser: integer("WATCH_STREAMS_PER_USER", 5, 1, 1_000),
   watchStreamsPerInstance: integer("WATCH_STREAMS_PER_INSTANCE", 1_000, 1, 100_000),
+  rpcMaxCallsPerRequest: integer("RPC_MAX_CALLS_PER_REQUEST", 100, 1, 10_000),
+  rpcMaxInFlightPerRequest: integer("RPC_MAX_IN_FLIGHT_PER_REQUEST", 4, 1, 1_000),
+  rpcMaxInFlightPerUser: integer("RPC_MAX_IN_FLIGHT_PER_USER", 32, 1, 10_000),
   trustProxy,
   logLevel: Config.option(choice("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
   logFormat: Config.option(choice("LOG_FORMAT", ["json", "pretty"]))

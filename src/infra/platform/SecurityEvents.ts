@@ -13,12 +13,14 @@ export type SecurityEventName =
   | "auth.session.revoked"
   | "auth.password.changed"
   | "ratelimit.exceeded"
+  | "rpc.limit_reached"
   | "auth.user.banned"
 
 /** Events that suggest an attack are warnings; the others are information. */
 const WARNINGS: ReadonlySet<SecurityEventName> = new Set([
   "auth.refresh.reused",
   "ratelimit.exceeded",
+  "rpc.limit_reached",
   "auth.user.banned"
 ])
 

@@ -66,6 +66,14 @@ export interface AppConfigShape {
   /** Open `WatchTasks` streams allowed per user, and on this instance (more are refused). */
   readonly watchStreamsPerUser: number
   readonly watchStreamsPerInstance: number
+  /**
+   * `POST /rpc` budgets: calls one request may carry (a larger batch is refused whole), calls of
+   * one request running at once (the rest wait their turn, so answers a client does not read stop
+   * further work), and unary calls of one user running at once (more are refused).
+   */
+  readonly rpcMaxCallsPerRequest: number
+  readonly rpcMaxInFlightPerRequest: number
+  readonly rpcMaxInFlightPerUser: number
   readonly rateLimit: RateLimitSettings
   /** Which peers may tell the client's address through `X-Forwarded-For`. */
   readonly trustProxy: TrustProxy
