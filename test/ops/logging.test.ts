@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeScrubber, REDACTED } from "../../src/infra/platform/Redaction.js"
-import { readyService, type ServiceProcess } from "../support/serviceProcess.js"
+import { readyService, type ServiceProcess, settleOutput } from "../support/serviceProcess.js"
 import { suiteDatabase } from "../support/TestService.js"
 
 const SECRET = "log-test-secret-value-0123456789-abcdefghij"
@@ -53,11 +53,7 @@ const service = Effect.gen(function*() {
   })
 })
 
-/** Lines are written as responses go out: give the child a moment to flush (bounded). */
-const settle = (svc: ServiceProcess, until: (lines: Array<Line>) => boolean) =>
-  Effect.promise(async () => {
-    for (let i = 0; i < 50 && !until(linesOf(svc)); i++) await new Promise((r) => setTimeout(r, 50))
-  })
+const settle = (svc: ServiceProcess, until: (lines: Array<Line>) => boolean) => settleOutput(() => until(linesOf(svc)))
 
 describe("logs of a running service", () => {
   it.live(

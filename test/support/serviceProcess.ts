@@ -153,6 +153,12 @@ export const spawnService = (env: Record<string, string>, options: SpawnOptions 
   })
 
 /** One GET with a bound; 0 when no HTTP answer came (refused, reset, timed out). */
+/** Log lines are written as responses go out: gives the child a moment to flush, until `done` holds (at most 2.5 s). */
+export const settleOutput = (done: () => boolean) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 50 && !done(); i++) await new Promise((r) => setTimeout(r, 50))
+  })
+
 export const statusOf = (url: string, timeout: Duration.Input = "5 seconds") =>
   Effect.promise(() =>
     fetch(url, { signal: AbortSignal.timeout(Duration.toMillis(timeout)) }).then(
