@@ -130,7 +130,7 @@ export const installFront = (server: Server, options: FrontOptions) => {
     return false
   }
 
-  const emit: (event: string | symbol, ...args: Array<unknown>) => boolean = server.emit.bind(server)
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: Array<unknown>) => boolean
   server.emit = ((event: string | symbol, ...args: Array<unknown>) => {
     if (
       (event === "request" || event === "checkContinue") &&
