@@ -33,7 +33,8 @@ import { newRequestState, withRequestState } from "./RequestState.js"
 import { routeOfRequest } from "./Routes.js"
 
 /** The request's `X-Request-Id` when it sent a sane one, else a new one. */
-export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => requestIdFrom(request.headers["x-request-id"])
+export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) =>
+  requestIdFrom(request.headers["x-request-id"])
 
 /** Whether Node has not yet received all of the request's body (none to come counts as received). */
 const bodyStillArriving = (request: HttpServerRequest.HttpServerRequest) =>
@@ -44,6 +45,9 @@ const SECURITY_HEADERS = {
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer"
 } as const
+
+/** What a 503 tells the client to wait, as the front's shed answers do. */
+const RETRY_AFTER_SECONDS = "1"
 
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
 const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())
@@ -108,6 +112,10 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
               // Tokens and account data must not sit in caches: nothing the API answers is cacheable.
               // Only a route that says otherwise (the docs page and its script) keeps its own.
               ...(response.headers["cache-control"] === undefined ? { "Cache-Control": "no-store" } : {}),
+              // Every 503 is "retry later" (overloaded, the database gone, a timeout): say when.
+              ...(response.status === 503 && response.headers["retry-after"] === undefined
+                ? { "Retry-After": RETRY_AFTER_SECONDS }
+                : {}),
               "X-Request-Id": requestId,
               // Draining: a keep-alive connection would hold the drain open and carry requests the
               // server is about to stop serving; Node ends the socket after this response. Timed
