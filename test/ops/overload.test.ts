@@ -199,7 +199,7 @@ it.layer(
     }
   })
 )("the pool's wait queue", (it) => {
-  it.effect("waits for a saturated pool answer 503 overloaded (not database_unavailable), queue full or timed out", () =>
+  it.effect("waits on a saturated pool answer 503 overloaded (not database_unavailable), queue full or too long", () =>
     Effect.gen(function*() {
       const { databaseUrl } = yield* TestServer
       const user = yield* signup("pool")
