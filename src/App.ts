@@ -58,21 +58,29 @@ const EdgeLive = HttpRouter.middleware(
   { global: true }
 )
 
-/** Node's HTTP server on `HOST`:`PORT`, held (as `NodeServer`) for the shutdown drain. */
-export const NodeServerLive = Layer.unwrap(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer({ host, port })))
+/**
+ * Node's HTTP server on `listen` (default `HOST`:`PORT`), held (as `NodeServer`) for the shutdown
+ * drain, with the Lifecycle its front counts requests in: beneath the HTTP layers, so that they,
+ * the drain and the tests share the one instance.
+ */
+export const nodeServerOn = (listen?: { readonly host: string; readonly port: number }) =>
+  Layer.unwrap(Effect.map(AppConfig, ({ host, port }) => nodeServerLayer(listen ?? { host, port }))).pipe(
+    Layer.provideMerge(LifecycleLive)
+  )
+
+export const NodeServerLive = nodeServerOn()
 
 /** Serves the API on the provided server; the port opens only once everything it needs is up. */
 export const HttpLive = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const lifecycle = yield* Lifecycle
     return HttpRouter.serve(
       // `POST /rpc` (internal RPC): a route of the same router, so the same edge and error mapping.
       Layer.mergeAll(ApiLive, DocsLive, RpcHttpLive, EdgeLive),
       {
         // The edge writes the access line.
         disableLogger: true,
-        middleware: connectionMiddleware(config, lifecycle)
+        middleware: connectionMiddleware(config)
       }
     )
   })
@@ -80,9 +88,7 @@ export const HttpLive = Layer.unwrap(
   // Server spans are named by route template (the server's tracer middleware makes them).
   Layer.provide(ServerSpanNamesLive),
   // The router matches by the rules the route templates of logs, metrics and spans are found by.
-  Layer.provide(Layer.succeed(HttpRouter.RouterConfig, ROUTER_CONFIG)),
-  // Outside `serve`: the server's layers share one Lifecycle with the drain and the tests.
-  Layer.provideMerge(LifecycleLive)
+  Layer.provide(Layer.succeed(HttpRouter.RouterConfig, ROUTER_CONFIG))
 )
 
 /** The whole service given its configuration; on the way down it drains before anything closes. */

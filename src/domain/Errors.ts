@@ -207,7 +207,10 @@ const ServiceUnavailableBody = Schema.Struct({
   error_code: Schema.String
 })
 
-/** 503: a dependency (the database) is unreachable; retrying later may succeed. */
+/**
+ * 503: a dependency (the database) is unreachable, or the instance is past its load bounds
+ * (`overloaded`, with `Retry-After`); retrying later may succeed.
+ */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
   "ServiceUnavailable",
   ServiceUnavailableBody,
@@ -217,6 +220,8 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
   static readonly database = () => new ServiceUnavailable({ error_code: "database_unavailable" })
   static readonly rateLimiter = () => new ServiceUnavailable({ error_code: "rate_limiter_unavailable" })
   static readonly requestTimeout = () => new ServiceUnavailable({ error_code: "request_timeout" })
+  /** Shed: too many requests in flight, an event loop running late, or the pool's wait queue full. */
+  static readonly overloaded = () => new ServiceUnavailable({ error_code: "overloaded" })
   /** The instance is draining: a long-lived call ends so the drain need not wait; reconnect elsewhere. */
   static readonly shuttingDown = () => new ServiceUnavailable({ error_code: "shutting_down" })
 }

@@ -3,14 +3,12 @@
  * database, with `TestClock` as its clock (started at the real time, so tokens look normal, and
  * moved only by `TestClock.adjust`). A suite is `it.layer(TestService())(…)`.
  */
-import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, type Scope } from "effect"
 import { FetchHttpClient, HttpServer } from "effect/http"
 import { TestClock } from "effect/testing"
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:http"
 import { inject } from "vitest"
-import { HttpLive, ServicesLive } from "../../src/App.js"
+import { HttpLive, nodeServerOn, ServicesLive } from "../../src/App.js"
 import {
   type AccessToken,
   makeTasksRestClient,
@@ -67,6 +65,9 @@ export const TestService = (options: TestServiceOptions = {}) =>
         LOG_LEVEL: "warn",
         // Suites sign up many users from 127.0.0.1; the rate-limit suites turn limits back on.
         RATE_LIMIT_ENABLED: "false",
+        // Suites share a test worker's event loop with the test itself (and vitest): a late loop
+        // there is not overload. The shedding suite turns it back on.
+        MAX_EVENT_LOOP_DELAY: "0ms",
         ...options.env
       })
       const info = Layer.effect(
@@ -79,7 +80,8 @@ export const TestService = (options: TestServiceOptions = {}) =>
       )
       return info.pipe(
         Layer.provideMerge(HttpLive),
-        Layer.provideMerge(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 0 })),
+        // The service's own server (its timeouts and front), on a free loopback port.
+        Layer.provideMerge(nodeServerOn({ host: "127.0.0.1", port: 0 })),
         Layer.provideMerge(ServicesLive),
         // Beneath the service, as in AppLive: traces and metrics export when OTEL_* is configured.
         Layer.provideMerge(TelemetryLive),

@@ -7,46 +7,53 @@
  *
  * The edge comes in two parts, because the router's middleware ends when the response is ready
  * and the server's when it has been written:
- * - `connectionMiddleware` (the server's): counts each request as in flight until its response is
- *   written, for the shutdown drain, and answers CORS (preflights end there);
+ * - `connectionMiddleware` (the server's): answers CORS (preflights end there);
  * - `edgeMiddleware` (the router's, around the error mapping): the request id, the access line,
  *   and REQUEST_TIMEOUT until the response is ready (a stream may go on after that); a request
- *   that ran out of time answers 503 `request_timeout`. Once shutdown has begun, it tells the
+ *   that ran out of time answers 503 `request_timeout`, and closes its connection when its body
+ *   had not all arrived (a slow sender is cut, not drained). Once shutdown has begun, it tells the
  *   client to close its connection.
+ * Before both, the server's front (Front.ts) answers `/health/live`, sheds load and counts requests
+ * in flight for the shutdown drain.
  */
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Option } from "effect"
 import { HttpEffect, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { randomUUID } from "node:crypto"
 import { performance } from "node:perf_hooks"
 import { ServiceUnavailable } from "../../domain/Errors.js"
 import type { AppConfigShape } from "../../infra/platform/Config.js"
 import { makeAccessLog } from "../../infra/platform/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
 import { errorResponse } from "./Errors.js"
+import { requestIdFrom } from "./Front.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { recordRequest } from "./RequestMetrics.js"
 import { newRequestState, withRequestState } from "./RequestState.js"
 import { routeOfRequest } from "./Routes.js"
 
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
 /** The request's `X-Request-Id` when it sent a sane one, else a new one. */
-export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const sent = request.headers["x-request-id"]
-  return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
-}
+export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) =>
+  requestIdFrom(request.headers["x-request-id"])
+
+/** Whether Node has not yet received all of the request's body (none to come counts as received). */
+const bodyStillArriving = (request: HttpServerRequest.HttpServerRequest) =>
+  NodeHttpServerRequest.toIncomingMessage(request).complete === false &&
+  (request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined)
 
 const SECURITY_HEADERS = {
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer"
 } as const
 
+/** What a 503 tells the client to wait, as the front's shed answers do. */
+const RETRY_AFTER_SECONDS = "1"
+
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
 const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())
 
-/** The server's middleware: in-flight tracking (the response write included) and CORS. */
-export const connectionMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape) => {
+/** The server's middleware: CORS. */
+export const connectionMiddleware = (config: AppConfigShape) => {
   const cors = HttpMiddleware.cors({
     // A predicate, not the list: given one origin, the middleware would send it to every caller.
     allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
@@ -57,8 +64,7 @@ export const connectionMiddleware = (config: AppConfigShape, lifecycle: Lifecycl
     maxAge: 600
   })
   // CORS outside the edge: error responses need its headers too, or browsers hide them from the page.
-  // Tracking outermost: the server's middleware ends only once the response has been written.
-  return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => lifecycle.track(cors(app))
+  return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => cors(app)
 }
 
 /** The router's middleware: request id, access line, request state and REQUEST_TIMEOUT. */
@@ -106,10 +112,15 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
               // Tokens and account data must not sit in caches: nothing the API answers is cacheable.
               // Only a route that says otherwise (the docs page and its script) keeps its own.
               ...(response.headers["cache-control"] === undefined ? { "Cache-Control": "no-store" } : {}),
+              // Every 503 is "retry later" (overloaded, the database gone, a timeout): say when.
+              ...(response.status === 503 && response.headers["retry-after"] === undefined
+                ? { "Retry-After": RETRY_AFTER_SECONDS }
+                : {}),
               "X-Request-Id": requestId,
               // Draining: a keep-alive connection would hold the drain open and carry requests the
-              // server is about to stop serving; Node ends the socket after this response.
-              ...(draining ? { Connection: "close" } : {})
+              // server is about to stop serving; Node ends the socket after this response. Timed
+              // out with its body still arriving: a slow sender is cut rather than read to its end.
+              ...(draining || (state.timedOut && bodyStillArriving(request)) ? { Connection: "close" } : {})
             })
           )
         )

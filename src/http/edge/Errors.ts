@@ -10,7 +10,7 @@
  *   `database_unavailable`, not 500.
  * `edgeMiddleware` (Edge.ts) adds the headers every response carries and enforces REQUEST_TIMEOUT.
  */
-import { ByteSize, Cause, Effect, Schema, SchemaIssue } from "effect"
+import { ByteSize, Cause, Effect, Fiber, Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type HttpApiError, HttpApiMiddleware } from "effect/http-api"
 import { ApiErrors } from "../../domain/Api.js"
@@ -113,9 +113,18 @@ const malformedJson = () => ValidationFailed.at(["body"], "JSON decode error", "
  * Content-Length that overflows while streaming is refused the same way once the reader stops at
  * the limit; the connection closes after the answer (platform-node discards no more than a little
  * of an unread body).
+ *
+ * The read runs in a fiber of its own, awaited interruptibly: the router runs this middleware
+ * uninterruptibly, so a slow sender held its request past REQUEST_TIMEOUT (issue 15, item 4), and
+ * interrupting the read itself would destroy the request's stream, and with it the socket the 503
+ * is to be written on. Timed out, the request answers without waiting for the read, closing the
+ * connection (Edge.ts), which ends the read.
  */
 const readBodyWithin = (request: HttpServerRequest.HttpServerRequest, maxBytes: ByteSize.ByteSize) =>
-  request.text.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBytes))
+  Effect.flatMap(
+    Effect.forkDetach(request.text.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBytes))),
+    (read) => Effect.interruptible(Fiber.join(read))
+  )
 
 /** A body nested past the bound: 422 at the first value past it, before a schema or a log recurses into it. */
 const nestedTooDeep = (path: ReadonlyArray<string | number>) =>

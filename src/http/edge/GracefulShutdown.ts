@@ -11,8 +11,9 @@
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Deferred, Duration, Effect, Exit, Layer, Option } from "effect"
-import { createServer, type Server } from "node:http"
-import { AppConfig } from "../../infra/platform/Config.js"
+import { createServer, type Server, type ServerOptions } from "node:http"
+import { AppConfig, type AppConfigShape } from "../../infra/platform/Config.js"
+import { installFront } from "./Front.js"
 import { Lifecycle } from "./Lifecycle.js"
 
 /** Node's `http.Server` under the HttpServer layer: the drain closes it itself. */
@@ -21,12 +22,64 @@ export class NodeServer extends Context.Service<NodeServer, Server>()("tasks-api
 /** How long cut-off requests get to unwind (cancel their SQL, roll back) after the grace. */
 const CUT_OFF_UNWIND = Duration.seconds(2)
 
-/** Node's HTTP server on `host`:`port`, also provided as `NodeServer` for the drain. */
-export const nodeServerLayer = (options: { readonly host: string; readonly port: number }) =>
+/** The longest a client may take to send a request's headers (Node's default is 60 s). */
+const HEADERS_TIMEOUT_MAX = Duration.seconds(10)
+/**
+ * Node's own bound on receiving a whole request, past REQUEST_TIMEOUT: the edge answers a body still
+ * arriving at REQUEST_TIMEOUT itself (503 `request_timeout`); Node's 408 is the backstop.
+ */
+const RECEIPT_BACKSTOP = Duration.seconds(2)
+/** How often Node checks those two timeouts (its default, 30 s, lets a slow sender hold 30 s more). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000
+/** Node's default is 2,000; no client of this API sends more than a few dozen. */
+const MAX_HEADERS_COUNT = 100
+
+/**
+ * Node's timeouts for many idle keep-alive clients and slow senders: an idle connection stays
+ * KEEP_ALIVE_TIMEOUT (longer than a load balancer's idle timeout, so the balancer closes first and
+ * never sends on a connection being closed here); headers must arrive within min(REQUEST_TIMEOUT,
+ * 10 s), the whole request within REQUEST_TIMEOUT + 2 s. A quiet response stream is never cut.
+ */
+export const serverOptions = (config: AppConfigShape): ServerOptions => {
+  const requestTimeout = Duration.toMillis(config.requestTimeout)
+  return {
+    keepAliveTimeout: Duration.toMillis(config.keepAliveTimeout),
+    headersTimeout: Math.min(Duration.toMillis(HEADERS_TIMEOUT_MAX), requestTimeout),
+    requestTimeout: requestTimeout + Duration.toMillis(RECEIPT_BACKSTOP),
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS
+  }
+}
+
+/**
+ * Node's HTTP server on `host`:`port` with its timeouts, connection cap and front (Front.ts), also
+ * provided as `NodeServer` for the drain.
+ */
+export const nodeServerLayer = (listen: { readonly host: string; readonly port: number }) =>
   Layer.unwrap(
-    Effect.sync(() => {
-      const server = createServer()
-      return Layer.merge(NodeHttpServer.layer(() => server, options), Layer.succeed(NodeServer, server))
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const lifecycle = yield* Lifecycle
+      const context = yield* Effect.context<never>()
+      const server = createServer(serverOptions(config))
+      server.maxConnections = config.maxConnections
+      server.maxHeadersCount = MAX_HEADERS_COUNT
+      installFront(server, {
+        maxInFlight: config.maxRequestsInFlight,
+        maxEventLoopDelayMs: Duration.toMillis(config.maxEventLoopDelay),
+        lifecycle,
+        onShed: ({ eventLoopDelayMs, inFlight, shed }) =>
+          Effect.runForkWith(context)(
+            Effect.logWarning("overloaded: shedding requests").pipe(
+              Effect.annotateLogs({
+                event: "http.shed",
+                shed,
+                in_flight: inFlight,
+                event_loop_delay_ms: eventLoopDelayMs
+              })
+            )
+          )
+      })
+      return Layer.merge(NodeHttpServer.layer(() => server, listen), Layer.succeed(NodeServer, server))
     })
   )
 

@@ -1,18 +1,23 @@
 /**
  * Where the service stands between boot and exit, as the HTTP edge sees it: whether shutdown has
  * begun (readiness then fails and responses close their connections) and how many requests are in
- * flight (the drain waits for none). The edge middleware counts requests; `GracefulShutdown.ts`
- * flips the flag and waits.
+ * flight (the drain waits for none). The server's front (Front.ts) counts requests, from Node's
+ * `request` event to the response's `close`, which Node emits however the response ends (written,
+ * or the connection lost): the count cannot leak, whatever the request's fiber does meanwhile.
+ * `GracefulShutdown.ts` flips the flag and waits.
  */
 import { Context, Effect, Layer } from "effect"
 
 export interface LifecycleShape {
   /** True from the moment shutdown begins: readiness answers 503 from then on. */
   readonly shuttingDown: Effect.Effect<boolean>
-  /** Requests whose handling (and response write) has not finished yet. */
+  /** Requests whose response has not been written (or its connection lost) yet. */
   readonly inFlight: Effect.Effect<number>
-  /** Counts `request` as in flight until it ends, however it ends (success, failure, interruption). */
-  readonly track: <A, E, R>(request: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** The same, synchronously, for Node's event handlers. */
+  readonly inFlightUnsafe: () => number
+  readonly shuttingDownUnsafe: () => boolean
+  /** Counts one request in flight; the function it answers ends the count (a second call does nothing). */
+  readonly enterUnsafe: () => () => void
   readonly beginShutdown: Effect.Effect<void>
   /**
    * Completes once nothing is in flight. It completes at once when nothing is, and never sleeps:
@@ -30,24 +35,27 @@ export const makeLifecycle: Effect.Effect<LifecycleShape> = Effect.sync(() => {
   let inFlight = 0
   const waiters = new Set<() => void>()
 
-  const finished = Effect.sync(() => {
+  const finished = () => {
     inFlight -= 1
     if (inFlight > 0) return
     for (const wake of waiters) wake()
     waiters.clear()
-  })
+  }
 
   return {
     shuttingDown: Effect.sync(() => shuttingDown),
     inFlight: Effect.sync(() => inFlight),
-    track: (request) =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => {
-          inFlight += 1
-        }),
-        () => request,
-        () => finished
-      ),
+    inFlightUnsafe: () => inFlight,
+    shuttingDownUnsafe: () => shuttingDown,
+    enterUnsafe: () => {
+      inFlight += 1
+      let counted = true
+      return () => {
+        if (!counted) return
+        counted = false
+        finished()
+      }
+    },
     beginShutdown: Effect.sync(() => {
       shuttingDown = true
     }),

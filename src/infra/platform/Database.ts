@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { resolve } from "node:path"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
 import { errorText } from "./DatabaseErrors.js"
+import { DatabaseGate, gateOptions, makeDatabaseGate } from "./DatabaseGate.js"
 import { EmbeddedPostgresUnreachable, holdsCluster, startEmbeddedPostgres } from "./EmbeddedPostgres.js"
 import { freePort } from "./FreePort.js"
 import { trackPoolInUse } from "./Metrics.js"
@@ -213,7 +214,13 @@ const PoolGaugeLive = Layer.effectDiscard(
   })
 )
 
-/** The SQL client on a schema that is current (when `MIGRATE_ON_START`), its pool gauged. */
+/** The pool's bounded wait queue, for every repository operation of the requests built above it. */
+const DatabaseGateLive = Layer.effect(
+  DatabaseGate,
+  Effect.map(AppConfig, (config) => makeDatabaseGate(gateOptions(config)))
+)
+
+/** The SQL client on a schema that is current (when `MIGRATE_ON_START`), its pool gauged and gated. */
 export const DatabaseLive: Layer.Layer<
   SqlClient.SqlClient | PgClient.PgClient,
   DatabaseUnavailable | MigrationFailed,
@@ -225,5 +232,6 @@ export const DatabaseLive: Layer.Layer<
       if (config.migrateOnStart) yield* runMigrations
     })
   ),
-  PoolGaugeLive
+  PoolGaugeLive,
+  DatabaseGateLive
 ).pipe(Layer.provideMerge(DatabaseConnectionLive))

@@ -2,6 +2,7 @@
 import { Effect, Schema } from "effect"
 import { SqlError } from "effect/sql"
 import { ServiceUnavailable } from "../../domain/Errors.js"
+import { DatabaseGate } from "./DatabaseGate.js"
 
 /** SQLSTATE classes of a server that is gone, starting, overloaded, or cancelled a statement. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|57014|40001|40P01)/
@@ -45,13 +46,19 @@ const onSqlError = (error: SqlError.SqlError): Effect.Effect<never, ServiceUnava
     )
     : Effect.die(error)
 
-/** Maps a repository's SqlError to 503 `database_unavailable`, or to a defect when it is a bug. */
+/**
+ * One repository operation: through the pool's bounded wait queue (DatabaseGate.ts: 503 `overloaded`
+ * past it), its SqlError mapped to 503 `database_unavailable`, or to a defect when it is a bug.
+ */
 export const orUnavailable = <A, E, R>(
   effect: Effect.Effect<A, E | SqlError.SqlError, R>
 ): Effect.Effect<A, Exclude<E, SqlError.SqlError> | ServiceUnavailable, R> => {
   // Not returned directly: the declared return type would steer catchIf's inference.
   const handled = Effect.catchIf(effect, isSqlError, onSqlError)
-  return handled
+  return Effect.withFiber((fiber) => {
+    const gate = fiber.getRef(DatabaseGate)
+    return gate === undefined ? handled : gate.run(handled)
+  })
 }
 
 /**

@@ -19,6 +19,9 @@ export interface AppConfigShape {
   /** Absent outside production: the service runs an embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly databasePoolMax: number
+  /** Operations allowed to wait for a pooled connection; past it (or past the acquire timeout) 503 `overloaded`. */
+  readonly databasePoolMaxWaiting: number
+  readonly databasePoolAcquireTimeout: Duration.Duration
   readonly databaseSsl: Option.Option<DatabaseSsl>
   readonly databaseStatementTimeout: Duration.Duration
   readonly databaseConnectTimeout: Duration.Duration
@@ -63,6 +66,14 @@ export interface AppConfigShape {
   readonly maxBodyBytes: number
   readonly requestTimeout: Duration.Duration
   readonly shutdownGrace: Duration.Duration
+  /** Load bounds past which a request is shed with 503 `overloaded` before any work (Front.ts). */
+  readonly maxRequestsInFlight: number
+  /** 0: the event loop's delay is not watched. */
+  readonly maxEventLoopDelay: Duration.Duration
+  /** Node's `server.maxConnections`: connections past it are dropped as they arrive. */
+  readonly maxConnections: number
+  /** Node's `keepAliveTimeout`: longer than a load balancer's idle timeout, so the balancer closes first. */
+  readonly keepAliveTimeout: Duration.Duration
   /** Open `WatchTasks` streams allowed per user, and on this instance (more are refused). */
   readonly watchStreamsPerUser: number
   readonly watchStreamsPerInstance: number

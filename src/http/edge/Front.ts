@@ -1,0 +1,143 @@
+/**
+ * The server's front: what Node's `request` event meets before the Effect app, in one synchronous
+ * step and without a fiber. It
+ * - answers `GET /health/live` itself: no auth, limiter, pool or access line, so a liveness probe is
+ *   answered in milliseconds however busy the pipeline is (it still waits its turn on the event loop);
+ * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight
+ *   or the event loop runs more than MAX_EVENT_LOOP_DELAY late, before anything reads its body,
+ *   its token or the database: under overload the cheapest answer is the one that does no work;
+ * - counts every other request in flight until its response's `close` (see Lifecycle.ts).
+ * A shed request's body is not read: its connection closes after the answer.
+ */
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
+import { performance } from "node:perf_hooks"
+import type { LifecycleShape } from "./Lifecycle.js"
+
+export interface FrontOptions {
+  readonly maxInFlight: number
+  /** 0: not watched. */
+  readonly maxEventLoopDelayMs: number
+  readonly lifecycle: LifecycleShape
+  /** Told (at most once a second) how many requests were shed since it was last told, and why. */
+  readonly onShed: (report: ShedReport) => void
+}
+
+export interface ShedReport {
+  readonly shed: number
+  readonly inFlight: number
+  readonly eventLoopDelayMs: number
+}
+
+/** How often the event loop's lateness is sampled. */
+const SAMPLE_INTERVAL_MS = 100
+const REPORT_INTERVAL_MS = 1000
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request's `X-Request-Id` when it sent a sane one, else a new one. */
+export const requestIdFrom = (sent: string | undefined) =>
+  sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
+
+/** What every answer of the front carries, as the edge's do (Edge.ts). */
+const baseHeaders = (request: IncomingMessage) => {
+  const sent = request.headers["x-request-id"]
+  return {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Request-Id": requestIdFrom(typeof sent === "string" ? sent : undefined)
+  }
+}
+
+const LIVE_BODY = JSON.stringify({ status: "pass" })
+const OVERLOADED_BODY = JSON.stringify({ detail: "Service temporarily unavailable", error_code: "overloaded" })
+
+const isLiveProbe = (request: IncomingMessage) =>
+  request.method === "GET" && (request.url === "/health/live" || request.url?.startsWith("/health/live?") === true)
+
+/** A body is on its way (or may be): answering without reading it must close the connection. */
+const hasBody = (request: IncomingMessage) =>
+  request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? "0") > 0
+
+/**
+ * The lateness of a timer that should fire every SAMPLE_INTERVAL_MS: how long the event loop was
+ * busy with other work. A loop this late answers everything late; shedding is what lets it catch up.
+ */
+const eventLoopDelaySampler = () => {
+  let delayMs = 0
+  let expected = performance.now() + SAMPLE_INTERVAL_MS
+  const timer = setInterval(() => {
+    const now = performance.now()
+    delayMs = Math.max(0, now - expected)
+    expected = now + SAMPLE_INTERVAL_MS
+  }, SAMPLE_INTERVAL_MS)
+  timer.unref()
+  return { delayMs: () => delayMs, stop: () => clearInterval(timer) }
+}
+
+/** Puts the front before every listener of `server`'s `request` and `checkContinue` events. */
+export const installFront = (server: Server, options: FrontOptions) => {
+  const { lifecycle, maxInFlight, maxEventLoopDelayMs } = options
+  const sampler = eventLoopDelaySampler()
+  server.once("close", sampler.stop)
+  let shedSinceReport = 0
+  let lastReport = 0
+
+  const answerLive = (request: IncomingMessage, response: ServerResponse) => {
+    response.writeHead(200, {
+      ...baseHeaders(request),
+      "Content-Type": "application/health+json",
+      "Content-Length": Buffer.byteLength(LIVE_BODY),
+      // Draining: the connection would carry requests the server is about to stop serving.
+      ...(lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
+    })
+    response.end(LIVE_BODY)
+  }
+
+  const shed = (request: IncomingMessage, response: ServerResponse, inFlight: number, delayMs: number) => {
+    response.writeHead(503, {
+      ...baseHeaders(request),
+      "Content-Type": "application/json",
+      "Content-Length": Buffer.byteLength(OVERLOADED_BODY),
+      "Retry-After": "1",
+      ...(hasBody(request) || lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
+    })
+    response.end(OVERLOADED_BODY)
+    shedSinceReport += 1
+    const now = performance.now()
+    if (now - lastReport >= REPORT_INTERVAL_MS) {
+      lastReport = now
+      options.onShed({ shed: shedSinceReport, inFlight, eventLoopDelayMs: Math.round(delayMs) })
+      shedSinceReport = 0
+    }
+  }
+
+  /** True when the front answered the request itself. */
+  const front = (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (isLiveProbe(request)) {
+      answerLive(request, response)
+      return true
+    }
+    const inFlight = lifecycle.inFlightUnsafe()
+    const delayMs = sampler.delayMs()
+    if (inFlight >= maxInFlight || (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs)) {
+      shed(request, response, inFlight, delayMs)
+      return true
+    }
+    // `close` comes however the response ends: written, or its connection lost.
+    response.once("close", lifecycle.enterUnsafe())
+    return false
+  }
+
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: Array<unknown>) => boolean
+  server.emit = ((event: string | symbol, ...args: Array<unknown>) => {
+    if (
+      (event === "request" || event === "checkContinue") &&
+      front(args[0] as IncomingMessage, args[1] as ServerResponse)
+    ) {
+      return true
+    }
+    return emit(event, ...args)
+  }) as Server["emit"]
+}

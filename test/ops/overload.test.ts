@@ -1,0 +1,233 @@
+/**
+ * Shed, don't die (issue 15, item 1), from the client's side over real HTTP: past its load bounds the
+ * service answers `503 {"detail":"Service temporarily unavailable","error_code":"overloaded"}` with
+ * `Retry-After` before doing any work, `/health/live` answers whatever the pipeline holds, a body
+ * still arriving at REQUEST_TIMEOUT is cut (503, connection closed), the pool's wait queue is bounded
+ * (503 `overloaded`, not `database_unavailable`), and a request counts in flight until its response is
+ * written or its client gone, never longer.
+ *
+ * Requests are held in flight structurally: by a body the test has not finished sending, or by a row
+ * lock the test holds; REQUEST_TIMEOUT fires when the test moves TestClock.
+ */
+import { expect, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { connect, type Socket } from "node:net"
+import pg from "pg"
+import { Lifecycle } from "../../src/http/edge/Lifecycle.js"
+import { get, post, put, type Reply, signup } from "../support/http.js"
+import { holdRow, pause, untilWaiting } from "../support/locks.js"
+import { TestServer, TestService } from "../support/TestService.js"
+
+const OVERLOADED = { detail: "Service temporarily unavailable", error_code: "overloaded" }
+
+/** Polls (real time, bounded: 200 × 10 ms) until `reached` holds for the service's requests in flight. */
+const untilInFlight = (reached: (n: number) => boolean) =>
+  Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if (reached(yield* lifecycle.inFlight)) break
+      yield* pause(10)
+    }
+    return yield* lifecycle.inFlight
+  })
+
+interface RawConnection {
+  readonly socket: Socket
+  /** Everything the server sent so far. */
+  readonly received: () => string
+  /** Completes when the server closed the connection (or it was destroyed). */
+  readonly closed: Effect.Effect<void>
+}
+
+/** A raw connection that has sent `head` (and no more), for the scope. */
+const rawConnection = (head: string) =>
+  Effect.gen(function*() {
+    const { baseUrl } = yield* TestServer
+    const port = Number(new URL(baseUrl).port)
+    const socket = yield* Effect.acquireRelease(
+      Effect.callback<Socket>((resume) => {
+        const socket = connect(port, "127.0.0.1", () => resume(Effect.succeed(socket)))
+      }),
+      (socket) => Effect.sync(() => socket.destroy())
+    )
+    let received = ""
+    socket.setEncoding("utf8").on("data", (chunk: string) => (received += chunk))
+    socket.on("error", () => {})
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
+    socket.write(head)
+    return { socket, received: () => received, closed: Effect.promise(() => closed) } satisfies RawConnection
+  })
+
+/** A POST whose body (`Content-Length: 1000`) is sent one byte, then nothing more. */
+const slowBody = (token: string) =>
+  rawConnection(
+    "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+      `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`
+  )
+
+const expectOverloaded = (reply: Reply) => {
+  expect(reply.status, reply.text).toBe(503)
+  expect(reply.body).toEqual(OVERLOADED)
+  expect(reply.headers.get("retry-after")).toBe("1")
+  expect(reply.headers.get("x-request-id")).toBeTruthy()
+}
+
+const usersWithEmail = (databaseUrl: string, email: string) =>
+  Effect.promise(async () => {
+    const client = new pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    try {
+      const result = await client.query(`SELECT 1 FROM "user" WHERE email = $1`, [email])
+      return result.rowCount
+    } finally {
+      await client.end()
+    }
+  })
+
+it.layer(
+  TestService({ env: { MAX_REQUESTS_IN_FLIGHT: "2", REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT: "60s" } })
+)("requests in flight", (it) => {
+  it.effect(
+    "past MAX_REQUESTS_IN_FLIGHT a request answers 503 overloaded with Retry-After and does no work; /health/live " +
+      "still answers; slow bodies are cut at REQUEST_TIMEOUT with 503 and their connections closed",
+    () =>
+      Effect.gen(function*() {
+        const { databaseUrl } = yield* TestServer
+        const user = yield* signup("shed")
+        const held = [yield* slowBody(user.token), yield* slowBody(user.token)]
+        expect(yield* untilInFlight((n) => n === 2)).toBe(2)
+
+        // A signup would write a user row (and hash a password): shed, it writes none.
+        const email = `shed-${Date.now()}@example.com`
+        const shed = yield* post("/api/v1/auth/signup", {
+          json: { email, password: "correct horse battery staple", name: "shed" }
+        })
+        expectOverloaded(shed)
+        expect(yield* usersWithEmail(databaseUrl, email)).toBe(0)
+        expectOverloaded(yield* get("/api/tasks", { token: user.token }))
+
+        // Liveness is answered ahead of the pipeline, saturated as it is.
+        const live = yield* get("/health/live")
+        expect(live.status).toBe(200)
+        expect(live.body).toEqual({ status: "pass" })
+        expect(live.headers.get("content-type")).toContain("application/health+json")
+        expect(yield* (yield* Lifecycle).inFlight).toBe(2)
+
+        // REQUEST_TIMEOUT: the bodies still arriving are answered 503 and their connections closed.
+        yield* TestClock.adjust("5 seconds")
+        for (const connection of held) {
+          yield* connection.closed
+          expect(connection.received()).toMatch(/^HTTP\/1\.1 503 /)
+          expect(connection.received()).toContain("request_timeout")
+          expect(connection.received().toLowerCase()).toContain("connection: close")
+        }
+        expect(yield* untilInFlight((n) => n === 0)).toBe(0)
+
+        // And the service serves again.
+        expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
+        const created = yield* post("/api/v1/auth/signup", {
+          json: { email, password: "correct horse battery staple", name: "shed" }
+        })
+        expect(created.status, created.text).toBe(200)
+      })
+  )
+
+  it.effect("a client that gives up after REQUEST_TIMEOUT leaves nothing counted in flight", () =>
+    Effect.gen(function*() {
+      const { databaseUrl } = yield* TestServer
+      const user = yield* signup("abort")
+      const created = yield* post("/api/tasks", {
+        token: user.token,
+        json: { title: "t", priority: "urgent_important" }
+      })
+      expect(created.status).toBe(201)
+      const taskId = created.body.data.id as string
+      const lock = yield* holdRow(databaseUrl, "task", taskId)
+      const body = JSON.stringify({ title: "never" })
+      const pending = yield* rawConnection(
+        `PUT /api/tasks/${taskId} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${user.token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      )
+      expect(yield* untilWaiting(lock, (n) => n === 1)).toBe(1)
+      expect(yield* (yield* Lifecycle).inFlight).toBe(1)
+
+      // REQUEST_TIMEOUT fires, and the client is gone at once, whether or not its answer was written.
+      yield* TestClock.adjust("5 seconds")
+      pending.socket.destroy()
+      expect(yield* untilInFlight((n) => n === 0)).toBe(0)
+      // The drain waits for nothing.
+      yield* (yield* Lifecycle).idle
+      yield* Effect.promise(() => lock.query("ROLLBACK"))
+    }))
+})
+
+it.layer(TestService({ env: { MAX_EVENT_LOOP_DELAY: "100ms" } }))("event-loop delay", (it) => {
+  it.effect("a request arriving while the event loop runs more than MAX_EVENT_LOOP_DELAY late is shed", () =>
+    Effect.gen(function*() {
+      const request = yield* rawConnection("")
+      // Sent, then the loop held busy: the server reads the request only once the loop is back,
+      // and its delay timer runs before it reads.
+      request.socket.write("GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+      const until = Date.now() + 300
+      while (Date.now() < until) {
+        // busy: the event loop is held
+      }
+      for (let attempt = 0; attempt < 200 && !request.received().includes("\r\n\r\n{"); attempt++) yield* pause(10)
+      expect(request.received()).toMatch(/^HTTP\/1\.1 503 /)
+      expect(request.received()).toContain(`"error_code":"overloaded"`)
+      expect(request.received().toLowerCase()).toContain("retry-after: 1")
+      // Once the loop has caught up (the next sample), requests are served again.
+      let status = 503
+      for (let attempt = 0; attempt < 50 && status === 503; attempt++) {
+        yield* pause(50)
+        status = (yield* get("/api/tasks")).status
+      }
+      expect(status).toBe(401)
+    }))
+})
+
+it.layer(
+  TestService({
+    env: {
+      // Two: migrations at boot need more than one connection.
+      DATABASE_POOL_MAX: "2",
+      DATABASE_POOL_MAX_WAITING: "1",
+      DATABASE_POOL_ACQUIRE_TIMEOUT: "200ms",
+      DATABASE_STATEMENT_TIMEOUT: "60s",
+      SESSION_CHECK_INTERVAL: "0"
+    }
+  })
+)("the pool's wait queue", (it) => {
+  it.effect("waits on a saturated pool answer 503 overloaded (not database_unavailable), queue full or too long", () =>
+    Effect.gen(function*() {
+      const { databaseUrl } = yield* TestServer
+      const user = yield* signup("pool")
+      const created = yield* post("/api/tasks", {
+        token: user.token,
+        json: { title: "t", priority: "urgent_important" }
+      })
+      expect(created.status).toBe(201)
+      const taskId = created.body.data.id as string
+
+      // Both connections' operations wait in PostgreSQL behind the test's lock.
+      const lock = yield* holdRow(databaseUrl, "task", taskId)
+      const update = put(`/api/tasks/${taskId}`, { token: user.token, json: { title: "x" } })
+      const holders = yield* Effect.forkChild(Effect.all([update, update], { concurrency: 2 }))
+      expect(yield* untilWaiting(lock, (n) => n === 2)).toBe(2)
+
+      // Two more: one waits (the queue holds one) until the acquire timeout, the other finds it full.
+      const [first, second] = yield* Effect.all([
+        get(`/api/tasks/${taskId}`, { token: user.token }),
+        get(`/api/tasks/${taskId}`, { token: user.token })
+      ], { concurrency: 2 })
+      expectOverloaded(first)
+      expectOverloaded(second)
+
+      yield* Effect.promise(() => lock.query("COMMIT"))
+      for (const done of yield* Fiber.join(holders)) expect(done.status, done.text).toBe(200)
+      const after = yield* get(`/api/tasks/${taskId}`, { token: user.token })
+      expect(after.status).toBe(200)
+      expect(after.body.data.title).toBe("x")
+    }))
+})
