@@ -131,21 +131,22 @@ it.layer(TracedService({ RATE_LIMIT_ENABLED: "true" }))("traces", (it) => {
       const before = new Set(spansOf(receiver).map((s) => s.spanId))
       const missing = yield* get("/no/such/path/12345")
       expect(missing.status).toBe(404)
-      const live = yield* get("/health/live")
+      // (/health/live is answered ahead of the pipeline, untraced: Front.ts)
+      const live = yield* get("/health/ready")
       expect(live.status).toBe(200)
 
       const fresh = (spans: ReadonlyArray<OtlpSpan>) => spans.filter((s) => !before.has(s.spanId) && s.kind === SERVER)
       const [unmatched, health] = yield* awaitExport(() => {
         const spans = fresh(spansOf(receiver))
         const unmatched = spans.find((s) => s.name === "GET unmatched")
-        const health = spans.find((s) => s.name === "GET /health/live")
+        const health = spans.find((s) => s.name === "GET /health/ready")
         return unmatched && health ? [unmatched, health] as const : undefined
-      }, "the server spans of an unknown path and of /health/live")
+      }, "the server spans of an unknown path and of /health/ready")
       expect(unmatched.parentSpanId ?? "").toBe("")
       expect(health.parentSpanId ?? "").toBe("")
       expect(unmatched.traceId).not.toBe(health.traceId)
       expect(unmatched.name).not.toContain("12345")
-      expect(attributeOf(health, "http.route")).toBe("/health/live")
+      expect(attributeOf(health, "http.route")).toBe("/health/ready")
     }))
 
   it.effect(
