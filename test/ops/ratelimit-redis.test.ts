@@ -20,7 +20,7 @@ const ON_REDIS = {
   RATE_LIMIT_STORE: "redis",
   RATE_LIMIT_STORE_TIMEOUT: "2s",
   RATE_LIMIT_BREAKER_FAILURES: "3",
-  RATE_LIMIT_BREAKER_COOLDOWN: "5s"
+  RATE_LIMIT_BREAKER_COOLDOWN: "2s"
 }
 const STORE_TIMEOUT_MS = 2_000
 
@@ -98,7 +98,7 @@ it.layer(ServiceOnRedis, { timeout: "60 seconds" })("the Redis store", (it) => {
       // after the cool-down, so the signin is the probe (a probe that fails opens the circuit again).
       let status = 0
       for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-        yield* TestClock.adjust("5 seconds")
+        yield* TestClock.adjust("2 seconds")
         status = (yield* post("/api/v1/auth/signin", { json: { email: user.email, password: user.password } })).status
         if (status !== 200) yield* pause(200)
       }
@@ -138,7 +138,7 @@ it.layer(ServiceOnRedis, { timeout: "60 seconds" })("the Redis store", (it) => {
 
         yield* redis.thaw
         // The cool-down over, the next call probes Redis, which answers: closed.
-        yield* TestClock.adjust("5 seconds")
+        yield* TestClock.adjust("2 seconds")
         const probe = yield* get("/api/tasks", { token: user.token })
         expect(probe.status).toBe(200)
         expect(probe.headers.get("ratelimit-limit")).toBe("600")

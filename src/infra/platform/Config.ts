@@ -72,7 +72,7 @@ const rateLimitFields = {
   redisUrl,
   storeTimeout: duration("RATE_LIMIT_STORE_TIMEOUT", "1s"),
   breakerFailures: integer("RATE_LIMIT_BREAKER_FAILURES", 3, 1, 1_000),
-  breakerCooldown: duration("RATE_LIMIT_BREAKER_COOLDOWN", "5s"),
+  breakerCooldown: duration("RATE_LIMIT_BREAKER_COOLDOWN", "2s"),
   signinPerIp: rateRule("RATE_LIMIT_SIGNIN_PER_IP", "10/1m"),
   signinFailuresPerAccount: rateRule("RATE_LIMIT_SIGNIN_FAILURES_PER_ACCOUNT", "5/15m"),
   signupPerIp: rateRule("RATE_LIMIT_SIGNUP_PER_IP", "5/1h"),
