@@ -29,6 +29,10 @@ export interface RedisServer {
   readonly stop: Effect.Effect<void>
   /** Starts it again on the same port. */
   readonly start: Effect.Effect<void>
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as a hung server's. */
+  readonly freeze: Effect.Effect<void>
+  /** Lets a frozen server go on (SIGCONT). */
+  readonly thaw: Effect.Effect<void>
 }
 
 /** Starts redis-server for the scope; stopped (if running) when the scope closes. */
@@ -52,6 +56,13 @@ export const redisServer = Effect.gen(function*() {
       running.kill("SIGKILL")
     })
   })
+  const signal = (name: NodeJS.Signals) => Effect.sync(() => child?.kill(name))
   yield* Effect.acquireRelease(start, () => stop)
-  return { url: `redis://127.0.0.1:${port}`, stop, start } satisfies RedisServer
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    freeze: signal("SIGSTOP"),
+    thaw: signal("SIGCONT")
+  } satisfies RedisServer
 })

@@ -72,6 +72,18 @@ export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
       } satisfies HealthCheck
     })
 
+    // The breaker in front of the shared store: open, the task API fails open without calling it.
+    const circuitCheck = Effect.gen(function*() {
+      const state = yield* limits.circuit
+      return {
+        componentType: "component",
+        status: state === "closed" ? "pass" : "warn",
+        observedValue: state,
+        time: new Date(yield* Clock.currentTimeMillis).toISOString(),
+        ...(state === "closed" ? {} : { output: "rate-limit store not called until the circuit closes" })
+      } satisfies HealthCheck
+    })
+
     const ready = Effect.gen(function*() {
       // Draining (SIGTERM): out of rotation at once, without waiting on any dependency.
       if (yield* lifecycle.shuttingDown) {
@@ -86,7 +98,8 @@ export const HealthHttpLive = HttpApiBuilder.group(Api, "health", (handlers) =>
       const checks = {
         "database:responseTime": [database],
         "migrations:current": [migrations],
-        "ratelimit:store": [rateLimitStore]
+        "ratelimit:store": [rateLimitStore],
+        ...(rateLimit.store === "redis" ? { "ratelimit:circuit": [yield* circuitCheck] } : {})
       }
       const report: HealthReport = { status: overall(checks), checks }
       return report.status === "fail" ? yield* new NotReady({ report }) : report

@@ -67,13 +67,15 @@ export const enforceWith = (
               Effect.andThen(Effect.fail(new RateLimited()))
             ),
           RateLimitStoreDown: (down) =>
-            Effect.logError("rate-limit store unreachable").pipe(
+            // While the circuit is open nothing was called: its opening was logged once, not per request.
+            (down.circuitOpen ? Effect.void : Effect.logError("rate-limit store unreachable").pipe(
               Effect.annotateLogs({
                 event: "ratelimit.store_unavailable",
                 rule: check.name,
                 failing: onStoreDown,
                 error: down.message
-              }),
+              })
+            )).pipe(
               Effect.andThen(
                 onStoreDown === "closed" ? Effect.fail(ServiceUnavailable.rateLimiter()) : Effect.succeed(undefined)
               )

@@ -14,11 +14,12 @@
  * sessions of a user") is also remembered for one interval, during which no check of it is cached:
  * a request racing the revocation's commit may still pass, but never for longer than itself.
  */
-import { Cache, Cause, Clock, Context, Deferred, Duration, Effect, Layer, Option } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Layer, Option } from "effect"
 import type { Caller } from "../../domain/auth/AuthApi.js"
 import { type CallerSessionId, isLegacySessionId } from "../../domain/auth/Session.js"
 import { isBanned, type UserId } from "../../domain/auth/User.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
+import { type BoundedCacheSize, makeBoundedCache } from "../platform/BoundedCache.js"
 import { AppConfig } from "../platform/Config.js"
 import { currentDate } from "../platform/Time.js"
 import { LegacyRevocations, LegacyRevocationsLive } from "./LegacyRevocations.js"
@@ -26,8 +27,16 @@ import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
 import { type AccessClaims, Tokens, TokensLive } from "./Tokens.js"
 import { UserRepo, UserRepoLive } from "./UserRepo.js"
 
-/** How many distinct tokens are remembered (~1 KB each), passed and refused apart; the least recently used go first. */
+/**
+ * How many distinct tokens are remembered, passed and refused apart, and the memory they may take
+ * (estimated: the token, the caller as JSON, and ENTRY_OVERHEAD): the oldest go first. An entry is
+ * dropped once its interval is over, at the next check.
+ */
 const CAPACITY = 10_000
+const PASSED_MAX_BYTES = 16 * 2 ** 20
+const REFUSED_MAX_BYTES = 4 * 2 ** 20
+/** The map entry, the entry record and the objects behind a caller, beyond their strings. */
+const ENTRY_OVERHEAD = 400
 
 type CheckError = Unauthorized | ServiceUnavailable
 
@@ -47,6 +56,15 @@ export interface AccessChecksShape {
   readonly forgetSession: (sessionId: CallerSessionId) => Effect.Effect<void>
   /** Every session of the user but `keep` ended here. */
   readonly forgetUser: (userId: UserId, keep: CallerSessionId | null) => Effect.Effect<void>
+  /** What the checks hold in memory (lapsed entries not yet dropped included): for tests and diagnostics. */
+  readonly held: Effect.Effect<AccessChecksHeld>
+}
+
+export interface AccessChecksHeld {
+  readonly passed: BoundedCacheSize
+  readonly refused: BoundedCacheSize
+  readonly readsUnderWay: number
+  readonly endedLately: number
 }
 
 export class AccessChecks extends Context.Service<AccessChecks, AccessChecksShape>()("tasks-api/AccessChecks") {}
@@ -145,12 +163,15 @@ export const AccessChecksLive = Layer.effect(
         for (const [token, entry] of underWay) if (ended(entry.claims)) underWay.delete(token)
       })
 
+    const nothing: BoundedCacheSize = { entries: 0, bytes: 0 }
     if (intervalMillis <= 1) {
       return AccessChecks.of({
         check: (accessToken, admit) => checkAfresh(accessToken, admit, callerOf),
         recheck: verify,
         forgetSession: (sessionId) => leaveReadsWhere((claims) => claims.sessionId === sessionId),
-        forgetUser: (userId, keep) => leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep)
+        forgetUser: (userId, keep) =>
+          leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep),
+        held: Effect.sync(() => ({ passed: nothing, refused: nothing, readsUnderWay: underWay.size, endedLately: 0 }))
       })
     }
 
@@ -163,66 +184,65 @@ export const AccessChecksLive = Layer.effect(
       (endedLately.get(sessionMark(caller.session.id)) ?? 0) > nowMillis ||
       (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
 
-    // Filled by `check` itself (`set`), never by a lookup: the cache would run its lookup in the
-    // layer's context, and the verification's spans belong under the request's span.
-    const cache = yield* Cache.make<string, Caller>({
-      capacity: CAPACITY,
-      lookup: () => Effect.die(new Error("AccessChecks: entries are only set")),
-      // The whole interval: an entry lapses once now >= set + TTL, so a session ended elsewhere is
-      // refused by the end of the interval, not one tick later.
-      timeToLive: Duration.millis(intervalMillis)
+    // Passed checks. The whole interval: an entry lapses once now >= set + interval, so a session
+    // ended elsewhere is refused by the end of the interval, not one tick later.
+    const passed = makeBoundedCache<Caller>({
+      timeToLiveMillis: intervalMillis,
+      maxEntries: CAPACITY,
+      maxBytes: PASSED_MAX_BYTES,
+      bytesOf: (token, caller) => token.length + JSON.stringify(caller).length + ENTRY_OVERHEAD
     })
 
     // Tokens whose session or user was refused lately: refused again without a read until it lapses.
-    const refused = yield* Cache.make<string, true>({
-      capacity: CAPACITY,
-      lookup: () => Effect.die(new Error("AccessChecks: entries are only set")),
-      timeToLive: Duration.millis(intervalMillis)
+    const refused = makeBoundedCache<true>({
+      timeToLiveMillis: intervalMillis,
+      maxEntries: CAPACITY,
+      maxBytes: REFUSED_MAX_BYTES,
+      bytesOf: (token) => token.length + ENTRY_OVERHEAD
     })
+
+    /** Runs `f` with the calling fiber's time (TestClock in tests). */
+    const atNow = <A>(f: (nowMillis: number) => A) => Effect.map(Clock.currentTimeMillis, f)
 
     /** Reads now; remembers a pass unless the session or its user was just ended here, and a refusal. */
     const readAndRemember = (accessToken: string) => (claims: AccessClaims) =>
       callerOf(claims).pipe(
         Effect.tap((caller) =>
-          Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
-            endedLatelyHere(caller, nowMillis) ? Effect.void : Cache.set(cache, accessToken, caller))
+          atNow((nowMillis) => {
+            if (!endedLatelyHere(caller, nowMillis)) passed.set(accessToken, caller, nowMillis)
+          })
         ),
-        Effect.tapError((
-          error
-        ) => (error._tag === "Unauthorized" ? Cache.set(refused, accessToken, true) : Effect.void))
+        Effect.tapError((error) =>
+          error._tag === "Unauthorized" ? atNow((nowMillis) => refused.set(accessToken, true, nowMillis)) : Effect.void
+        )
       )
 
     const mark = (key: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (nowMillis) =>
-        Effect.sync(() => {
-          for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
-          endedLately.set(key, nowMillis + intervalMillis)
-        }))
+      atNow((nowMillis) => {
+        for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
+        endedLately.set(key, nowMillis + intervalMillis)
+      })
 
     const forgetWhere = (ended: (caller: Caller) => boolean) =>
-      Effect.flatMap(
-        Cache.entries(cache),
-        (entries) =>
-          Effect.forEach(entries, ([token, caller]) => (ended(caller) ? Cache.invalidate(cache, token) : Effect.void), {
-            discard: true
-          })
-      )
+      atNow((nowMillis) => {
+        for (const [token, caller] of passed.entries(nowMillis)) if (ended(caller)) passed.delete(token)
+      })
 
     return AccessChecks.of({
       recheck: verify,
       check: (accessToken, admit) =>
         Effect.gen(function*() {
-          if (Option.isSome(yield* Cache.getSuccess(refused, accessToken))) return yield* Unauthorized.invalid()
-          const remembered = yield* Cache.getSuccess(cache, accessToken)
-          if (Option.isSome(remembered)) {
-            const caller = remembered.value
+          const nowMillis = yield* Clock.currentTimeMillis
+          if (refused.get(accessToken, nowMillis) !== undefined) return yield* Unauthorized.invalid()
+          const caller = passed.get(accessToken, nowMillis)
+          if (caller !== undefined) {
             const at = yield* currentDate
             // Remembered, but the token or its session may have run out since: ask again.
             if (caller.expiresAt > at && caller.session.expiresAt > at) {
               yield* admit(caller.user.id)
               return caller
             }
-            yield* Cache.invalidate(cache, accessToken)
+            passed.delete(accessToken)
           }
           return yield* checkAfresh(accessToken, admit, readAndRemember(accessToken))
         }),
@@ -238,7 +258,13 @@ export const AccessChecksLive = Layer.effect(
             leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep)
           ),
           forgetWhere((caller) => caller.user.id === userId && caller.session.id !== keep)
-        )
+        ),
+      held: Effect.sync(() => ({
+        passed: passed.size(),
+        refused: refused.size(),
+        readsUnderWay: underWay.size,
+        endedLately: endedLately.size
+      }))
     })
   })
 ).pipe(Layer.provide([TokensLive, UserRepoLive, SessionRepoLive, LegacyRevocationsLive]))

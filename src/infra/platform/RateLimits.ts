@@ -1,13 +1,20 @@
 /**
- * Rate limiting on `effect/persistence`'s `RateLimiter`, with its memory store (one instance) or
- * its Redis store (every instance shares the counts; node-redis through `@effect/platform-node`'s
- * `NodeRedis`). This module only counts; what to do when the store is unreachable (fail closed or
- * open) is the caller's choice.
+ * Rate limiting on `effect/persistence`'s `RateLimiter`, with a memory store of ours (one instance;
+ * see MemoryRateStore) or the library's Redis store (every instance shares the counts; node-redis
+ * through `@effect/platform-node`'s `NodeRedis`). This module only counts; what to do when the
+ * store is unreachable (fail closed or open) is the caller's choice.
+ *
+ * Calls to Redis go through a circuit breaker (`effect/persistence`'s): after
+ * RATE_LIMIT_BREAKER_FAILURES failed calls in a row (refused, reset, or slower than
+ * RATE_LIMIT_STORE_TIMEOUT) it opens for RATE_LIMIT_BREAKER_COOLDOWN, and every call answers
+ * "store down" at once instead of waiting for the store's timeout; then one call probes Redis and
+ * closes the circuit if it answers. The breaker is per instance (a shared one would live in Redis).
  */
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
-import { Context, Data, Deferred, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { RateLimiter } from "effect/persistence"
-import { AppConfig, type RateRule } from "./Config.js"
+import { Cause, Context, Data, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, Stream } from "effect"
+import { CircuitBreaker, RateLimiter } from "effect/persistence"
+import { AppConfig, type RateLimitSettings, type RateRule } from "./Config.js"
+import { makeMemoryRateStore } from "./MemoryRateStore.js"
 
 /** Where a key stands against its rule after this request. */
 export interface RateLimitState {
@@ -23,8 +30,15 @@ export class RateLimitHit extends Data.TaggedError("RateLimitHit")<{
   readonly retryAfterSeconds: number
 }> {}
 
-/** The store could not be asked (Redis down). */
-export class RateLimitStoreDown extends Data.TaggedError("RateLimitStoreDown")<{ readonly message: string }> {}
+/** The store could not be asked (Redis down), or was not because the circuit is open. */
+export class RateLimitStoreDown extends Data.TaggedError("RateLimitStoreDown")<{
+  readonly message: string
+  /** No call was made: the breaker logged its opening once, callers need not log each request. */
+  readonly circuitOpen: boolean
+}> {}
+
+/** The breaker in front of the shared store; always closed for the memory store. */
+export type CircuitState = "closed" | "open" | "half_open"
 
 export interface RateLimitsShape {
   readonly enabled: boolean
@@ -32,8 +46,9 @@ export interface RateLimitsShape {
   readonly consume: (rule: RateRule, key: string) => Effect.Effect<RateLimitState, RateLimitHit | RateLimitStoreDown>
   /** Gives back one request `consume` counted for `key` (a reservation that turned out not to count). */
   readonly refund: (rule: RateRule, key: string) => Effect.Effect<void, RateLimitStoreDown>
-  /** Whether the store answers: for readiness. */
+  /** Whether the store answers (through the breaker: an open circuit answers false at once): for readiness. */
   readonly probe: Effect.Effect<boolean>
+  readonly circuit: Effect.Effect<CircuitState>
 }
 
 export class RateLimits extends Context.Service<RateLimits, RateLimitsShape>()("tasks-api/RateLimits") {}
@@ -53,11 +68,13 @@ const REDIS_BOOT_WAIT = Duration.seconds(2)
  * credential endpoints):
  * - disconnected (refused, reset, reconnecting): at once — `disableOfflineQueue` rejects commands
  *   instead of queueing them until the connection returns;
- * - connected but not answering: within `commandOptions.timeout`, 1 s (node-redis' default is 5 s);
+ * - connected but not answering (a frozen server): within RATE_LIMIT_STORE_TIMEOUT (1 s), by
+ *   `withinStoreTimeout` — and once the breaker is open, at once. node-redis' own
+ *   `commandOptions.timeout` only covers a command still waiting to be written;
  * - never connected since boot: at once (see `redisLimiter`).
  * A connection attempt gives up after `connectTimeout`, 2 s, and is retried.
  */
-const redisLayer = (url: string) => {
+const redisLayer = (url: string, timeout: Duration.Duration) => {
   const parsed = new URL(url)
   const db = Number(parsed.pathname.replace("/", "") || "0")
   const common = {
@@ -75,12 +92,36 @@ const redisLayer = (url: string) => {
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     database: Number.isInteger(db) ? db : 0,
     disableOfflineQueue: true,
-    commandOptions: { timeout: 1_000 }
+    commandOptions: { timeout: Math.max(1, Duration.toMillis(timeout)) }
   })
 }
 
-/** The limiter on the process-local store. */
-const memoryLimiter = RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory))
+/**
+ * Fails a call to Redis that has not answered within `timeout`. node-redis stops timing a command
+ * once it is written to the socket, so against a frozen server (connection open, nothing read) a
+ * command would wait for ever. Real time, not the fiber's Clock: this bounds socket I/O, which
+ * TestClock does not move. The command itself cannot be taken back; its late reply is dropped.
+ */
+const withinStoreTimeout = (timeout: Duration.Duration) => <A, E>(call: Effect.Effect<A, E>) =>
+  Effect.raceFirst(
+    call,
+    Effect.callback<never, E | RateLimitStoreDown>((resume) => {
+      const timer = setTimeout(() =>
+        resume(Effect.fail(
+          new RateLimitStoreDown({
+            message: `no answer within ${Duration.format(timeout)}`,
+            circuitOpen: false
+          })
+        )), Duration.toMillis(timeout))
+      return Effect.sync(() => clearTimeout(timer))
+    })
+  )
+
+/** The limiter on the process-local store, whose lapsed keys are swept for the layer's lifetime. */
+const memoryLimiter = Effect.flatMap(
+  makeMemoryRateStore,
+  ({ store }) => RateLimiter.make.pipe(Effect.provideService(RateLimiter.RateLimiterStore, store))
+)
 
 /**
  * The limiter on the Redis store, connecting in the background: a Redis that is down at boot
@@ -88,12 +129,12 @@ const memoryLimiter = RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStor
  * waits up to REDIS_BOOT_WAIT for the first connection, so a healthy Redis is in use from the
  * first request. The connection lives as long as the layer's scope.
  */
-const redisLimiter = Effect.fnUntraced(function*(url: string) {
+const redisLimiter = Effect.fnUntraced(function*(url: string, timeout: Duration.Duration) {
   const connected = yield* Deferred.make<RateLimiter.RateLimiter>()
   yield* Layer.build(
     RateLimiter.layer.pipe(
       Layer.provide(RateLimiter.layerStoreRedis({ prefix: REDIS_KEY_PREFIX })),
-      Layer.provide(redisLayer(url))
+      Layer.provide(redisLayer(url, timeout))
     )
   ).pipe(
     Effect.flatMap((context) => Deferred.succeed(connected, Context.get(context, RateLimiter.RateLimiter))),
@@ -108,20 +149,83 @@ const redisLimiter = Effect.fnUntraced(function*(url: string) {
   return Effect.flatMap(
     Deferred.poll(connected),
     Option.match({
-      onNone: () => Effect.fail(new RateLimitStoreDown({ message: "Redis not connected yet" })),
+      onNone: () => Effect.fail(new RateLimitStoreDown({ message: "Redis not connected yet", circuitOpen: false })),
       onSome: (limiter) => limiter
     })
   )
 })
 
+/** The one circuit of the breaker: the shared store. */
+const CIRCUIT = "ratelimit-store"
+
+const circuitStates = { Closed: "closed", Open: "open", HalfOpen: "half_open" } as const
+
+/** A store failure counts against the store; an exhausted limit is an answer, so a success. */
+const classify = (exit: Exit.Exit<unknown, RateLimitHit | RateLimitStoreDown>): CircuitBreaker.Outcome =>
+  Exit.isFailure(exit) && Option.exists(Cause.findErrorOption(exit.cause), (e) => e._tag === "RateLimitStoreDown")
+    ? CircuitBreaker.failure()
+    : CircuitBreaker.success
+
+/**
+ * The breaker around calls to the shared store, with its state; its openings and closings are
+ * logged once each (the requests it answers are not).
+ */
+const storeBreaker = Effect.fnUntraced(function*(settings: RateLimitSettings) {
+  const breaker = yield* CircuitBreaker.make({
+    tripPolicy: CircuitBreaker.consecutive(settings.breakerFailures),
+    openDuration: settings.breakerCooldown
+  }).pipe(Effect.provide(CircuitBreaker.layerStoreMemory()))
+  yield* breaker.transitions.pipe(
+    Stream.runForEach((transition) =>
+      transition.to === "Open"
+        ? Effect.logWarning("rate-limit store circuit open: not calling it for the cool-down").pipe(
+          Effect.annotateLogs({
+            event: "ratelimit.circuit_open",
+            from: circuitStates[transition.from],
+            cooldown_ms: Duration.toMillis(transition.retryAfter)
+          })
+        )
+        : Effect.logInfo(`rate-limit store circuit ${circuitStates[transition.to]}`).pipe(
+          Effect.annotateLogs({ event: `ratelimit.circuit_${circuitStates[transition.to]}` })
+        )
+    ),
+    Effect.forkScoped({ startImmediately: true })
+  )
+  const guard = <A>(
+    call: Effect.Effect<A, RateLimitHit | RateLimitStoreDown>
+  ): Effect.Effect<A, RateLimitHit | RateLimitStoreDown> =>
+    breaker.execute(call, { key: CIRCUIT, classify }).pipe(
+      Effect.catchTag("CircuitBreakerError", (error) =>
+        Effect.fail(
+          new RateLimitStoreDown({
+            message: error.message,
+            circuitOpen: error.reason._tag !== "CircuitBreakerStoreError"
+          })
+        ))
+    )
+  const circuit = breaker.state(CIRCUIT).pipe(
+    Effect.map((state): CircuitState => circuitStates[state._tag]),
+    Effect.orElseSucceed((): CircuitState => "open")
+  )
+  return { guard, circuit }
+})
+
+/** No breaker in front of the memory store: it cannot be down. */
+const noBreaker = {
+  guard: <A, E>(call: Effect.Effect<A, E>) => call,
+  circuit: Effect.succeed<CircuitState>("closed")
+}
+
 export const RateLimitsLive = Layer.effect(
   RateLimits,
   Effect.gen(function*() {
     const { rateLimit } = yield* AppConfig
-    const limiter: Effect.Effect<RateLimiter.RateLimiter, RateLimitStoreDown> =
-      rateLimit.store === "redis" && Option.isSome(rateLimit.redisUrl)
-        ? yield* redisLimiter(Redacted.value(rateLimit.redisUrl.value))
-        : Effect.succeed(yield* memoryLimiter)
+    const shared = rateLimit.store === "redis" && Option.isSome(rateLimit.redisUrl)
+    const limiter: Effect.Effect<RateLimiter.RateLimiter, RateLimitStoreDown> = shared
+      ? yield* redisLimiter(Redacted.value(rateLimit.redisUrl.value), rateLimit.storeTimeout)
+      : Effect.succeed(yield* memoryLimiter)
+    const { circuit, guard } = shared ? yield* storeBreaker(rateLimit) : noBreaker
+    const timed = shared ? withinStoreTimeout(rateLimit.storeTimeout) : <A, E>(call: Effect.Effect<A, E>) => call
 
     // The library's two failures are reasons of one error.
     const toError = (error: RateLimiter.RateLimiterError) =>
@@ -130,7 +234,10 @@ export const RateLimitsLive = Layer.effect(
           state: { limit: error.reason.limit, remaining: 0, resetSeconds: seconds(error.reason.retryAfter) },
           retryAfterSeconds: Math.max(1, seconds(error.reason.retryAfter))
         })
-        : new RateLimitStoreDown({ message: `${error.reason.message}: ${String(error.reason.cause)}` })
+        : new RateLimitStoreDown({
+          message: `${error.reason.message}: ${String(error.reason.cause)}`,
+          circuitOpen: false
+        })
 
     const ask = (
       rule: RateRule,
@@ -144,6 +251,8 @@ export const RateLimitsLive = Layer.effect(
             toError
           )
         ),
+        timed,
+        guard,
         Effect.map((result) => ({
           limit: result.limit,
           remaining: Math.max(0, result.remaining),
@@ -164,7 +273,8 @@ export const RateLimitsLive = Layer.effect(
         Effect.as(true),
         Effect.catchTag("RateLimitStoreDown", () => Effect.succeed(false)),
         Effect.catchTag("RateLimitHit", () => Effect.succeed(true))
-      )
+      ),
+      circuit
     }
   })
 )

@@ -164,6 +164,12 @@ export interface RateLimitSettings {
   readonly enabled: boolean
   readonly store: "memory" | "redis"
   readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  /** How long one call to the shared store may take before it counts as failed. */
+  readonly storeTimeout: Duration.Duration
+  /** Consecutive store failures that open the circuit: no store call, fail open / closed at once. */
+  readonly breakerFailures: number
+  /** How long the circuit stays open before one call probes the store again. */
+  readonly breakerCooldown: Duration.Duration
   readonly signinPerIp: RateRule
   readonly signinFailuresPerAccount: RateRule
   readonly signupPerIp: RateRule
