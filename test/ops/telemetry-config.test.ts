@@ -26,15 +26,17 @@ describe("OTEL configuration", () => {
       expect(otel.headers).toEqual({})
       expect(Duration.toMillis(otel.tracesExportInterval)).toBe(5_000)
       expect(Duration.toMillis(otel.metricsExportInterval)).toBe(60_000)
+      expect(Duration.toMillis(otel.logsExportInterval)).toBe(1_000)
       // The OpenTelemetry SDK's defaults.
       expect(otel.protocol).toBe("http/protobuf")
       expect(otel.disabled).toBe(false)
       expect(otel.tracesExporters).toEqual(["otlp"])
       expect(otel.metricsExporters).toEqual(["otlp"])
+      expect(otel.logsExporters).toEqual(["otlp"])
       expect(otel.sampler).toBe("parentbased_always_on")
       expect(otel.samplerRatio).toBe(1)
       expect([otel.prometheusHost, otel.prometheusPort]).toEqual(["localhost", 9464])
-      expect([otel.tracesExported, otel.metricsExported]).toEqual([false, false])
+      expect([otel.tracesExported, otel.metricsExported, otel.logsExported]).toEqual([false, false, false])
     }))
 
   it.effect("reads per-signal endpoints, protocol, sampler, exporters, resource attributes, disabled", () =>
@@ -58,7 +60,8 @@ describe("OTEL configuration", () => {
       expect(otel.resourceAttributes).toEqual({ "service.name": "from-resource", team: "a,b" })
       // OTEL_SERVICE_NAME unset: the resource's service.name.
       expect(otel.serviceName).toBe("from-resource")
-      expect([otel.tracesExported, otel.metricsExported]).toEqual([true, true])
+      // Traces have their URL, logs none (the base endpoint is unset).
+      expect([otel.tracesExported, otel.metricsExported, otel.logsExported]).toEqual([true, true, false])
       // The variables pass on to the exporters as set, redacted meanwhile.
       expect(Redacted.value(otel.environment)).toMatchObject({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio" })
       expect(String(otel.environment)).not.toContain("traces.example.com")
@@ -68,7 +71,20 @@ describe("OTEL configuration", () => {
         OTEL_METRICS_EXPORTER: "otlp,prometheus",
         OTEL_SDK_DISABLED: "true"
       })
-      expect([disabled.otel.tracesExported, disabled.otel.metricsExported]).toEqual([false, false])
+      expect([disabled.otel.tracesExported, disabled.otel.metricsExported, disabled.otel.logsExported]).toEqual([
+        false,
+        false,
+        false
+      ])
+
+      const logs = yield* configOf({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "https://logs.example.com/v1/logs" })
+      expect(logs.otel.logsEndpoint).toEqual(Option.some("https://logs.example.com/v1/logs"))
+      expect([logs.otel.tracesExported, logs.otel.logsExported]).toEqual([false, true])
+      const noLogs = yield* configOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+        OTEL_LOGS_EXPORTER: "none"
+      })
+      expect([noLogs.otel.tracesExported, noLogs.otel.logsExported]).toEqual([true, false])
     }))
 
   it.effect("refuses what the exporters could not honour, naming each variable", () =>
@@ -78,14 +94,18 @@ describe("OTEL configuration", () => {
         OTEL_TRACES_SAMPLER: "jaeger_remote",
         OTEL_TRACES_SAMPLER_ARG: "1.5",
         OTEL_TRACES_EXPORTER: "zipkin",
+        OTEL_LOGS_EXPORTER: "console",
+        OTEL_BLRP_SCHEDULE_DELAY: "soon",
         OTEL_RESOURCE_ATTRIBUTES: "team=%E0%A4%A",
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "metrics-without-scheme"
       }))
       expect(Result.isFailure(result)).toBe(true)
       if (Result.isSuccess(result)) return
       expect(result.failure.problems.map((p) => p.variable).sort()).toEqual([
+        "OTEL_BLRP_SCHEDULE_DELAY",
         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_LOGS_EXPORTER",
         "OTEL_RESOURCE_ATTRIBUTES",
         "OTEL_TRACES_EXPORTER",
         "OTEL_TRACES_SAMPLER",

@@ -1,6 +1,6 @@
 /**
  * Helpers of the telemetry suites (test/telemetry-*.test.ts): an in-process OTLP/HTTP receiver
- * (a node:http server keeping every POST to /v1/traces and /v1/metrics as received), the test
+ * (a node:http server keeping every POST, to /v1/traces, /v1/metrics, /v1/logs, as received), the test
  * service exporting to it, and a deterministic flush: the service runs on TestClock, so the
  * exporters send only when the test moves the clock past their interval.
  */
@@ -27,7 +27,7 @@ export interface OtlpReceiverShape {
 export class OtlpReceiver extends Context.Service<OtlpReceiver, OtlpReceiverShape>()("test/OtlpReceiver") {}
 
 /** A collector on a free loopback port for the scope; it answers 200 `{}` to every export. */
-const receiver = Effect.acquireRelease(
+export const otlpReceiver = Effect.acquireRelease(
   Effect.callback<{ readonly shape: OtlpReceiverShape; readonly close: () => Promise<void> }>((resume) => {
     const received: Array<Received> = []
     const server = createServer((req, res) => {
@@ -66,7 +66,7 @@ export const EXPORT_INTERVAL = Duration.seconds(1)
 export const TracedService = (env: Record<string, string> | ((receiverUrl: string) => Record<string, string>) = {}) =>
   Layer.unwrap(
     Effect.gen(function*() {
-      const { shape } = yield* receiver
+      const { shape } = yield* otlpReceiver
       return TestService({
         env: {
           OTEL_EXPORTER_OTLP_ENDPOINT: shape.url,
@@ -145,6 +145,15 @@ export interface OtlpMetric {
   readonly histogram?: { readonly dataPoints: ReadonlyArray<OtlpDataPoint> }
 }
 
+export interface OtlpLogRecord {
+  readonly severityNumber: number
+  readonly severityText: string
+  readonly body?: OtlpValue
+  readonly attributes: ReadonlyArray<OtlpAttribute>
+  readonly traceId?: string
+  readonly spanId?: string
+}
+
 interface TracesBody {
   readonly resourceSpans: ReadonlyArray<
     { readonly scopeSpans: ReadonlyArray<{ readonly spans: ReadonlyArray<OtlpSpan> }> }
@@ -156,6 +165,15 @@ interface MetricsBody {
     {
       readonly resource: { readonly attributes: ReadonlyArray<OtlpAttribute> }
       readonly scopeMetrics: ReadonlyArray<{ readonly metrics: ReadonlyArray<OtlpMetric> }>
+    }
+  >
+}
+
+interface LogsBody {
+  readonly resourceLogs: ReadonlyArray<
+    {
+      readonly resource: { readonly attributes: ReadonlyArray<OtlpAttribute> }
+      readonly scopeLogs: ReadonlyArray<{ readonly logRecords: ReadonlyArray<OtlpLogRecord> }>
     }
   >
 }
@@ -181,6 +199,16 @@ export const latestMetricsResourceOf = (receiver: OtlpReceiverShape) => {
   const latest = bodiesAt(receiver, "/v1/metrics").at(-1)
   return latest === undefined ? undefined : (JSON.parse(latest) as MetricsBody).resourceMetrics[0]?.resource
 }
+
+/** Every log record received so far (OTLP/JSON), each with the resource it came with. */
+export const logRecordsOf = (
+  receiver: OtlpReceiverShape
+): Array<OtlpLogRecord & { readonly resource: { readonly attributes: ReadonlyArray<OtlpAttribute> } }> =>
+  bodiesAt(receiver, "/v1/logs").flatMap((body) =>
+    (JSON.parse(body) as LogsBody).resourceLogs.flatMap((r) =>
+      r.scopeLogs.flatMap((s) => s.logRecords.map((record) => ({ ...record, resource: r.resource })))
+    )
+  )
 
 export const attributeOf = (item: { readonly attributes: ReadonlyArray<OtlpAttribute> }, key: string) => {
   const value = item.attributes.find((a) => a.key === key)?.value

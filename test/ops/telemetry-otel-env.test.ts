@@ -1,6 +1,6 @@
 /**
  * The standard OTEL_* variables, set as an operator sets them and nothing else (issue 14, item 10):
- * OTLP over http/protobuf to per-signal endpoints, OTEL_SDK_DISABLED, OTEL_RESOURCE_ATTRIBUTES,
+ * OTLP over http/protobuf to per-signal endpoints (log records too), OTEL_SDK_DISABLED, OTEL_RESOURCE_ATTRIBUTES,
  * OTEL_TRACES_SAMPLER, and the Prometheus exporter (OTEL_METRICS_EXPORTER=prometheus) on a
  * listener of its own. Against a real in-process OTLP receiver, over real HTTP.
  */
@@ -58,11 +58,16 @@ describe("http/protobuf to per-signal endpoints", () => {
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${url}/collector/traces`,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${url}/collector/metrics`,
-    OTEL_SERVICE_NAME: "tasks-api-protobuf"
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${url}/collector/logs`,
+    OTEL_SERVICE_NAME: "tasks-api-protobuf",
+    // The service's default level (the suites' is warn): each request has its access record.
+    LOG_LEVEL: ""
   })))("protobuf", (it) => {
-    it.effect("spans and metrics arrive protobuf-encoded at the URLs the variables name", () =>
+    it.effect("spans, metrics and log records arrive protobuf-encoded at the URLs the variables name", () =>
       Effect.gen(function*() {
-        expect((yield* get("/api/tasks")).status).toBe(401)
+        // A refresh token's shape as the request id: its records carry it, scrubbed.
+        const opaqueToken = "a".repeat(40) + "B".repeat(36)
+        expect((yield* get("/api/tasks", { headers: { "x-request-id": opaqueToken } })).status).toBe(401)
         const receiver = yield* OtlpReceiver
         const traces = yield* awaitExport(
           () => bodyWith(receiver, "/collector/traces", "GET /api/tasks"),
@@ -75,6 +80,14 @@ describe("http/protobuf to per-signal endpoints", () => {
           "the duration histogram over protobuf"
         )
         expect(metrics.headers["content-type"]).toBe("application/x-protobuf")
+        const logs = yield* awaitExport(
+          () => bodyWith(receiver, "/collector/logs", "/api/tasks"),
+          "the request's access record over protobuf"
+        )
+        expect(logs.headers["content-type"]).toBe("application/x-protobuf")
+        expect(logs.bytes.includes(Buffer.from("tasks-api-protobuf"))).toBe(true)
+        expect(logs.bytes.includes(Buffer.from("<redacted>"))).toBe(true)
+        expect(receiver.received.some((r) => r.bytes.includes(Buffer.from(opaqueToken)))).toBe(false)
         // Not JSON, and nothing went to the base endpoint's paths.
         expect(() => JSON.parse(metrics.body)).toThrow()
         expect(receiver.received.filter((r) => r.path.startsWith("/v1/"))).toEqual([])
@@ -86,12 +99,14 @@ describe("OTEL_SDK_DISABLED", () => {
   it.layer(withPrometheusPort((port) =>
     TracedService({
       OTEL_SDK_DISABLED: "true",
+      // Records to send, were anything sent.
+      LOG_LEVEL: "",
       OTEL_METRICS_EXPORTER: "otlp,prometheus",
       OTEL_EXPORTER_PROMETHEUS_HOST: "127.0.0.1",
       OTEL_EXPORTER_PROMETHEUS_PORT: String(port)
     })
   ))("disabled", (it) => {
-    it.effect("sends nothing and serves no /metrics, whatever else is set", () =>
+    it.effect("sends nothing (no span, metric or log record) and serves no /metrics, whatever else is set", () =>
       Effect.gen(function*() {
         yield* signup("untraced")
         expect((yield* get("/api/tasks")).status).toBe(401)

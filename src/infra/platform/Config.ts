@@ -87,14 +87,17 @@ const otelFields = {
   endpoint: otlpUrl("OTEL_EXPORTER_OTLP_ENDPOINT"),
   tracesEndpoint: otlpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
   metricsEndpoint: otlpUrl("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+  logsEndpoint: otlpUrl("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
   protocol: choice("OTEL_EXPORTER_OTLP_PROTOCOL", OTLP_PROTOCOLS, "http/protobuf"),
   serviceName: Config.option(Config.String("OTEL_SERVICE_NAME")),
   resourceAttributes,
   headers: otlpHeaders,
   tracesExportInterval: integer("OTEL_BSP_SCHEDULE_DELAY", 5_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
   metricsExportInterval: integer("OTEL_METRIC_EXPORT_INTERVAL", 60_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
+  logsExportInterval: integer("OTEL_BLRP_SCHEDULE_DELAY", 1_000, 1, 3_600_000).pipe(Config.map(Duration.millis)),
   tracesExporters: choices("OTEL_TRACES_EXPORTER", ["otlp", "none"], "otlp"),
   metricsExporters: choices("OTEL_METRICS_EXPORTER", ["otlp", "prometheus", "none"], "otlp"),
+  logsExporters: choices("OTEL_LOGS_EXPORTER", ["otlp", "none"], "otlp"),
   sampler: choice("OTEL_TRACES_SAMPLER", TRACES_SAMPLERS, "parentbased_always_on"),
   samplerRatio: ratio("OTEL_TRACES_SAMPLER_ARG", 1),
   prometheusHost: Config.String("OTEL_EXPORTER_PROMETHEUS_HOST").pipe(Config.withDefault("localhost")),
@@ -117,6 +120,8 @@ const otelSettingsOf = (
     metricsExported: on && (read.metricsExporters.includes("prometheus") ||
       (read.metricsExporters.includes("otlp") &&
         (Option.isSome(read.metricsEndpoint) || Option.isSome(read.endpoint)))),
+    logsExported: on && read.logsExporters.includes("otlp") &&
+      (Option.isSome(read.logsEndpoint) || Option.isSome(read.endpoint)),
     environment: Redacted.make(Object.fromEntries([...env].filter(([name]) => name.startsWith("OTEL_"))))
   }
 }

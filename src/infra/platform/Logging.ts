@@ -110,12 +110,16 @@ export const loggingLayer = (config: AppConfigShape) => {
 /**
  * The access line of each request, written without Effect's log call: one per request, and that
  * call (annotations, every logger, the fiber's context) cost a sixth of a task read's CPU. The JSON
- * line is the logger's (same fields, scrubber, writer and Clock); the pretty format, for
- * development, goes through the logger.
+ * line is the logger's (same fields, scrubber, writer and Clock). The pretty format, for
+ * development, goes through the loggers, and so does the JSON one when log records are exported
+ * over OTLP: the record is the OTLP logger's (with the request's trace and span), the line the
+ * same one.
  */
 export const makeAccessLog = (config: AppConfigShape): (fields: Record<string, unknown>) => Effect.Effect<void> => {
   if (LogLevel.isGreaterThan(LEVELS[config.logLevel], "Info")) return () => Effect.void
-  if (config.logFormat !== "json") return (fields) => Effect.annotateLogs(Effect.logInfo("request"), fields)
+  if (config.logFormat !== "json" || config.otel.logsExported) {
+    return (fields) => Effect.annotateLogs(Effect.logInfo("request"), fields)
+  }
   const redact = scrubberOf(config)
   return (fields) =>
     Effect.clockWith((clock) =>

@@ -1,7 +1,8 @@
 /**
- * Redaction, in one place for logs (Logging.ts) and spans (SpanRedaction.ts): configured secret
- * values, credential-shaped strings (JWTs, bearer values, long opaque tokens), credential-named
- * keys and query-string values are replaced, whoever wrote them.
+ * Redaction, in one place for logs (Logging.ts, and LogRedaction.ts for their OTLP records) and
+ * spans (SpanRedaction.ts): configured secret values, credential-shaped strings (JWTs, bearer
+ * values, long opaque tokens), credential-named keys and query-string values are replaced,
+ * whoever wrote them.
  */
 import { Inspectable, Option, Redacted } from "effect"
 import type { AppConfigShape } from "./Config.js"
@@ -10,6 +11,9 @@ export const REDACTED = "<redacted>"
 
 /** Keys whose value is a credential whatever it looks like (`password`, `refresh_token`, `…header.cookie`). */
 const SENSITIVE_KEY = /(^|[._-])(password|passwd|secret|token|authorization|cookie|api[-_]?key)$/i
+
+/** Whether a field or attribute named `key` is replaced whole, whatever its value. */
+export const isCredentialKey = (key: string): boolean => SENSITIVE_KEY.test(key)
 
 /** Keys holding a URL or a query string: the query's values may carry tokens (`?access_token=…`). */
 const URL_KEYS = new Set(["url.full", "url.original", "http.url", "http.target"])
@@ -77,7 +81,7 @@ export const makeScrubber = (secrets: ReadonlyArray<string>): Scrubber => {
   }
 
   const value = (key: string, input: unknown): unknown => {
-    if (SENSITIVE_KEY.test(key)) return REDACTED
+    if (isCredentialKey(key)) return REDACTED
     if (typeof input === "string" && URL_KEYS.has(key)) return text(redactUrlQuery(input))
     if (typeof input === "string" && QUERY_KEYS.has(key)) return text(redactQuery(input))
     return scrubUnknown(input)
@@ -105,7 +109,8 @@ const redactedValuesOf = (config: AppConfigShape): Array<string> => {
   const urls = [
     ...Option.toArray(config.databaseUrl).map(Redacted.value),
     ...Option.toArray(config.rateLimit.redisUrl).map(Redacted.value),
-    ...[config.otel.endpoint, config.otel.tracesEndpoint, config.otel.metricsEndpoint].flatMap(Option.toArray)
+    ...[config.otel.endpoint, config.otel.tracesEndpoint, config.otel.metricsEndpoint, config.otel.logsEndpoint]
+      .flatMap(Option.toArray)
   ]
   return [
     Redacted.value(config.jwtSecret),

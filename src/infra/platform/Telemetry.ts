@@ -1,13 +1,14 @@
 /**
- * OpenTelemetry for the whole service: spans and metrics exported over OTLP/HTTP, and metrics
- * served for Prometheus to scrape, as the standard OTEL_* variables say. effect/observability's
- * exporters read those variables themselves (endpoints per signal, headers, intervals, timeouts,
- * compression, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES); this layer adds
- * what they lack: OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_TRACES_SAMPLER and the Prometheus exporter.
+ * OpenTelemetry for the whole service: spans, metrics and log records exported over OTLP/HTTP,
+ * and metrics served for Prometheus to scrape, as the standard OTEL_* variables say.
+ * effect/observability's exporters read those variables themselves (endpoints per signal,
+ * headers, intervals, timeouts, compression, OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
+ * OTEL_RESOURCE_ATTRIBUTES); this layer adds what they lack: OTEL_EXPORTER_OTLP_PROTOCOL,
+ * OTEL_TRACES_SAMPLER, the Prometheus exporter, and the scrubber on spans and log records.
  *
- * Provided beneath every other layer (it sets the tracer and `Headers.CurrentRedactedNames`,
- * which layers built on it see), so the boot, the migrations and every request fiber trace
- * through it.
+ * Provided beneath every other layer (it sets the tracer, the loggers and
+ * `Headers.CurrentRedactedNames`, which layers built on it see), so the boot, the migrations and
+ * every request fiber trace and log through it.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { ConfigProvider, Effect, Layer, Redacted, Tracer } from "effect"
@@ -21,6 +22,7 @@ import {
   HttpServerResponse
 } from "effect/http"
 import {
+  OtlpLogger,
   type OtlpMetrics,
   OtlpMetrics as Metrics,
   type OtlpResource,
@@ -30,6 +32,7 @@ import {
 } from "effect/observability"
 import { createServer } from "node:http"
 import { AppConfig, type AppConfigShape } from "./Config.js"
+import { scrubLogs } from "./LogRedaction.js"
 import { INTEGER_ATTRIBUTES, prometheusNameOf } from "./Metrics.js"
 import { scrubberOf } from "./Redaction.js"
 import { samplingTracer } from "./Sampling.js"
@@ -83,7 +86,8 @@ const exporterVariables = (config: AppConfigShape): Record<string, string> => {
       : `${resource},${set.OTEL_RESOURCE_ATTRIBUTES}`,
     // The specification's default, where effect/observability exports nothing without them.
     OTEL_TRACES_EXPORTER: otel.tracesExporters.join(","),
-    OTEL_METRICS_EXPORTER: otel.metricsExporters.join(",")
+    OTEL_METRICS_EXPORTER: otel.metricsExporters.join(","),
+    OTEL_LOGS_EXPORTER: otel.logsExporters.join(",")
   }
 }
 
@@ -118,14 +122,21 @@ const conformMetrics = (data: OtlpMetrics.MetricsData): OtlpMetrics.MetricsData 
   }))
 })
 
-/** OTEL_EXPORTER_OTLP_PROTOCOL's serialization, metrics conformed on the way. */
+/**
+ * OTEL_EXPORTER_OTLP_PROTOCOL's serialization, metrics conformed and log records scrubbed on the
+ * way: no record is sent without passing through the scrubber.
+ */
 const serializationOf = (config: AppConfigShape) =>
   Layer.effect(
     OtlpSerialization.OtlpSerialization,
-    Effect.map(OtlpSerialization.OtlpSerialization, (inner) => ({
-      ...inner,
-      metrics: (data: OtlpMetrics.MetricsData) => inner.metrics(conformMetrics(data))
-    }))
+    Effect.map(OtlpSerialization.OtlpSerialization, (inner) => {
+      const scrub = scrubLogs(scrubberOf(config))
+      return {
+        ...inner,
+        metrics: (data: OtlpMetrics.MetricsData) => inner.metrics(conformMetrics(data)),
+        logs: (data: OtlpLogger.LogsData) => inner.logs(scrub(data))
+      }
+    })
   ).pipe(
     Layer.provide(config.otel.protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf)
   )
@@ -176,6 +187,8 @@ const exportersLive = (config: AppConfigShape) => {
     otel.tracesExported ? tracesLive(config) : Layer.empty,
     // Off unless OTEL_METRICS_EXPORTER has otlp and a metrics URL is set (it reads them itself).
     Layer.empty.pipe(Layer.provide(Metrics.layerFromConfig())),
+    // Beside the loggers already in place (stdout, span events): it reads OTEL_BLRP_* itself.
+    otel.logsExported ? OtlpLogger.layerFromConfig({ mergeWithExisting: true }) : Layer.empty,
     prometheus ? prometheusLive(config) : Layer.empty
   ).pipe(
     Layer.provide(serializationOf(config)),
@@ -186,9 +199,12 @@ const exportersLive = (config: AppConfigShape) => {
 
 /** Header redaction always; the exporters as configured. */
 export const TelemetryLive: Layer.Layer<never, HttpServerError.ServeError, AppConfig> = Layer.unwrap(
-  Effect.map(AppConfig, (config) =>
-    config.otel.tracesExported || config.otel.metricsExported
-      // In sequence: the exporters' layer is built with the redaction already in place.
-      ? exportersLive(config).pipe(Layer.provideMerge(RedactHeadersLive))
-      : RedactHeadersLive)
+  Effect.map(
+    AppConfig,
+    (config) =>
+      config.otel.tracesExported || config.otel.metricsExported || config.otel.logsExported
+        // In sequence: the exporters' layer is built with the redaction already in place.
+        ? exportersLive(config).pipe(Layer.provideMerge(RedactHeadersLive))
+        : RedactHeadersLive
+  )
 )

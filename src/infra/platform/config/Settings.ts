@@ -90,7 +90,7 @@ export interface AppConfigShape {
   readonly trustProxy: TrustProxy
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
-  /** OpenTelemetry: traces and metrics over OTLP/HTTP, and metrics for Prometheus to scrape. */
+  /** OpenTelemetry: traces, metrics and logs over OTLP/HTTP, and metrics for Prometheus to scrape. */
   readonly otel: OtelSettings
 }
 
@@ -116,11 +116,12 @@ export type TracesSampler = (typeof TRACES_SAMPLERS)[number]
 export interface OtelSettings {
   /** `OTEL_SDK_DISABLED`: nothing is exported or served, whatever else is set. */
   readonly disabled: boolean
-  /** `OTEL_EXPORTER_OTLP_ENDPOINT`, the base URL (`/v1/traces`, `/v1/metrics` are appended). */
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`, the base URL (`/v1/traces`, `/v1/metrics`, `/v1/logs` are appended). */
   readonly endpoint: Option.Option<string>
-  /** `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `_METRICS_ENDPOINT`: one signal's full URL, over `endpoint`. */
+  /** `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT`: one signal's full URL, over `endpoint`. */
   readonly tracesEndpoint: Option.Option<string>
   readonly metricsEndpoint: Option.Option<string>
+  readonly logsEndpoint: Option.Option<string>
   /** `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf` (the OTel default) or `http/json`. */
   readonly protocol: OtlpProtocol
   /** `OTEL_SERVICE_NAME`, else `service.name` of OTEL_RESOURCE_ATTRIBUTES, else `tasks-api`. */
@@ -133,10 +134,14 @@ export interface OtelSettings {
   readonly tracesExportInterval: Duration.Duration
   /** `OTEL_METRIC_EXPORT_INTERVAL` (ms): how often the metrics are sent. */
   readonly metricsExportInterval: Duration.Duration
+  /** `OTEL_BLRP_SCHEDULE_DELAY` (ms): how often log records are sent. */
+  readonly logsExportInterval: Duration.Duration
   /** `OTEL_TRACES_EXPORTER`: `otlp` (default) or `none`. */
   readonly tracesExporters: ReadonlyArray<"otlp" | "none">
   /** `OTEL_METRICS_EXPORTER`: `otlp` (default), `prometheus` (served for scraping), `none`. */
   readonly metricsExporters: ReadonlyArray<"otlp" | "prometheus" | "none">
+  /** `OTEL_LOGS_EXPORTER`: `otlp` (default) or `none`. Stdout lines are written either way. */
+  readonly logsExporters: ReadonlyArray<"otlp" | "none">
   /** `OTEL_TRACES_SAMPLER` and its ratio `OTEL_TRACES_SAMPLER_ARG` (for the `*traceidratio` ones). */
   readonly sampler: TracesSampler
   readonly samplerRatio: number
@@ -147,6 +152,8 @@ export interface OtelSettings {
   readonly tracesExported: boolean
   /** Metrics are sent or served: not disabled, and OTLP with its URL or prometheus. */
   readonly metricsExported: boolean
+  /** Log records are sent: not disabled, an OTLP logs URL and the otlp exporter. */
+  readonly logsExported: boolean
   /**
    * Every OTEL_* variable as set, for the exporters to read themselves. Redacted: endpoints and
    * headers carry credentials.
