@@ -18,6 +18,7 @@ import { Lifecycle } from "../../src/http/edge/Lifecycle.js"
 import { get, post, put, type Reply, signup } from "../support/http.js"
 import { holdRow, pause, untilWaiting } from "../support/locks.js"
 import { TestServer, TestService } from "../support/TestService.js"
+import { createTask } from "../tasks/tasks-helpers.js"
 
 const OVERLOADED = { detail: "Service temporarily unavailable", error_code: "overloaded" }
 
@@ -137,12 +138,7 @@ it.layer(
     Effect.gen(function*() {
       const { databaseUrl } = yield* TestServer
       const user = yield* signup("abort")
-      const created = yield* post("/api/tasks", {
-        token: user.token,
-        json: { title: "t", priority: "urgent_important" }
-      })
-      expect(created.status).toBe(201)
-      const taskId = created.body.data.id as string
+      const taskId = (yield* createTask(user.token, { title: "t" })).id
       const lock = yield* holdRow(databaseUrl, "task", taskId)
       const body = JSON.stringify({ title: "never" })
       const pending = yield* rawConnection(
@@ -203,12 +199,7 @@ it.layer(
     Effect.gen(function*() {
       const { databaseUrl } = yield* TestServer
       const user = yield* signup("pool")
-      const created = yield* post("/api/tasks", {
-        token: user.token,
-        json: { title: "t", priority: "urgent_important" }
-      })
-      expect(created.status).toBe(201)
-      const taskId = created.body.data.id as string
+      const taskId = (yield* createTask(user.token, { title: "t" })).id
 
       // Both connections' operations wait in PostgreSQL behind the test's lock.
       const lock = yield* holdRow(databaseUrl, "task", taskId)
