@@ -5,7 +5,7 @@
  * nearly always finds a connection free. Past them:
  * - at most DATABASE_POOL_MAX_WAITING operations wait, each at most DATABASE_POOL_ACQUIRE_TIMEOUT;
  *   the others, and those that waited too long, answer 503 `overloaded`: the pool is saturated,
- *   PostgreSQL is fine, and what waits is memory (item 1 of issue 15: 1,066 queued at the crash).
+ *   PostgreSQL is fine, and what waits is memory (an unbounded queue grows until the process dies).
  * - an operation still running DATABASE_STATEMENT_TIMEOUT + 500 ms after it started answers 503
  *   `database_unavailable` at once: PostgreSQL enforces the statement timeout itself, so only an
  *   unresponsive server (frozen, partitioned) gets this far, and the driver's cancel of a statement
