@@ -4,7 +4,7 @@
  * naming the variable and the problem, as the diagnostic lists it.
  */
 import { Config, Duration, Option, Redacted, Result } from "effect"
-import { booleanOfWord } from "../../../domain/Choices.js"
+import { booleanOfWord, oneOf } from "../../../domain/Choices.js"
 import { invalid, mapOrFail } from "./Problems.js"
 import type { RateRule, TrustProxy } from "./Settings.js"
 
@@ -163,17 +163,18 @@ export const otlpUrl = (name: string) =>
   )
 
 /** A comma list of names among `values` (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER), in any case. */
-export const choices = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
-  Config.String(name).pipe(
+export const choices = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) => {
+  const isValue = oneOf(values)
+  return Config.String(name).pipe(
     Config.withDefault(fallback),
     mapOrFail((raw: string) => {
       const list = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
-      const found = list.flatMap((item) => values.filter((v) => v === item))
-      return found.length === list.length && found.length > 0
-        ? Result.succeed(found)
+      return list.length > 0 && list.every(isValue)
+        ? Result.succeed(list)
         : Result.fail(invalid(name, `expected one or more of ${values.join(", ")}, separated by commas`))
     })
   )
+}
 
 /** A fraction between 0 and 1 (OTEL_TRACES_SAMPLER_ARG). */
 export const ratio = (name: string, fallback: number) =>
