@@ -157,10 +157,18 @@ export const AccessChecksLive = Layer.effect(
         return yield* sharedRead(accessToken, claims, read)
       })
 
+    /** The sessions an end here covers, by their user and id. */
+    type Ended = (userId: UserId, sessionId: CallerSessionId) => boolean
+    const sessionEnded = (ended: CallerSessionId): Ended => (_, sessionId) => sessionId === ended
+    const userEnded = (ended: UserId, keep: CallerSessionId | null): Ended => (userId, sessionId) =>
+      userId === ended && sessionId !== keep
+
     /** New calls no longer join reads begun before the session or user was ended here. */
-    const leaveReadsWhere = (ended: (claims: AccessClaims) => boolean) =>
+    const leaveReadsWhere = (ended: Ended) =>
       Effect.sync(() => {
-        for (const [token, entry] of underWay) if (ended(entry.claims)) underWay.delete(token)
+        for (const [token, { claims }] of underWay) {
+          if (ended(claims.userId, claims.sessionId)) underWay.delete(token)
+        }
       })
 
     const nothing: BoundedCacheSize = { entries: 0, bytes: 0 }
@@ -168,9 +176,8 @@ export const AccessChecksLive = Layer.effect(
       return AccessChecks.of({
         check: (accessToken, admit) => checkAfresh(accessToken, admit, callerOf),
         recheck: verify,
-        forgetSession: (sessionId) => leaveReadsWhere((claims) => claims.sessionId === sessionId),
-        forgetUser: (userId, keep) =>
-          leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep),
+        forgetSession: (sessionId) => leaveReadsWhere(sessionEnded(sessionId)),
+        forgetUser: (userId, keep) => leaveReadsWhere(userEnded(userId, keep)),
         held: Effect.sync(() => ({ passed: nothing, refused: nothing, readsUnderWay: underWay.size, endedLately: 0 }))
       })
     }
@@ -223,10 +230,16 @@ export const AccessChecksLive = Layer.effect(
         endedLately.set(key, nowMillis + intervalMillis)
       })
 
-    const forgetWhere = (ended: (caller: Caller) => boolean) =>
+    const forgetWhere = (ended: Ended) =>
       atNow((nowMillis) => {
-        for (const [token, caller] of passed.entries(nowMillis)) if (ended(caller)) passed.delete(token)
+        for (const [token, caller] of passed.entries(nowMillis)) {
+          if (ended(caller.user.id, caller.session.id)) passed.delete(token)
+        }
       })
+
+    /** Ended here: marked for an interval, no read under way joined, no remembered pass answering. */
+    const endHere = (markKey: string, ended: Ended) =>
+      Effect.andThen(mark(markKey), Effect.andThen(leaveReadsWhere(ended), forgetWhere(ended)))
 
     return AccessChecks.of({
       recheck: verify,
@@ -246,19 +259,8 @@ export const AccessChecksLive = Layer.effect(
           }
           return yield* checkAfresh(accessToken, admit, readAndRemember(accessToken))
         }),
-      forgetSession: (sessionId) =>
-        Effect.andThen(
-          Effect.andThen(mark(sessionMark(sessionId)), leaveReadsWhere((claims) => claims.sessionId === sessionId)),
-          forgetWhere((caller) => caller.session.id === sessionId)
-        ),
-      forgetUser: (userId, keep) =>
-        Effect.andThen(
-          Effect.andThen(
-            mark(userMark(userId)),
-            leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep)
-          ),
-          forgetWhere((caller) => caller.user.id === userId && caller.session.id !== keep)
-        ),
+      forgetSession: (sessionId) => endHere(sessionMark(sessionId), sessionEnded(sessionId)),
+      forgetUser: (userId, keep) => endHere(userMark(userId), userEnded(userId, keep)),
       held: Effect.sync(() => ({
         passed: passed.size(),
         refused: refused.size(),
