@@ -182,14 +182,20 @@ export const AccessChecksLive = Layer.effect(
       })
     }
 
-    // Sessions and users ended here lately, with when the mark lapses (epoch ms). Instants come from
-    // the calling fiber's Clock (TestClock in tests), the one the cache reads for its expiry.
-    const endedLately = new Map<string, number>()
+    // Sessions and users ended here lately, each for one interval, on the calling fiber's Clock
+    // (TestClock in tests) as the caches below. Never bounded: a mark dropped early would let a
+    // pass of an ended session be remembered.
+    const endedLately = makeBoundedCache<true>({
+      timeToLiveMillis: intervalMillis,
+      maxEntries: Infinity,
+      maxBytes: Infinity,
+      bytesOf: () => 0
+    })
     const sessionMark = (id: string) => `session:${id}`
     const userMark = (id: string) => `user:${id}`
     const endedLatelyHere = (caller: Caller, nowMillis: number) =>
-      (endedLately.get(sessionMark(caller.session.id)) ?? 0) > nowMillis ||
-      (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
+      endedLately.get(sessionMark(caller.session.id), nowMillis) !== undefined ||
+      endedLately.get(userMark(caller.user.id), nowMillis) !== undefined
 
     // Passed checks. The whole interval: an entry lapses once now >= set + interval, so a session
     // ended elsewhere is refused by the end of the interval, not one tick later.
@@ -224,11 +230,7 @@ export const AccessChecksLive = Layer.effect(
         )
       )
 
-    const mark = (key: string) =>
-      atNow((nowMillis) => {
-        for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
-        endedLately.set(key, nowMillis + intervalMillis)
-      })
+    const mark = (key: string) => atNow((nowMillis) => endedLately.set(key, true, nowMillis))
 
     const forgetWhere = (ended: Ended) =>
       atNow((nowMillis) => {
@@ -265,7 +267,7 @@ export const AccessChecksLive = Layer.effect(
         passed: passed.size(),
         refused: refused.size(),
         readsUnderWay: underWay.size,
-        endedLately: endedLately.size
+        endedLately: endedLately.size().entries
       }))
     })
   })
