@@ -189,6 +189,25 @@ export const ratio = (name: string, fallback: number) =>
   )
 
 /**
+ * The entries of an OTel `key=value,…` list (OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS),
+ * trimmed and still percent-encoded; blank entries are skipped, and a missing key is "".
+ */
+const otelListEntries = (raw: string) =>
+  raw.split(",").filter((pair) => pair.trim().length > 0).map((pair) => {
+    const at = pair.indexOf("=")
+    return { key: at > 0 ? pair.slice(0, at).trim() : "", value: pair.slice(at + 1).trim() }
+  })
+
+/** `text` percent-decoded, or undefined when its encoding is broken. */
+const percentDecoded = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * `OTEL_RESOURCE_ATTRIBUTES`: `key=value,…`, values percent-encoded (the OTel format). Checked here
  * so a bad list halts boot with the diagnostic; the exporters read the variable themselves.
  */
@@ -196,17 +215,16 @@ export const resourceAttributes = Config.String("OTEL_RESOURCE_ATTRIBUTES").pipe
   Config.withDefault(""),
   mapOrFail((raw: string) => {
     const attributes: Record<string, string> = {}
-    for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
-      const at = pair.indexOf("=")
-      const key = at > 0 ? pair.slice(0, at).trim() : ""
-      try {
-        attributes[decodeURIComponent(key)] = decodeURIComponent(pair.slice(at + 1).trim())
-      } catch {
+    for (const entry of otelListEntries(raw)) {
+      const key = percentDecoded(entry.key)
+      const value = percentDecoded(entry.value)
+      if (key === undefined || value === undefined) {
         return Result.fail(invalid("OTEL_RESOURCE_ATTRIBUTES", "invalid percent-encoding"))
       }
       if (key === "") {
         return Result.fail(invalid("OTEL_RESOURCE_ATTRIBUTES", "expected comma-separated key=value pairs"))
       }
+      attributes[key] = value
     }
     return Result.succeed(attributes)
   })
@@ -217,15 +235,8 @@ export const otlpHeaders = Config.String("OTEL_EXPORTER_OTLP_HEADERS").pipe(
   Config.withDefault(""),
   mapOrFail((raw: string) => {
     const headers: Record<string, Redacted.Redacted<string>> = {}
-    for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
-      const at = pair.indexOf("=")
-      const name = at > 0 ? pair.slice(0, at).trim() : ""
-      let value: string | undefined
-      try {
-        value = decodeURIComponent(pair.slice(at + 1).trim())
-      } catch {
-        value = undefined
-      }
+    for (const { key: name, value: encoded } of otelListEntries(raw)) {
+      const value = percentDecoded(encoded)
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === undefined) {
         return Result.fail(invalid("OTEL_EXPORTER_OTLP_HEADERS", "expected comma-separated name=value pairs"))
       }
