@@ -115,12 +115,13 @@ const otelSettingsOf = (
   /** A signal goes over OTLP when its exporters include otlp and it has a URL: its own, or the base one. */
   const sentOverOtlp = (exporters: ReadonlyArray<string>, signalEndpoint: Option.Option<string>) =>
     on && exporters.includes("otlp") && (Option.isSome(signalEndpoint) || Option.isSome(read.endpoint))
+  const metricsServed = on && read.metricsExporters.includes("prometheus")
   return {
     ...read,
     serviceName: Option.getOrElse(serviceName, () => read.resourceAttributes["service.name"] ?? "tasks-api"),
     tracesExported: sentOverOtlp(read.tracesExporters, read.tracesEndpoint),
-    metricsExported: (on && read.metricsExporters.includes("prometheus")) ||
-      sentOverOtlp(read.metricsExporters, read.metricsEndpoint),
+    metricsServed,
+    metricsExported: metricsServed || sentOverOtlp(read.metricsExporters, read.metricsEndpoint),
     logsExported: sentOverOtlp(read.logsExporters, read.logsEndpoint),
     environment: Redacted.make(Object.fromEntries([...env].filter(([name]) => name.startsWith("OTEL_"))))
   }
