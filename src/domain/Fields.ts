@@ -19,7 +19,7 @@ export const omittable = <S extends Schema.Top>(schema: S) =>
   )
 
 /** What a text field holding U+0000 answers: a 422 at its `loc`. */
-export const NUL_IN_TEXT = "String should not contain the NUL character (\\u0000)"
+const NUL_IN_TEXT = "String should not contain the NUL character (\\u0000)"
 
 /**
  * PostgreSQL's `text` cannot hold U+0000: a request carrying one must be refused as invalid input,

@@ -45,6 +45,12 @@ const mapObjectsDeep = (value: unknown, f: (object: Json) => Json): unknown =>
 
 const SCHEMA_REF = "#/components/schemas/"
 
+/** The document's `components` and their `schemas` (empty where the document has none). */
+const componentsOf = (spec: Json): { readonly components: Json; readonly schemas: Json } => {
+  const components = isJson(spec["components"]) ? spec["components"] : {}
+  return { components, schemas: isJson(components["schemas"]) ? components["schemas"] : {} }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const BAD_REQUEST_DESCRIPTION = "A value the API refuses with a message (e.g. an unknown priority)"
@@ -103,8 +109,7 @@ const queryParametersAsRead = (queries: Readonly<Record<string, Schema.Top>>) =>
       })
     }
   })
-  const components = isJson(described["components"]) ? described["components"] : {}
-  const schemas = isJson(components["schemas"]) ? components["schemas"] : {}
+  const { components, schemas } = componentsOf(described)
   return { ...described, components: { ...components, schemas: { ...definitions, ...schemas } } }
 }
 
@@ -115,8 +120,7 @@ const listedChoicesOnly = (spec: Json): Json => {
   const isUnlisted = (member: unknown) => isJson(member) && member["$ref"] === `${SCHEMA_REF}${UNLISTED_CHOICE}`
   const mapped = mapObjectsDeep(spec, (object) => withoutMembers(object, isUnlisted))
   const collapsed = isJson(mapped) ? mapped : spec
-  const components = isJson(collapsed["components"]) ? collapsed["components"] : {}
-  const { [UNLISTED_CHOICE]: _, ...schemas } = isJson(components["schemas"]) ? components["schemas"] : {}
+  const { components, schemas: { [UNLISTED_CHOICE]: _, ...schemas } } = componentsOf(collapsed)
   return { ...collapsed, components: { ...components, schemas } }
 }
 
@@ -145,8 +149,7 @@ const withoutClosedObjects = (schema: unknown) =>
 
 /** Request bodies, and the components they use, without `additionalProperties: false`. */
 const openRequestBodies = (spec: Json): Json => {
-  const components = isJson(spec["components"]) ? spec["components"] : {}
-  const schemas = isJson(components["schemas"]) ? components["schemas"] : {}
+  const { components, schemas } = componentsOf(spec)
   const bodies: Array<unknown> = []
   const opened = mapOperations(spec, (operation) => {
     const body = operation["requestBody"]
@@ -243,7 +246,7 @@ const withResponseHeaders = (ownUnauthorized: ReadonlySet<string>) => (spec: Jso
           : response)
     }
   })
-  const components = isJson(described["components"]) ? described["components"] : {}
+  const { components } = componentsOf(described)
   const headers = Object.fromEntries(
     Object.entries(HEADERS).map(([name, header]) => [name, { ...header, required: true }])
   )

@@ -22,9 +22,9 @@ export type Priority = typeof Priority.Type
 // The old backend answered a bad enum value with a 400 and a message, not a 422: the request
 // schemas take any string (typed as the values, or an `UnlistedChoice`) and these checks refuse it
 // with the old wording.
-export const PriorityChoice = choice(PRIORITIES)
-export const SortFieldChoice = choice(SORT_FIELDS)
-export const SortOrderChoice = choice(SORT_ORDERS)
+const PriorityChoice = choice(PRIORITIES)
+const SortFieldChoice = choice(SORT_FIELDS)
+const SortOrderChoice = choice(SORT_ORDERS)
 export const isPriority = oneOf(PRIORITIES)
 export const isSortField = oneOf(SORT_FIELDS)
 export const isSortOrder = oneOf(SORT_ORDERS)

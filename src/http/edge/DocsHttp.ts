@@ -125,7 +125,7 @@ const encode = (text: string) =>
   })
 
 /** The preferred encoding `accept` allows (`Accept-Encoding`, q-values honoured; q=0 refuses). */
-export const encodingFor = (accept: string | undefined): "br" | "gzip" | "identity" => {
+const encodingFor = (accept: string | undefined): "br" | "gzip" | "identity" => {
   const accepted = new Map<string, number>()
   for (const part of (accept ?? "").split(",")) {
     const [name = "", ...parameters] = part.trim().toLowerCase().split(";")

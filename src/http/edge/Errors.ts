@@ -115,9 +115,9 @@ const malformedJson = () => ValidationFailed.at(["body"], "JSON decode error", "
  * of an unread body).
  *
  * The read runs in a fiber of its own, awaited interruptibly: the router runs this middleware
- * uninterruptibly, so a slow sender held its request past REQUEST_TIMEOUT (issue 15, item 4), and
- * interrupting the read itself would destroy the request's stream, and with it the socket the 503
- * is to be written on. Timed out, the request answers without waiting for the read, closing the
+ * uninterruptibly, so a read awaited in it would hold a slow sender's request past REQUEST_TIMEOUT,
+ * and interrupting the read itself would destroy the request's stream, and with it the socket the
+ * 503 is to be written on. Timed out, the request answers without waiting for the read, closing the
  * connection (Edge.ts), which ends the read.
  */
 const readBodyWithin = (request: HttpServerRequest.HttpServerRequest, maxBytes: ByteSize.ByteSize) =>

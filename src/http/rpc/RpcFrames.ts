@@ -87,12 +87,11 @@ export type FramesResult = Result.Result<ReadonlyArray<FromClientEncoded>, Malfo
 export const makeFrameDecoder = (procedures: ReadonlyMap<string, Rpc.AnyWithProps>) => {
   const rpcs = [...procedures.values()]
   const RequestFrame = requestFrame(rpcs.map((rpc) => rpc._tag))
-  const decodeRequest = Schema.decodeUnknownOption(RequestFrame)
+  const decodeRequest = Schema.decodeUnknownResult(RequestFrame)
   const decodeControl = Schema.decodeUnknownOption(Schema.Union([AckFrame, InterruptFrame, PingFrame]))
   /** An Ack, Interrupt or Ping. */
   const controlFrame = (tag: unknown, message: unknown): Option.Option<FromClientEncoded> =>
     tag === "Ack" || tag === "Interrupt" || tag === "Ping" ? decodeControl(message) : Option.none()
-  const requestIssue = Schema.decodeUnknownResult(RequestFrame)
   // Each procedure's payload as the server decodes it (the JSON codec of its payload schema).
   const decodePayload = new Map(
     rpcs.map((rpc) => [rpc._tag, Schema.decodeUnknownEffect(Schema.toCodecJson(rpc.payloadSchema))] as const)
@@ -107,11 +106,9 @@ export const makeFrameDecoder = (procedures: ReadonlyMap<string, Rpc.AnyWithProp
 
   const refuse = (line: number, what: string): FramesResult => Result.fail({ detail: `line ${line}: ${what}` })
 
-  /** Why a message that did not decode was refused. */
-  const ruleBroken = (message: unknown): string => {
-    const decoded = requestIssue(message)
-    if (Result.isSuccess(decoded)) return FIELD_RULES._tag
-    const field = fieldOf(decoded.failure.issue)
+  /** Why a request that did not decode was refused. */
+  const ruleBroken = (issue: SchemaIssue.Issue): string => {
+    const field = fieldOf(issue)
     return (typeof field === "string" ? FIELD_RULES[field] : undefined) ?? FIELD_RULES._tag
   }
 
@@ -133,14 +130,14 @@ export const makeFrameDecoder = (procedures: ReadonlyMap<string, Rpc.AnyWithProp
       if (tag === "Eof") continue
       if (tag === "Request") {
         const request = decodeRequest(message)
-        if (Option.isNone(request)) return refuse(line, ruleBroken(message))
-        const id = String(request.value.id)
+        if (Result.isFailure(request)) return refuse(line, ruleBroken(request.failure.issue))
+        const id = String(request.success.id)
         if (ids.has(id)) return refuse(line, "id repeats an earlier call's")
         ids.add(id)
-        if (payloadRefused(request.value.tag, request.value.payload)) {
-          return refuse(line, `payload does not fit ${request.value.tag}`)
+        if (payloadRefused(request.success.tag, request.success.payload)) {
+          return refuse(line, `payload does not fit ${request.success.tag}`)
         }
-        messages.push(request.value)
+        messages.push(request.success)
         continue
       }
       const frame = controlFrame(tag, message)

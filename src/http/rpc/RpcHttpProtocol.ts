@@ -1,8 +1,8 @@
 /**
  * The HTTP transport of `POST /rpc` (a `RpcServer.Protocol`), in place of `effect/rpc`'s own
  * (`makeProtocolWithHttpEffect`), which hands every call of a body to the server at once: a body
- * of 3,000 calls ran 3,000 handlers together, and the answers of calls whose client did not read
- * piled up in memory, encoded, until the process ran out of it. Here, for each request:
+ * of 3,000 calls runs 3,000 handlers together, and the answers of calls whose client does not read
+ * pile up in memory, encoded, until the process runs out of it. Here, for each request:
  *
  * - the body is checked before anything runs (RpcFrames.ts): a malformed message answers 400 in
  *   the API's error shape, without running any call of the body;

@@ -157,10 +157,18 @@ export const AccessChecksLive = Layer.effect(
         return yield* sharedRead(accessToken, claims, read)
       })
 
+    /** The sessions an end here covers, by their user and id. */
+    type Ended = (userId: UserId, sessionId: CallerSessionId) => boolean
+    const sessionEnded = (ended: CallerSessionId): Ended => (_, sessionId) => sessionId === ended
+    const userEnded = (ended: UserId, keep: CallerSessionId | null): Ended => (userId, sessionId) =>
+      userId === ended && sessionId !== keep
+
     /** New calls no longer join reads begun before the session or user was ended here. */
-    const leaveReadsWhere = (ended: (claims: AccessClaims) => boolean) =>
+    const leaveReadsWhere = (ended: Ended) =>
       Effect.sync(() => {
-        for (const [token, entry] of underWay) if (ended(entry.claims)) underWay.delete(token)
+        for (const [token, { claims }] of underWay) {
+          if (ended(claims.userId, claims.sessionId)) underWay.delete(token)
+        }
       })
 
     const nothing: BoundedCacheSize = { entries: 0, bytes: 0 }
@@ -168,21 +176,26 @@ export const AccessChecksLive = Layer.effect(
       return AccessChecks.of({
         check: (accessToken, admit) => checkAfresh(accessToken, admit, callerOf),
         recheck: verify,
-        forgetSession: (sessionId) => leaveReadsWhere((claims) => claims.sessionId === sessionId),
-        forgetUser: (userId, keep) =>
-          leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep),
+        forgetSession: (sessionId) => leaveReadsWhere(sessionEnded(sessionId)),
+        forgetUser: (userId, keep) => leaveReadsWhere(userEnded(userId, keep)),
         held: Effect.sync(() => ({ passed: nothing, refused: nothing, readsUnderWay: underWay.size, endedLately: 0 }))
       })
     }
 
-    // Sessions and users ended here lately, with when the mark lapses (epoch ms). Instants come from
-    // the calling fiber's Clock (TestClock in tests), the one the cache reads for its expiry.
-    const endedLately = new Map<string, number>()
+    // Sessions and users ended here lately, each for one interval, on the calling fiber's Clock
+    // (TestClock in tests) as the caches below. Never bounded: a mark dropped early would let a
+    // pass of an ended session be remembered.
+    const endedLately = makeBoundedCache<true>({
+      timeToLiveMillis: intervalMillis,
+      maxEntries: Infinity,
+      maxBytes: Infinity,
+      bytesOf: () => 0
+    })
     const sessionMark = (id: string) => `session:${id}`
     const userMark = (id: string) => `user:${id}`
     const endedLatelyHere = (caller: Caller, nowMillis: number) =>
-      (endedLately.get(sessionMark(caller.session.id)) ?? 0) > nowMillis ||
-      (endedLately.get(userMark(caller.user.id)) ?? 0) > nowMillis
+      endedLately.get(sessionMark(caller.session.id), nowMillis) !== undefined ||
+      endedLately.get(userMark(caller.user.id), nowMillis) !== undefined
 
     // Passed checks. The whole interval: an entry lapses once now >= set + interval, so a session
     // ended elsewhere is refused by the end of the interval, not one tick later.
@@ -217,16 +230,18 @@ export const AccessChecksLive = Layer.effect(
         )
       )
 
-    const mark = (key: string) =>
+    const mark = (key: string) => atNow((nowMillis) => endedLately.set(key, true, nowMillis))
+
+    const forgetWhere = (ended: Ended) =>
       atNow((nowMillis) => {
-        for (const [k, until] of endedLately) if (until <= nowMillis) endedLately.delete(k)
-        endedLately.set(key, nowMillis + intervalMillis)
+        for (const [token, caller] of passed.entries(nowMillis)) {
+          if (ended(caller.user.id, caller.session.id)) passed.delete(token)
+        }
       })
 
-    const forgetWhere = (ended: (caller: Caller) => boolean) =>
-      atNow((nowMillis) => {
-        for (const [token, caller] of passed.entries(nowMillis)) if (ended(caller)) passed.delete(token)
-      })
+    /** Ended here: marked for an interval, no read under way joined, no remembered pass answering. */
+    const endHere = (markKey: string, ended: Ended) =>
+      Effect.andThen(mark(markKey), Effect.andThen(leaveReadsWhere(ended), forgetWhere(ended)))
 
     return AccessChecks.of({
       recheck: verify,
@@ -246,24 +261,13 @@ export const AccessChecksLive = Layer.effect(
           }
           return yield* checkAfresh(accessToken, admit, readAndRemember(accessToken))
         }),
-      forgetSession: (sessionId) =>
-        Effect.andThen(
-          Effect.andThen(mark(sessionMark(sessionId)), leaveReadsWhere((claims) => claims.sessionId === sessionId)),
-          forgetWhere((caller) => caller.session.id === sessionId)
-        ),
-      forgetUser: (userId, keep) =>
-        Effect.andThen(
-          Effect.andThen(
-            mark(userMark(userId)),
-            leaveReadsWhere((claims) => claims.userId === userId && claims.sessionId !== keep)
-          ),
-          forgetWhere((caller) => caller.user.id === userId && caller.session.id !== keep)
-        ),
+      forgetSession: (sessionId) => endHere(sessionMark(sessionId), sessionEnded(sessionId)),
+      forgetUser: (userId, keep) => endHere(userMark(userId), userEnded(userId, keep)),
       held: Effect.sync(() => ({
         passed: passed.size(),
         refused: refused.size(),
         readsUnderWay: underWay.size,
-        endedLately: endedLately.size
+        endedLately: endedLately.size().entries
       }))
     })
   })

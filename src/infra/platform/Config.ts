@@ -112,16 +112,17 @@ const otelSettingsOf = (
   env: Map<string, string>
 ): OtelSettings => {
   const on = !read.disabled
+  /** A signal goes over OTLP when its exporters include otlp and it has a URL: its own, or the base one. */
+  const sentOverOtlp = (exporters: ReadonlyArray<string>, signalEndpoint: Option.Option<string>) =>
+    on && exporters.includes("otlp") && (Option.isSome(signalEndpoint) || Option.isSome(read.endpoint))
+  const metricsServed = on && read.metricsExporters.includes("prometheus")
   return {
     ...read,
     serviceName: Option.getOrElse(serviceName, () => read.resourceAttributes["service.name"] ?? "tasks-api"),
-    tracesExported: on && read.tracesExporters.includes("otlp") &&
-      (Option.isSome(read.tracesEndpoint) || Option.isSome(read.endpoint)),
-    metricsExported: on && (read.metricsExporters.includes("prometheus") ||
-      (read.metricsExporters.includes("otlp") &&
-        (Option.isSome(read.metricsEndpoint) || Option.isSome(read.endpoint)))),
-    logsExported: on && read.logsExporters.includes("otlp") &&
-      (Option.isSome(read.logsEndpoint) || Option.isSome(read.endpoint)),
+    tracesExported: sentOverOtlp(read.tracesExporters, read.tracesEndpoint),
+    metricsServed,
+    metricsExported: metricsServed || sentOverOtlp(read.metricsExporters, read.metricsEndpoint),
+    logsExported: sentOverOtlp(read.logsExporters, read.logsEndpoint),
     environment: Redacted.make(Object.fromEntries([...env].filter(([name]) => name.startsWith("OTEL_"))))
   }
 }

@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { resolve } from "node:path"
 import { AppConfig, type AppConfigShape, type DatabaseSsl } from "./Config.js"
 import { errorText } from "./DatabaseErrors.js"
-import { DatabaseGate, gateOptions, makeDatabaseGate } from "./DatabaseGate.js"
+import { DatabaseGateLive } from "./DatabaseGate.js"
 import { EmbeddedPostgresUnreachable, holdsCluster, startEmbeddedPostgres } from "./EmbeddedPostgres.js"
 import { freePort } from "./FreePort.js"
 import { trackPoolInUse } from "./Metrics.js"
@@ -212,12 +212,6 @@ const PoolGaugeLive = Layer.effectDiscard(
     const applicationName = client.config.applicationName ?? APPLICATION_NAME
     yield* Effect.forkScoped(trackPoolInUse(client, applicationName, config.otel.metricsExportInterval))
   })
-)
-
-/** The pool's bounded wait queue, for every repository operation of the requests built above it. */
-const DatabaseGateLive = Layer.effect(
-  DatabaseGate,
-  Effect.map(AppConfig, (config) => makeDatabaseGate(gateOptions(config)))
 )
 
 /** The SQL client on a schema that is current (when `MIGRATE_ON_START`), its pool gauged and gated. */

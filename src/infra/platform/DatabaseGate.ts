@@ -5,7 +5,7 @@
  * nearly always finds a connection free. Past them:
  * - at most DATABASE_POOL_MAX_WAITING operations wait, each at most DATABASE_POOL_ACQUIRE_TIMEOUT;
  *   the others, and those that waited too long, answer 503 `overloaded`: the pool is saturated,
- *   PostgreSQL is fine, and what waits is memory (item 1 of issue 15: 1,066 queued at the crash).
+ *   PostgreSQL is fine, and what waits is memory (an unbounded queue grows until the process dies).
  * - an operation still running DATABASE_STATEMENT_TIMEOUT + 500 ms after it started answers 503
  *   `database_unavailable` at once: PostgreSQL enforces the statement timeout itself, so only an
  *   unresponsive server (frozen, partitioned) gets this far, and the driver's cancel of a statement
@@ -13,9 +13,9 @@
  *   without being waited for; its permit comes back when it has actually ended.
  * Operations nested in one (a transaction's statements) run inside its permit.
  */
-import { Context, Duration, Effect, type Exit, type Fiber } from "effect"
+import { Context, Duration, Effect, type Exit, type Fiber, Layer } from "effect"
 import { ServiceUnavailable } from "../../domain/Errors.js"
-import type { AppConfigShape } from "./Config.js"
+import { AppConfig } from "./Config.js"
 
 export interface DatabaseGateShape {
   readonly run: <A, E, R>(operation: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ServiceUnavailable, R>
@@ -34,19 +34,12 @@ const InsidePermit = Context.Reference<boolean>("tasks-api/DatabaseGate/InsidePe
 /** How far past the statement timeout a silent server is given before an operation gives up on it. */
 const UNRESPONSIVE_MARGIN = Duration.millis(500)
 
-export interface DatabaseGateOptions {
+interface DatabaseGateOptions {
   readonly permits: number
   readonly maxWaiting: number
   readonly acquireTimeout: Duration.Duration
   readonly operationTimeout: Duration.Duration
 }
-
-export const gateOptions = (config: AppConfigShape): DatabaseGateOptions => ({
-  permits: config.databasePoolMax,
-  maxWaiting: config.databasePoolMaxWaiting,
-  acquireTimeout: config.databasePoolAcquireTimeout,
-  operationTimeout: Duration.sum(config.databaseStatementTimeout, UNRESPONSIVE_MARGIN)
-})
 
 const overloaded = Effect.fail(ServiceUnavailable.overloaded())
 const unresponsive = Effect.andThen(
@@ -58,7 +51,7 @@ const unresponsive = Effect.andThen(
  * Plain callbacks and Node timers, not fibers: the wait and the bound cost nothing unless they
  * happen, and every access happens on the event loop in one synchronous step.
  */
-export const makeDatabaseGate = (options: DatabaseGateOptions): DatabaseGateShape => {
+const makeDatabaseGate = (options: DatabaseGateOptions): DatabaseGateShape => {
   const acquireTimeoutMs = Duration.toMillis(options.acquireTimeout)
   const operationTimeoutMs = Duration.toMillis(options.operationTimeout)
   let free = options.permits
@@ -131,3 +124,15 @@ export const makeDatabaseGate = (options: DatabaseGateOptions): DatabaseGateShap
 
   return { run }
 }
+
+/** The pool's bounded wait queue, for every repository operation of the requests built above it. */
+export const DatabaseGateLive = Layer.effect(
+  DatabaseGate,
+  Effect.map(AppConfig, (config) =>
+    makeDatabaseGate({
+      permits: config.databasePoolMax,
+      maxWaiting: config.databasePoolMaxWaiting,
+      acquireTimeout: config.databasePoolAcquireTimeout,
+      operationTimeout: Duration.sum(config.databaseStatementTimeout, UNRESPONSIVE_MARGIN)
+    }))
+)

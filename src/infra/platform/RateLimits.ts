@@ -167,8 +167,8 @@ const classify = (exit: Exit.Exit<unknown, RateLimitHit | RateLimitStoreDown>): 
     : CircuitBreaker.success
 
 /**
- * The breaker around calls to the shared store, with its state; its openings and closings are
- * logged once each (the requests it answers are not).
+ * The breaker around calls to the shared store, each bounded by RATE_LIMIT_STORE_TIMEOUT, with its
+ * state; its openings and closings are logged once each (the requests it answers are not).
  */
 const storeBreaker = Effect.fnUntraced(function*(settings: RateLimitSettings) {
   const breaker = yield* CircuitBreaker.make({
@@ -191,10 +191,11 @@ const storeBreaker = Effect.fnUntraced(function*(settings: RateLimitSettings) {
     ),
     Effect.forkScoped({ startImmediately: true })
   )
+  const timed = withinStoreTimeout(settings.storeTimeout)
   const guard = <A>(
     call: Effect.Effect<A, RateLimitHit | RateLimitStoreDown>
   ): Effect.Effect<A, RateLimitHit | RateLimitStoreDown> =>
-    breaker.execute(call, { key: CIRCUIT, classify }).pipe(
+    breaker.execute(timed(call), { key: CIRCUIT, classify }).pipe(
       Effect.catchTag("CircuitBreakerError", (error) =>
         Effect.fail(
           new RateLimitStoreDown({
@@ -210,7 +211,7 @@ const storeBreaker = Effect.fnUntraced(function*(settings: RateLimitSettings) {
   return { guard, circuit }
 })
 
-/** No breaker in front of the memory store: it cannot be down. */
+/** No breaker (nor store timeout) in front of the memory store: it cannot be down. */
 const noBreaker = {
   guard: <A, E>(call: Effect.Effect<A, E>) => call,
   circuit: Effect.succeed<CircuitState>("closed")
@@ -225,7 +226,6 @@ export const RateLimitsLive = Layer.effect(
       ? yield* redisLimiter(Redacted.value(rateLimit.redisUrl.value), rateLimit.storeTimeout)
       : Effect.succeed(yield* memoryLimiter)
     const { circuit, guard } = shared ? yield* storeBreaker(rateLimit) : noBreaker
-    const timed = shared ? withinStoreTimeout(rateLimit.storeTimeout) : <A, E>(call: Effect.Effect<A, E>) => call
 
     // The library's two failures are reasons of one error.
     const toError = (error: RateLimiter.RateLimiterError) =>
@@ -251,7 +251,6 @@ export const RateLimitsLive = Layer.effect(
             toError
           )
         ),
-        timed,
         guard,
         Effect.map((result) => ({
           limit: result.limit,

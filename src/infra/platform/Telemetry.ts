@@ -23,8 +23,7 @@ import {
 } from "effect/http"
 import {
   OtlpLogger,
-  type OtlpMetrics,
-  OtlpMetrics as Metrics,
+  OtlpMetrics,
   type OtlpResource,
   OtlpSerialization,
   OtlpTracer,
@@ -182,14 +181,13 @@ const prometheusLive = ({ otel }: AppConfigShape) => {
 
 const exportersLive = (config: AppConfigShape) => {
   const { otel } = config
-  const prometheus = !otel.disabled && otel.metricsExporters.includes("prometheus")
   return Layer.mergeAll(
     otel.tracesExported ? tracesLive(config) : Layer.empty,
     // Off unless OTEL_METRICS_EXPORTER has otlp and a metrics URL is set (it reads them itself).
-    Layer.empty.pipe(Layer.provide(Metrics.layerFromConfig())),
+    Layer.empty.pipe(Layer.provide(OtlpMetrics.layerFromConfig())),
     // Beside the loggers already in place (stdout, span events): it reads OTEL_BLRP_* itself.
     otel.logsExported ? OtlpLogger.layerFromConfig({ mergeWithExisting: true }) : Layer.empty,
-    prometheus ? prometheusLive(config) : Layer.empty
+    otel.metricsServed ? prometheusLive(config) : Layer.empty
   ).pipe(
     Layer.provide(serializationOf(config)),
     Layer.provide(FetchHttpClient.layer),

@@ -4,7 +4,7 @@
  * naming the variable and the problem, as the diagnostic lists it.
  */
 import { Config, Duration, Option, Redacted, Result } from "effect"
-import { booleanOfWord } from "../../../domain/Choices.js"
+import { booleanOfWord, oneOf } from "../../../domain/Choices.js"
 import { invalid, mapOrFail } from "./Problems.js"
 import type { RateRule, TrustProxy } from "./Settings.js"
 
@@ -163,17 +163,18 @@ export const otlpUrl = (name: string) =>
   )
 
 /** A comma list of names among `values` (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER), in any case. */
-export const choices = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
-  Config.String(name).pipe(
+export const choices = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) => {
+  const isValue = oneOf(values)
+  return Config.String(name).pipe(
     Config.withDefault(fallback),
     mapOrFail((raw: string) => {
       const list = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
-      const found = list.flatMap((item) => values.filter((v) => v === item))
-      return found.length === list.length && found.length > 0
-        ? Result.succeed(found)
+      return list.length > 0 && list.every(isValue)
+        ? Result.succeed(list)
         : Result.fail(invalid(name, `expected one or more of ${values.join(", ")}, separated by commas`))
     })
   )
+}
 
 /** A fraction between 0 and 1 (OTEL_TRACES_SAMPLER_ARG). */
 export const ratio = (name: string, fallback: number) =>
@@ -188,6 +189,25 @@ export const ratio = (name: string, fallback: number) =>
   )
 
 /**
+ * The entries of an OTel `key=value,…` list (OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS),
+ * trimmed and still percent-encoded; blank entries are skipped, and a missing key is "".
+ */
+const otelListEntries = (raw: string) =>
+  raw.split(",").filter((pair) => pair.trim().length > 0).map((pair) => {
+    const at = pair.indexOf("=")
+    return { key: at > 0 ? pair.slice(0, at).trim() : "", value: pair.slice(at + 1).trim() }
+  })
+
+/** `text` percent-decoded, or undefined when its encoding is broken. */
+const percentDecoded = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * `OTEL_RESOURCE_ATTRIBUTES`: `key=value,…`, values percent-encoded (the OTel format). Checked here
  * so a bad list halts boot with the diagnostic; the exporters read the variable themselves.
  */
@@ -195,17 +215,16 @@ export const resourceAttributes = Config.String("OTEL_RESOURCE_ATTRIBUTES").pipe
   Config.withDefault(""),
   mapOrFail((raw: string) => {
     const attributes: Record<string, string> = {}
-    for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
-      const at = pair.indexOf("=")
-      const key = at > 0 ? pair.slice(0, at).trim() : ""
-      try {
-        attributes[decodeURIComponent(key)] = decodeURIComponent(pair.slice(at + 1).trim())
-      } catch {
+    for (const entry of otelListEntries(raw)) {
+      const key = percentDecoded(entry.key)
+      const value = percentDecoded(entry.value)
+      if (key === undefined || value === undefined) {
         return Result.fail(invalid("OTEL_RESOURCE_ATTRIBUTES", "invalid percent-encoding"))
       }
       if (key === "") {
         return Result.fail(invalid("OTEL_RESOURCE_ATTRIBUTES", "expected comma-separated key=value pairs"))
       }
+      attributes[key] = value
     }
     return Result.succeed(attributes)
   })
@@ -216,15 +235,8 @@ export const otlpHeaders = Config.String("OTEL_EXPORTER_OTLP_HEADERS").pipe(
   Config.withDefault(""),
   mapOrFail((raw: string) => {
     const headers: Record<string, Redacted.Redacted<string>> = {}
-    for (const pair of raw.split(",").filter((p) => p.trim().length > 0)) {
-      const at = pair.indexOf("=")
-      const name = at > 0 ? pair.slice(0, at).trim() : ""
-      let value: string | undefined
-      try {
-        value = decodeURIComponent(pair.slice(at + 1).trim())
-      } catch {
-        value = undefined
-      }
+    for (const { key: name, value: encoded } of otelListEntries(raw)) {
+      const value = percentDecoded(encoded)
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === undefined) {
         return Result.fail(invalid("OTEL_EXPORTER_OTLP_HEADERS", "expected comma-separated name=value pairs"))
       }

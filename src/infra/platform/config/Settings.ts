@@ -150,6 +150,8 @@ export interface OtelSettings {
   readonly prometheusPort: number
   /** Spans are sent somewhere: not disabled, an OTLP traces URL and the otlp exporter. */
   readonly tracesExported: boolean
+  /** Metrics are served for Prometheus to scrape: not disabled, and the prometheus exporter. */
+  readonly metricsServed: boolean
   /** Metrics are sent or served: not disabled, and OTLP with its URL or prometheus. */
   readonly metricsExported: boolean
   /** Log records are sent: not disabled, an OTLP logs URL and the otlp exporter. */
