@@ -134,17 +134,25 @@ describe("OTEL configuration", () => {
       expect(Duration.toMillis(otel.metricsExportInterval)).toBe(15_000)
     }))
 
-  it.effect("refuses a malformed endpoint and headers without echoing either value", () =>
+  it.effect("refuses malformed endpoints and headers without echoing any value", () =>
     Effect.gen(function*() {
       const headers = "x-api-key-without-a-value-s3cr3t"
       const endpoint = "collector:4318/with-s3cr3t"
       const result = yield* Effect.result(
-        configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_HEADERS: headers })
+        configOf({
+          OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+          OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${endpoint}/logs`,
+          OTEL_EXPORTER_OTLP_HEADERS: headers
+        })
       )
       expect(Result.isFailure(result)).toBe(true)
       if (Result.isSuccess(result)) return
       const variables = result.failure.problems.map((p) => p.variable).sort()
-      expect(variables).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"])
+      expect(variables).toEqual([
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+      ])
       expect(result.failure.diagnostic).not.toContain("s3cr3t")
     }))
 })
