@@ -70,6 +70,8 @@ export interface AppConfigShape {
   readonly maxRequestsInFlight: number
   /** 0: the event loop's delay is not watched. */
   readonly maxEventLoopDelay: Duration.Duration
+  /** Event-loop utilisation (0–1) above which a growing share of new requests is shed; 0: not watched. */
+  readonly maxEventLoopUtilization: number
   /** Node's `server.maxConnections`: connections past it are dropped as they arrive. */
   readonly maxConnections: number
   /** Node's `keepAliveTimeout`: longer than a load balancer's idle timeout, so the balancer closes first. */
