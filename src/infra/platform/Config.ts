@@ -152,6 +152,8 @@ const topLevelFields = {
   maxRequestsInFlight: integer("MAX_REQUESTS_IN_FLIGHT", 256, 1, 100_000),
   maxEventLoopDelay: duration("MAX_EVENT_LOOP_DELAY", "250ms"),
   maxEventLoopUtilization: ratio("MAX_EVENT_LOOP_UTILIZATION", 0.9),
+  healthPort: integer("HEALTH_PORT", 0, 0, 65_535),
+  healthStallTimeout: duration("HEALTH_STALL_TIMEOUT", "10s"),
   maxConnections: integer("MAX_CONNECTIONS", 16_384, 1, 1_000_000),
   keepAliveTimeout: duration("KEEP_ALIVE_TIMEOUT", "65s"),
   watchStreamsPerUser: integer("WATCH_STREAMS_PER_USER", 5, 1, 1_000),
