@@ -65,11 +65,19 @@ const hasBody = (request: IncomingMessage) =>
   request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? "0") > 0
 
 /**
- * How much the share of requests shed moves per sample, per unit of utilisation above (or below)
- * the bound: a saturated loop (utilisation 1 against 0.9) sheds everything within half a second, an
- * idle one stops shedding at the next sample.
+ * How much the share of requests shed moves per sample, per unit of utilisation above or below the
+ * bound: a saturated loop (1 against 0.9) sheds everything within half a second, an idle one stops
+ * shedding at the next sample.
  */
 const SHED_GAIN = 2
+/**
+ * The weight of each sample in the smoothed utilisation that starts the control: a burst of
+ * a few hundred ms (a cold process meeting 50 requests at once) stays under the bound, saturation
+ * lasting ~0.6 s crosses it.
+ */
+const SMOOTHING = 0.3
+/** How far under the bound the smoothed utilisation must fall for the control to stop. */
+const HYSTERESIS = 0.2
 
 /**
  * The event loop's load, sampled every SAMPLE_INTERVAL_MS:
@@ -81,22 +89,37 @@ const SHED_GAIN = 2
  *   grows as long as more arrive than the loop answers. Shedding a share of the new requests (cheap
  *   answers) keeps the loop's work within what it can do, so every request is read soon; the share
  *   follows the utilisation (integral control), so it settles at what the offered load needs.
+ *   Sampled from `start` (the server listening): boot's busy loop is not load.
  */
 const eventLoopSampler = (maxUtilization: number) => {
   let delayMs = 0
   let utilization = 0
   let shedShare = 0
+  let saturated = false
   let expected = performance.now() + SAMPLE_INTERVAL_MS
   let last = performance.eventLoopUtilization()
+  const start = () => {
+    utilization = 0
+    shedShare = 0
+    saturated = false
+    expected = performance.now() + SAMPLE_INTERVAL_MS
+    last = performance.eventLoopUtilization()
+  }
   const timer = setInterval(() => {
     const now = performance.now()
     delayMs = Math.max(0, now - expected)
     expected = now + SAMPLE_INTERVAL_MS
     const current = performance.eventLoopUtilization()
-    utilization = performance.eventLoopUtilization(current, last).utilization
+    const sampled = performance.eventLoopUtilization(current, last).utilization
+    utilization += SMOOTHING * (sampled - utilization)
     last = current
+    // Saturation, not a burst, starts the control: the smoothed utilisation above the bound; it ends
+    // once that is well below (hysteresis, so the dips of a saturated loop do not end it). Meanwhile
+    // the share follows the latest sample: fast, with no lag to oscillate on.
     if (maxUtilization > 0) {
-      shedShare = Math.min(1, Math.max(0, shedShare + SHED_GAIN * (utilization - maxUtilization)))
+      if (utilization > maxUtilization) saturated = true
+      else if (utilization < maxUtilization - HYSTERESIS) saturated = false
+      shedShare = saturated ? Math.min(1, Math.max(0, shedShare + SHED_GAIN * (sampled - maxUtilization))) : 0
     }
   }, SAMPLE_INTERVAL_MS)
   timer.unref()
@@ -108,13 +131,14 @@ const eventLoopSampler = (maxUtilization: number) => {
     credit -= 1
     return true
   }
-  return { delayMs: () => delayMs, utilization: () => utilization, shedNext, stop: () => clearInterval(timer) }
+  return { delayMs: () => delayMs, utilization: () => utilization, shedNext, start, stop: () => clearInterval(timer) }
 }
 
 /** Puts the front before every listener of `server`'s `request` and `checkContinue` events. */
 export const installFront = (server: Server, options: FrontOptions) => {
   const { lifecycle, maxInFlight, maxEventLoopDelayMs, maxEventLoopUtilization } = options
   const sampler = eventLoopSampler(maxEventLoopUtilization)
+  server.once("listening", sampler.start)
   server.once("close", sampler.stop)
   let shedSinceReport = 0
   let lastReport = 0
