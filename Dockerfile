@@ -20,7 +20,8 @@ FROM node:24-slim
 ENV NODE_ENV=production \
     APP_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    HEALTH_PORT=9000
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
@@ -31,10 +32,12 @@ COPY migrations migrations
 COPY --from=build /app/dist dist
 # The image's `node` user (uid 1000): nothing here runs as root, and the app cannot rewrite itself.
 USER node
-EXPOSE 8000
-# Liveness only (readiness is /health/ready, for the orchestrator's traffic decisions).
+# 9000: /health/live from a worker thread (HealthPort.ts), answered however busy the main loop is;
+# 503 only when the main loop has hung past HEALTH_STALL_TIMEOUT. Point liveness probes there.
+EXPOSE 8000 9000
+# Liveness only (readiness is /health/ready on PORT, for the orchestrator's traffic decisions).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.HEALTH_PORT}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM drains in-flight requests (SHUTDOWN_GRACE) before the process exits 0.
 STOPSIGNAL SIGTERM
 # The same command as `npm start` (test/ops/shipping.test.ts holds them equal), with Node as PID 1's

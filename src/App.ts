@@ -9,6 +9,7 @@ import { connectionMiddleware, edgeMiddleware } from "./http/edge/Edge.js"
 import { apiErrorMiddleware, ApiErrorsLive } from "./http/edge/Errors.js"
 import { GracefulShutdownLive, nodeServerLayer } from "./http/edge/GracefulShutdown.js"
 import { HealthHttpLive } from "./http/edge/HealthHttp.js"
+import { HealthPortLive } from "./http/edge/HealthPort.js"
 import { Lifecycle, LifecycleLive } from "./http/edge/Lifecycle.js"
 import { makeRequestDeadlines } from "./http/edge/RequestDeadlines.js"
 import { OPENAPI_PATH, ROUTER_CONFIG } from "./http/edge/Routes.js"
@@ -95,6 +96,8 @@ export const HttpLive = Layer.unwrap(
 export const AppLive = GracefulShutdownLive.pipe(
   Layer.provide(HttpLive),
   Layer.provide(NodeServerLive),
+  // Up from the start (migrations included): it answers liveness, not readiness.
+  Layer.merge(HealthPortLive),
   Layer.provide(ServicesLive),
   // Beneath everything: its tracer and header redaction reach every layer and request built after it.
   Layer.provide(TelemetryLive)

@@ -9,7 +9,10 @@ export const RSS_BOUND_MB = Number(process.env.DRILL_RSS_BOUND_MB ?? 512)
 /** How soon after a dependency is back the service must serve again (no restart). */
 export const RECOVERY_BOUND_S = 5
 
-/** /health/live: p99 latency (an unanswered probe counts as its timeout) and unanswered probes. */
+/**
+ * /health/live on the health port (the orchestrator's probe): p99 latency (an unanswered probe counts
+ * as its timeout) and unanswered probes.
+ */
 export const probeChecks = (probes, label = "") => {
   const failed = probes.filter((p) => p.status !== 200)
   const p99 = percentile(probes.map((p) => (p.status === 200 ? p.ms : Infinity)), 99)
@@ -19,7 +22,7 @@ export const probeChecks = (probes, label = "") => {
       Number.isFinite(p99) ? p99 : null,
       LIVE_PROBE_BOUND_MS,
       " ms",
-      `${probes.length} probes${Number.isFinite(p99) ? "" : "; p99 not answered"}`
+      `${probes.length} probes on the health port${Number.isFinite(p99) ? "" : "; p99 not answered"}`
     ),
     atMost(`/health/live probes not answered 200${label}`, failed.length, 0)
   ]

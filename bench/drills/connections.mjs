@@ -54,6 +54,16 @@ const stepChecks = (step, p, tally, peakKb, probes, svc) => {
   ]
 }
 
+/** The main port's /health/live: answered on the main loop, so it waits its turn among the connections. */
+const mainPortFigure = (probes, step) => {
+  const p99 = percentile(probes.map((p) => (p.status === 200 ? p.ms : Infinity)), 99)
+  const unanswered = probes.filter((p) => p.status !== 200).length
+  return {
+    ...figure(`/health/live on the main port p99 @ ${step.connections}`, Number.isFinite(p99) ? p99 : null, " ms"),
+    note: `${probes.length} probes, ${unanswered} not answered 200`
+  }
+}
+
 export default {
   name: "connections",
   summary: "keep-alive connections above capacity (full: 1k/5k/10k): lives, sheds, RSS, /health/live, p99",
@@ -78,7 +88,9 @@ export default {
         if (n % 5 === 4) return { path: "/api/tasks?limit=20", headers }
         return { path: `/api/tasks/${session.taskIds[(connection + n) % session.taskIds.length]}`, headers }
       }
-      const probe = livenessProbe(svc.baseUrl)
+      const probe = livenessProbe(svc.healthUrl)
+      // The main port's /health/live too (still served, ahead of the pipeline): for comparison.
+      const mainPortProbe = livenessProbe(svc.baseUrl)
       const stopSampling = rssSampler(svc.child.pid)
       const tally = await openLoop({
         port: svc.port,
@@ -91,7 +103,8 @@ export default {
       })
       const peakKb = stopSampling()
       const probes = await probe.stop()
-      checks.push(...stepChecks(step, p, tally, peakKb, probes, svc))
+      const mainPortProbes = await mainPortProbe.stop()
+      checks.push(...stepChecks(step, p, tally, peakKb, probes, svc), mainPortFigure(mainPortProbes, step))
       notes.push(
         `${step.connections} connections, one request every ${step.intervalMs} ms each (nominal ${
           Math.round((step.connections * 1000) / step.intervalMs)

@@ -50,7 +50,7 @@ export default {
     const writers = sessions.map((s) =>
       startWriter({ baseUrl: () => svc.baseUrl, token: s.pair.token, ledger, retry: true, answers, timeoutMs: 60_000 })
     )
-    const probe = livenessProbe(svc.baseUrl)
+    const probe = livenessProbe(svc.healthUrl)
     await sleep(p.steadySeconds * 1000)
 
     const killedAt = Date.now()

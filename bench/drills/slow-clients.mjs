@@ -69,7 +69,7 @@ export default {
   run: async (stack, p) => {
     const svc = await service(stack, "slow-clients", { env: { REQUEST_TIMEOUT: `${REQUEST_TIMEOUT_S}s` } })
     const { sessions } = await seedAndSignIn(stack, svc.baseUrl, p.ordinaryClients)
-    const probe = livenessProbe(svc.baseUrl)
+    const probe = livenessProbe(svc.healthUrl)
     const stopSampling = rssSampler(svc.child.pid)
     const endAt = Date.now() + p.seconds * 1000
     const token = sessions[0].pair.token

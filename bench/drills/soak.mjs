@@ -56,7 +56,7 @@ export default {
         ledger.acknowledge(request.write.key, JSON.parse(response.body.toString("utf8")).data.id)
       }
     }
-    const probe = livenessProbe(svc.baseUrl)
+    const probe = livenessProbe(svc.healthUrl)
     const stopSampling = rssSampler(svc.child.pid)
     const started = Date.now()
     const durationMs = p.minutes * 60_000

@@ -33,16 +33,20 @@ export const prepare = async () => {
 /** The drills' service settings on top of the bench's: refreshes never limited (tokens are minted by refresh). */
 const DRILL_ENV = { RATE_LIMIT_REFRESH_PER_SESSION: UNREACHABLE_RATE, RATE_LIMIT_REFRESH_PER_IP: UNREACHABLE_RATE }
 
-/** A service instance on the stack's database; its log in LOG_DIR/<name>.log. */
+/**
+ * A service instance on the stack's database, with its health port (HEALTH_PORT, where the drills
+ * probe liveness as an orchestrator would: `healthUrl`); its log in LOG_DIR/<name>.log.
+ */
 export const service = async (stack, name, { env = {}, nodeArgs = [] } = {}) => {
   const logFile = join(LOG_DIR, `${name}.log`)
+  const healthPort = await freePort()
   const started = await startService(stack.databaseUrl, stack.jwtSecret, logFile, {
-    env: { ...DRILL_ENV, ...env },
+    env: { ...DRILL_ENV, HEALTH_PORT: String(healthPort), ...env },
     nodeArgs,
     append: true
   })
-  log(`${name} on ${started.baseUrl} (pid ${started.child.pid}, logs in ${logFile})`)
-  return { ...started, logFile }
+  log(`${name} on ${started.baseUrl}, health port ${healthPort} (pid ${started.child.pid}, logs in ${logFile})`)
+  return { ...started, healthUrl: `http://127.0.0.1:${healthPort}`, logFile }
 }
 
 /**

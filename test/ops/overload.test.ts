@@ -158,28 +158,57 @@ it.layer(
     }))
 })
 
+/**
+ * A request sent, then the event loop held busy for 300 ms: the server reads the request only once
+ * the loop is back, and its sampling timer runs before it reads. The request must be shed; once the
+ * loop has caught up (the next samples), requests are served again.
+ */
+const shedWhileTheLoopIsHeld = Effect.gen(function*() {
+  const request = yield* rawConnection("")
+  request.socket.write("GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+  const until = Date.now() + 300
+  while (Date.now() < until) {
+    // busy: the event loop is held
+  }
+  for (let attempt = 0; attempt < 200 && !request.received().includes("\r\n\r\n{"); attempt++) yield* pause(10)
+  expect(request.received()).toMatch(/^HTTP\/1\.1 503 /)
+  expect(request.received()).toContain(`"error_code":"overloaded"`)
+  expect(request.received().toLowerCase()).toContain("retry-after: 1")
+  let status = 503
+  for (let attempt = 0; attempt < 50 && status === 503; attempt++) {
+    yield* pause(50)
+    status = (yield* get("/api/tasks")).status
+  }
+  expect(status).toBe(401)
+})
+
 it.layer(TestService({ env: { MAX_EVENT_LOOP_DELAY: "100ms" } }))("event-loop delay", (it) => {
   it.effect("a request arriving while the event loop runs more than MAX_EVENT_LOOP_DELAY late is shed", () =>
-    Effect.gen(function*() {
-      const request = yield* rawConnection("")
-      // Sent, then the loop held busy: the server reads the request only once the loop is back,
-      // and its delay timer runs before it reads.
-      request.socket.write("GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-      const until = Date.now() + 300
+    shedWhileTheLoopIsHeld)
+})
+
+/** Holds the event loop busy `times` × 150 ms, letting its timers run in between (each sample sees it busy). */
+const busyLoop = (times: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < times; i++) {
+      const until = Date.now() + 150
       while (Date.now() < until) {
         // busy: the event loop is held
       }
-      for (let attempt = 0; attempt < 200 && !request.received().includes("\r\n\r\n{"); attempt++) yield* pause(10)
-      expect(request.received()).toMatch(/^HTTP\/1\.1 503 /)
-      expect(request.received()).toContain(`"error_code":"overloaded"`)
-      expect(request.received().toLowerCase()).toContain("retry-after: 1")
-      // Once the loop has caught up (the next sample), requests are served again.
-      let status = 503
-      for (let attempt = 0; attempt < 50 && status === 503; attempt++) {
-        yield* pause(50)
-        status = (yield* get("/api/tasks")).status
-      }
-      expect(status).toBe(401)
+      yield* pause(0)
+    }
+  })
+
+// TestService turns the delay check off: the utilisation alone sheds.
+it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5" } }))("event-loop utilisation", (it) => {
+  it.effect("a short burst is not shed; while the loop stays busier than MAX_EVENT_LOOP_UTILIZATION it is", () =>
+    Effect.gen(function*() {
+      // One busy sample (a burst): the smoothed utilisation stays under the bound, nothing is shed.
+      yield* busyLoop(1)
+      expect((yield* get("/api/tasks")).status).toBe(401)
+      // Eight busy samples in a row (saturation): the share shed reaches 1.
+      yield* busyLoop(8)
+      yield* shedWhileTheLoopIsHeld
     }))
 })
 

@@ -68,6 +68,7 @@ export const TestService = (options: TestServiceOptions = {}) =>
         // Suites share a test worker's event loop with the test itself (and vitest): a late loop
         // there is not overload. The shedding suite turns it back on.
         MAX_EVENT_LOOP_DELAY: "0ms",
+        MAX_EVENT_LOOP_UTILIZATION: "0",
         ...options.env
       })
       const info = Layer.effect(

@@ -3,9 +3,10 @@
  * step and without a fiber. It
  * - answers `GET /health/live` itself: no auth, limiter, pool or access line, so a liveness probe is
  *   answered in milliseconds however busy the pipeline is (it still waits its turn on the event loop);
- * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight
- *   or the event loop runs more than MAX_EVENT_LOOP_DELAY late, before anything reads its body,
- *   its token or the database: under overload the cheapest answer is the one that does no work;
+ * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight,
+ *   when the event loop runs more than MAX_EVENT_LOOP_DELAY late, or (a share of them) while the loop
+ *   is busier than MAX_EVENT_LOOP_UTILIZATION, before anything reads its body, its token or the
+ *   database: under overload the cheapest answer is the one that does no work;
  * - counts every other request in flight until its response's `close` (see Lifecycle.ts).
  * A shed request's body is not read: its connection closes after the answer.
  */
@@ -18,6 +19,8 @@ export interface FrontOptions {
   readonly maxInFlight: number
   /** 0: not watched. */
   readonly maxEventLoopDelayMs: number
+  /** 0: not watched. */
+  readonly maxEventLoopUtilization: number
   readonly lifecycle: LifecycleShape
   /** Told (at most once a second) how many requests were shed since it was last told, and why. */
   readonly onShed: (report: ShedReport) => void
@@ -27,6 +30,7 @@ export interface ShedReport {
   readonly shed: number
   readonly inFlight: number
   readonly eventLoopDelayMs: number
+  readonly eventLoopUtilization: number
 }
 
 /** How often the event loop's lateness is sampled. */
@@ -61,25 +65,80 @@ const hasBody = (request: IncomingMessage) =>
   request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? "0") > 0
 
 /**
- * The lateness of a timer that should fire every SAMPLE_INTERVAL_MS: how long the event loop was
- * busy with other work. A loop this late answers everything late; shedding is what lets it catch up.
+ * How much the share of requests shed moves per sample, per unit of utilisation above or below the
+ * bound: a saturated loop (1 against 0.9) sheds everything within half a second, an idle one stops
+ * shedding at the next sample.
  */
-const eventLoopDelaySampler = () => {
+const SHED_GAIN = 2
+/**
+ * The weight of each sample in the smoothed utilisation that starts the control: a burst of
+ * a few hundred ms (a cold process meeting 50 requests at once) stays under the bound, saturation
+ * lasting ~0.6 s crosses it.
+ */
+const SMOOTHING = 0.3
+/** How far under the bound the smoothed utilisation must fall for the control to stop. */
+const HYSTERESIS = 0.2
+
+/**
+ * The event loop's load, sampled every SAMPLE_INTERVAL_MS:
+ * - its delay: the lateness of the sampling timer, how long the loop was held by other work. A loop
+ *   this late answers everything late (a blocked loop: shed everything until it catches up);
+ * - its utilisation (perf_hooks): the share of the interval it was busy. A saturated loop shows no
+ *   delay to speak of (each turn is short) and no pile of requests in flight (each is quick): the pile
+ *   is of requests unread in the sockets' buffers, each waiting for the loop to come round to it, and
+ *   grows as long as more arrive than the loop answers. Shedding a share of the new requests (cheap
+ *   answers) keeps the loop's work within what it can do, so every request is read soon; the share
+ *   follows the utilisation (integral control), so it settles at what the offered load needs.
+ *   Sampled from `start` (the server listening): boot's busy loop is not load.
+ */
+const eventLoopSampler = (maxUtilization: number) => {
   let delayMs = 0
+  let utilization = 0
+  let shedShare = 0
+  let saturated = false
   let expected = performance.now() + SAMPLE_INTERVAL_MS
+  let last = performance.eventLoopUtilization()
+  const start = () => {
+    utilization = 0
+    shedShare = 0
+    saturated = false
+    expected = performance.now() + SAMPLE_INTERVAL_MS
+    last = performance.eventLoopUtilization()
+  }
   const timer = setInterval(() => {
     const now = performance.now()
     delayMs = Math.max(0, now - expected)
     expected = now + SAMPLE_INTERVAL_MS
+    const current = performance.eventLoopUtilization()
+    const sampled = performance.eventLoopUtilization(current, last).utilization
+    utilization += SMOOTHING * (sampled - utilization)
+    last = current
+    // Saturation, not a burst, starts the control: the smoothed utilisation above the bound; it ends
+    // once that is well below (hysteresis, so the dips of a saturated loop do not end it). Meanwhile
+    // the share follows the latest sample: fast, with no lag to oscillate on.
+    if (maxUtilization > 0) {
+      if (utilization > maxUtilization) saturated = true
+      else if (utilization < maxUtilization - HYSTERESIS) saturated = false
+      shedShare = saturated ? Math.min(1, Math.max(0, shedShare + SHED_GAIN * (sampled - maxUtilization))) : 0
+    }
   }, SAMPLE_INTERVAL_MS)
   timer.unref()
-  return { delayMs: () => delayMs, stop: () => clearInterval(timer) }
+  // Sheds exactly `shedShare` of the requests, spread evenly (no randomness: the same arrivals, the same answers).
+  let credit = 0
+  const shedNext = () => {
+    credit += shedShare
+    if (credit < 1) return false
+    credit -= 1
+    return true
+  }
+  return { delayMs: () => delayMs, utilization: () => utilization, shedNext, start, stop: () => clearInterval(timer) }
 }
 
 /** Puts the front before every listener of `server`'s `request` and `checkContinue` events. */
 export const installFront = (server: Server, options: FrontOptions) => {
-  const { lifecycle, maxInFlight, maxEventLoopDelayMs } = options
-  const sampler = eventLoopDelaySampler()
+  const { lifecycle, maxInFlight, maxEventLoopDelayMs, maxEventLoopUtilization } = options
+  const sampler = eventLoopSampler(maxEventLoopUtilization)
+  server.once("listening", sampler.start)
   server.once("close", sampler.stop)
   let shedSinceReport = 0
   let lastReport = 0
@@ -108,7 +167,12 @@ export const installFront = (server: Server, options: FrontOptions) => {
     const now = performance.now()
     if (now - lastReport >= REPORT_INTERVAL_MS) {
       lastReport = now
-      options.onShed({ shed: shedSinceReport, inFlight, eventLoopDelayMs: Math.round(delayMs) })
+      options.onShed({
+        shed: shedSinceReport,
+        inFlight,
+        eventLoopDelayMs: Math.round(delayMs),
+        eventLoopUtilization: Math.round(sampler.utilization() * 100) / 100
+      })
       shedSinceReport = 0
     }
   }
@@ -121,7 +185,7 @@ export const installFront = (server: Server, options: FrontOptions) => {
     }
     const inFlight = lifecycle.inFlightUnsafe()
     const delayMs = sampler.delayMs()
-    if (inFlight >= maxInFlight || (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs)) {
+    if (inFlight >= maxInFlight || (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) || sampler.shedNext()) {
       shed(request, response, inFlight, delayMs)
       return true
     }

@@ -66,15 +66,17 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
       installFront(server, {
         maxInFlight: config.maxRequestsInFlight,
         maxEventLoopDelayMs: Duration.toMillis(config.maxEventLoopDelay),
+        maxEventLoopUtilization: config.maxEventLoopUtilization,
         lifecycle,
-        onShed: ({ eventLoopDelayMs, inFlight, shed }) =>
+        onShed: ({ eventLoopDelayMs, eventLoopUtilization, inFlight, shed }) =>
           Effect.runForkWith(context)(
             Effect.logWarning("overloaded: shedding requests").pipe(
               Effect.annotateLogs({
                 event: "http.shed",
                 shed,
                 in_flight: inFlight,
-                event_loop_delay_ms: eventLoopDelayMs
+                event_loop_delay_ms: eventLoopDelayMs,
+                event_loop_utilization: eventLoopUtilization
               })
             )
           )

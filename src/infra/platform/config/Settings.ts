@@ -70,6 +70,12 @@ export interface AppConfigShape {
   readonly maxRequestsInFlight: number
   /** 0: the event loop's delay is not watched. */
   readonly maxEventLoopDelay: Duration.Duration
+  /** Event-loop utilisation (0–1) above which a growing share of new requests is shed; 0: not watched. */
+  readonly maxEventLoopUtilization: number
+  /** `/health/live` from a worker thread on this port (HealthPort.ts); 0: no health port. */
+  readonly healthPort: number
+  /** How long the main event loop may go without running before the health port answers 503. */
+  readonly healthStallTimeout: Duration.Duration
   /** Node's `server.maxConnections`: connections past it are dropped as they arrive. */
   readonly maxConnections: number
   /** Node's `keepAliveTimeout`: longer than a load balancer's idle timeout, so the balancer closes first. */
