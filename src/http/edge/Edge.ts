@@ -25,7 +25,7 @@ import type { AppConfigShape } from "../../infra/platform/Config.js"
 import { makeAccessLog } from "../../infra/platform/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
 import { errorResponse } from "./Errors.js"
-import { requestIdFrom } from "./Front.js"
+import { requestIdFrom, RETRY_AFTER_SECONDS, SECURITY_HEADERS } from "./Front.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { recordRequest } from "./RequestMetrics.js"
@@ -40,14 +40,6 @@ export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) =>
 const bodyStillArriving = (request: HttpServerRequest.HttpServerRequest) =>
   NodeHttpServerRequest.toIncomingMessage(request).complete === false &&
   (request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined)
-
-const SECURITY_HEADERS = {
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer"
-} as const
-
-/** What a 503 tells the client to wait, as the front's shed answers do. */
-const RETRY_AFTER_SECONDS = "1"
 
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
 const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())

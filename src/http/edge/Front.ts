@@ -43,12 +43,20 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export const requestIdFrom = (sent: string | undefined) =>
   sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : randomUUID()
 
+/** On every answer, the front's and the edge's (Edge.ts). */
+export const SECURITY_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer"
+} as const
+
+/** What a 503 tells the client to wait, the front's sheds and the edge's 503s alike. */
+export const RETRY_AFTER_SECONDS = "1"
+
 /** What every answer of the front carries, as the edge's do (Edge.ts). */
 const baseHeaders = (request: IncomingMessage) => {
   const sent = request.headers["x-request-id"]
   return {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    ...SECURITY_HEADERS,
     "Cache-Control": "no-store",
     "X-Request-Id": requestIdFrom(typeof sent === "string" ? sent : undefined)
   }
@@ -159,7 +167,7 @@ export const installFront = (server: Server, options: FrontOptions) => {
       ...baseHeaders(request),
       "Content-Type": "application/json",
       "Content-Length": Buffer.byteLength(OVERLOADED_BODY),
-      "Retry-After": "1",
+      "Retry-After": RETRY_AFTER_SECONDS,
       ...(hasBody(request) || lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
     })
     response.end(OVERLOADED_BODY)
