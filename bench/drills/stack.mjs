@@ -81,6 +81,11 @@ export const tokens = async (baseUrl, sessions, total) => {
         body: JSON.stringify({ refresh_token: refreshToken })
       })
       const body = await response.json()
+      // Shed before anything read the body (the refresh token is unspent): wait as told, then again.
+      if (response.status === 503 && body.error_code === "overloaded") {
+        await new Promise((resolve) => setTimeout(resolve, Number(response.headers.get("retry-after") ?? 1) * 1000))
+        continue
+      }
       if (!response.ok) throw new Error(`refresh: ${response.status} ${JSON.stringify(body)}`)
       minted.push({ token: body.data.token, session })
       refreshToken = body.data.refresh_token
