@@ -27,7 +27,7 @@ const NUL_IN_TEXT = "String should not contain the NUL character (\\u0000)"
  */
 export const isNulFree = Schema.makeFilter((text: string) => !text.includes("\u0000"), { message: NUL_IN_TEXT })
 
-/** Text from a request: any string the database can store. Every free-text request field is one. */
+/** Text from a request, as the database can store it (no NUL). Every free-text request field is one. */
 export const Text = Schema.String.check(isNulFree)
 
 /**

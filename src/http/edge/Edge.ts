@@ -25,7 +25,7 @@ import type { AppConfigShape } from "../../infra/platform/Config.js"
 import { makeAccessLog } from "../../infra/platform/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
 import { errorResponse } from "./Errors.js"
-import { requestIdFrom, RETRY_AFTER_SECONDS, SECURITY_HEADERS } from "./Front.js"
+import { hasBody, requestIdFrom, RETRY_AFTER_SECONDS, SECURITY_HEADERS } from "./Front.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { recordRequest } from "./RequestMetrics.js"
@@ -37,9 +37,10 @@ export const requestIdOf = (request: HttpServerRequest.HttpServerRequest) =>
   requestIdFrom(request.headers["x-request-id"])
 
 /** Whether Node has not yet received all of the request's body (none to come counts as received). */
-const bodyStillArriving = (request: HttpServerRequest.HttpServerRequest) =>
-  NodeHttpServerRequest.toIncomingMessage(request).complete === false &&
-  (request.headers["content-length"] !== undefined || request.headers["transfer-encoding"] !== undefined)
+const bodyStillArriving = (request: HttpServerRequest.HttpServerRequest) => {
+  const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+  return incoming.complete === false && hasBody(incoming.headers)
+}
 
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
 const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())

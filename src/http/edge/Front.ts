@@ -69,8 +69,8 @@ const isLiveProbe = (request: IncomingMessage) =>
   request.method === "GET" && (request.url === "/health/live" || request.url?.startsWith("/health/live?") === true)
 
 /** A body is on its way (or may be): answering without reading it must close the connection. */
-const hasBody = (request: IncomingMessage) =>
-  request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? "0") > 0
+export const hasBody = (headers: IncomingMessage["headers"]) =>
+  headers["transfer-encoding"] !== undefined || Number(headers["content-length"] ?? "0") > 0
 
 /**
  * How much the share of requests shed moves per sample, per unit of utilisation above or below the
@@ -168,7 +168,7 @@ export const installFront = (server: Server, options: FrontOptions) => {
       "Content-Type": "application/json",
       "Content-Length": Buffer.byteLength(OVERLOADED_BODY),
       "Retry-After": RETRY_AFTER_SECONDS,
-      ...(hasBody(request) || lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
+      ...(hasBody(request.headers) || lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
     })
     response.end(OVERLOADED_BODY)
     shedSinceReport += 1

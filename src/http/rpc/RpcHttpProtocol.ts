@@ -61,7 +61,6 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
       readonly end: Effect.Effect<void>
     }
     const clients = new Map<number, Client>()
-    const clientIds = new Set<number>()
     let nextClientId = 0
     let writeRequest!: (clientId: number, message: FromClientEncoded) => Effect.Effect<void>
 
@@ -123,12 +122,10 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
         },
         end: Effect.asVoid(Queue.end(answers))
       })
-      clientIds.add(id)
       yield* Scope.addFinalizer(
         scope,
         Effect.suspend(() => {
           clients.delete(id)
-          clientIds.delete(id)
           Queue.offerUnsafe(disconnects, id)
           if (answers.state._tag === "Done") return Effect.void
           return Effect.andThen(
@@ -182,7 +179,7 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
         disconnects,
         send: (clientId, response) => clients.get(clientId)?.write(response) ?? Effect.void,
         end: (clientId) => clients.get(clientId)?.end ?? Effect.void,
-        clientIds: Effect.sync(() => clientIds),
+        clientIds: Effect.sync(() => new Set(clients.keys())),
         initialMessage: Effect.succeedNone,
         supportsAck: false,
         supportsTransferables: false,

@@ -37,6 +37,9 @@ export class RateLimitStoreDown extends Data.TaggedError("RateLimitStoreDown")<{
   readonly circuitOpen: boolean
 }> {}
 
+/** The store failed to answer (a call was made, so the breaker counts it). */
+const storeDown = (message: string) => new RateLimitStoreDown({ message, circuitOpen: false })
+
 /** The breaker in front of the shared store; always closed for the memory store. */
 export type CircuitState = "closed" | "open" | "half_open"
 
@@ -106,13 +109,10 @@ const withinStoreTimeout = (timeout: Duration.Duration) => <A, E>(call: Effect.E
   Effect.raceFirst(
     call,
     Effect.callback<never, E | RateLimitStoreDown>((resume) => {
-      const timer = setTimeout(() =>
-        resume(Effect.fail(
-          new RateLimitStoreDown({
-            message: `no answer within ${Duration.format(timeout)}`,
-            circuitOpen: false
-          })
-        )), Duration.toMillis(timeout))
+      const timer = setTimeout(
+        () => resume(Effect.fail(storeDown(`no answer within ${Duration.format(timeout)}`))),
+        Duration.toMillis(timeout)
+      )
       return Effect.sync(() => clearTimeout(timer))
     })
   )
@@ -149,7 +149,7 @@ const redisLimiter = Effect.fnUntraced(function*(url: string, timeout: Duration.
   return Effect.flatMap(
     Deferred.poll(connected),
     Option.match({
-      onNone: () => Effect.fail(new RateLimitStoreDown({ message: "Redis not connected yet", circuitOpen: false })),
+      onNone: () => Effect.fail(storeDown("Redis not connected yet")),
       onSome: (limiter) => limiter
     })
   )
@@ -234,10 +234,7 @@ export const RateLimitsLive = Layer.effect(
           state: { limit: error.reason.limit, remaining: 0, resetSeconds: seconds(error.reason.retryAfter) },
           retryAfterSeconds: Math.max(1, seconds(error.reason.retryAfter))
         })
-        : new RateLimitStoreDown({
-          message: `${error.reason.message}: ${String(error.reason.cause)}`,
-          circuitOpen: false
-        })
+        : storeDown(`${error.reason.message}: ${String(error.reason.cause)}`)
 
     const ask = (
       rule: RateRule,

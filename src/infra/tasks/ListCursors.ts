@@ -99,7 +99,7 @@ export const makeListCursors = (current: string, previous: ReadonlyArray<string>
   return {
     seal: (userId, cursor) => sealListCursorText(sealingKey, userId, encodeListCursorJson(cursor)),
     open: (userId, text) => {
-      // RPC takes the cursor as any string: bounded here too, before any work is spent on it.
+      // The list query's schema bounds the text (REST and RPC alike); checked again before the cipher runs.
       const sealed = text.length <= MAX_LIST_CURSOR_LENGTH ? bytesOf(text) : undefined
       if (sealed === undefined || sealed.length <= HEADER_BYTES + TAG_BYTES || sealed[0] !== VERSION) {
         return Option.none()
