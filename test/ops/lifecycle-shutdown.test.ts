@@ -15,7 +15,7 @@ import { connect, type Socket } from "node:net"
 import { join } from "node:path"
 import pg from "pg"
 import { signup } from "../support/http.js"
-import { holdRow, untilWaiting } from "../support/locks.js"
+import { holdRow, pause, untilWaiting } from "../support/locks.js"
 import { readyService, spawnService, waitForStatus } from "../support/serviceProcess.js"
 import { suiteDatabase, TestServer } from "../support/TestService.js"
 
@@ -261,6 +261,75 @@ it.live(
       yield* Effect.promise(() => lock.query("COMMIT"))
       const rows = yield* Effect.promise(() => lock.query("SELECT id FROM task WHERE user_id = $1", [user.userId]))
       expect(rows.rows).toEqual([])
+    }),
+  60_000
+)
+
+/** A keep-alive connection to the service, destroyed with the scope. */
+const openConnection = (port: number) =>
+  Effect.acquireRelease(
+    Effect.callback<Socket>((resume) => {
+      const socket = connect(port, "127.0.0.1", () => resume(Effect.succeed(socket.setEncoding("utf8"))))
+      socket.once("error", (error) => resume(Effect.die(error)))
+    }),
+    (socket) => Effect.sync(() => socket.destroy())
+  )
+
+/**
+ * Sends one request on the connection and reads its reply (framed by Content-Length); a connection
+ * the server closed (before or instead of answering) answers status 0.
+ */
+const exchange = (socket: Socket, path: string) =>
+  Effect.callback<RawReply>((resume) => {
+    let raw = ""
+    const finish = (reply: RawReply) => {
+      socket.off("data", onData).off("close", onClose)
+      resume(Effect.succeed(reply))
+    }
+    const onData = (chunk: string) => {
+      raw += chunk
+      const end = raw.indexOf("\r\n\r\n")
+      if (end < 0) return
+      const [statusLine = "", ...headerLines] = raw.slice(0, end).split("\r\n")
+      const headers = Object.fromEntries(headerLines.map((line) => {
+        const colon = line.indexOf(":")
+        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]
+      }))
+      const body = raw.slice(end + 4)
+      if (body.length < Number(headers["content-length"] ?? 0)) return
+      finish({ status: Number(statusLine.split(" ")[1] ?? 0), headers, body })
+    }
+    const onClose = () => finish({ status: 0, headers: {}, body: raw })
+    if (socket.destroyed || socket.readableEnded) return onClose()
+    socket.on("data", onData).once("close", onClose)
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
+  })
+
+it.live(
+  "a request sent on an idle keep-alive connection just after SIGTERM is answered, then the connection closes",
+  () =>
+    Effect.gen(function*() {
+      const database = yield* suiteDatabase()
+      const service = yield* readyService({ DATABASE_URL: database.url })
+      const connection = yield* openConnection(service.port)
+      const first = yield* exchange(connection, "/api/tasks")
+      expect(first.status, service.output()).toBe(401)
+      expect(first.headers["connection"]).toBe("keep-alive")
+
+      // The connection is idle when the signal lands; the request comes while the service drains.
+      service.child.kill("SIGTERM")
+      yield* pause(50)
+      const second = yield* exchange(connection, "/api/tasks")
+      expect(second.status, `${second.body}\n${service.output()}`).toBe(401)
+      expect(second.headers["connection"]).toBe("close")
+
+      const exit = yield* service.exited.pipe(
+        Effect.timeoutOrElse({
+          duration: Duration.sum(SHUTDOWN_GRACE, EXIT_MARGIN),
+          orElse: () => Effect.fail(new Error(`still running after SIGTERM:\n${service.output()}`))
+        })
+      )
+      expect(exit, service.output()).toEqual({ code: 0, signal: null })
     }),
   60_000
 )

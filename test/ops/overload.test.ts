@@ -12,60 +12,15 @@
 import { expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { connect, type Socket } from "node:net"
 import pg from "pg"
 import { Lifecycle } from "../../src/http/edge/Lifecycle.js"
 import { get, post, put, type Reply, signup } from "../support/http.js"
+import { rawConnection, slowBody, untilInFlight } from "../support/inFlight.js"
 import { holdRow, pause, untilWaiting } from "../support/locks.js"
 import { TestServer, TestService } from "../support/TestService.js"
 import { createTask } from "../tasks/tasks-helpers.js"
 
 const OVERLOADED = { detail: "Service temporarily unavailable", error_code: "overloaded" }
-
-/** Polls (real time, bounded: 200 × 10 ms) until `reached` holds for the service's requests in flight. */
-const untilInFlight = (reached: (n: number) => boolean) =>
-  Effect.gen(function*() {
-    const lifecycle = yield* Lifecycle
-    for (let attempt = 0; attempt < 200; attempt++) {
-      if (reached(yield* lifecycle.inFlight)) break
-      yield* pause(10)
-    }
-    return yield* lifecycle.inFlight
-  })
-
-interface RawConnection {
-  readonly socket: Socket
-  /** Everything the server sent so far. */
-  readonly received: () => string
-  /** Completes when the server closed the connection (or it was destroyed). */
-  readonly closed: Effect.Effect<void>
-}
-
-/** A raw connection that has sent `head` (and no more), for the scope. */
-const rawConnection = (head: string) =>
-  Effect.gen(function*() {
-    const { baseUrl } = yield* TestServer
-    const port = Number(new URL(baseUrl).port)
-    const socket = yield* Effect.acquireRelease(
-      Effect.callback<Socket>((resume) => {
-        const socket = connect(port, "127.0.0.1", () => resume(Effect.succeed(socket)))
-      }),
-      (socket) => Effect.sync(() => socket.destroy())
-    )
-    let received = ""
-    socket.setEncoding("utf8").on("data", (chunk: string) => (received += chunk))
-    socket.on("error", () => {})
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
-    socket.write(head)
-    return { socket, received: () => received, closed: Effect.promise(() => closed) } satisfies RawConnection
-  })
-
-/** A POST whose body (`Content-Length: 1000`) is sent one byte, then nothing more. */
-const slowBody = (token: string) =>
-  rawConnection(
-    "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-      `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`
-  )
 
 const expectOverloaded = (reply: Reply) => {
   expect(reply.status, reply.text).toBe(503)
@@ -107,6 +62,15 @@ it.layer(
         expectOverloaded(shed)
         expect(yield* usersWithEmail(databaseUrl, email)).toBe(0)
         expectOverloaded(yield* get("/api/tasks", { token: user.token }))
+        // A page on an allowed origin can read the answer (and its Retry-After), as the edge's.
+        const fromPage = yield* get("/api/tasks", { token: user.token, headers: { origin: "http://localhost:3000" } })
+        expectOverloaded(fromPage)
+        expect(fromPage.headers.get("access-control-allow-origin")).toBe("http://localhost:3000")
+        expect(fromPage.headers.get("access-control-allow-credentials")).toBe("true")
+        expect(fromPage.headers.get("access-control-expose-headers")).toContain("retry-after")
+        const elsewhere = yield* get("/api/tasks", { token: user.token, headers: { origin: "https://evil.example" } })
+        expectOverloaded(elsewhere)
+        expect(elsewhere.headers.get("access-control-allow-origin")).toBeNull()
 
         // Liveness is answered ahead of the pipeline, saturated as it is.
         const live = yield* get("/health/live")

@@ -25,7 +25,7 @@ import type { AppConfigShape } from "../../infra/platform/Config.js"
 import { makeAccessLog } from "../../infra/platform/Logging.js"
 import { clientAddress } from "./ClientInfo.js"
 import { errorResponse } from "./Errors.js"
-import { hasBody, requestIdFrom, RETRY_AFTER_SECONDS, SECURITY_HEADERS } from "./Front.js"
+import { CORS_EXPOSED_HEADERS, hasBody, requestIdFrom, RETRY_AFTER_SECONDS, SECURITY_HEADERS } from "./Front.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
 import { recordRequest } from "./RequestMetrics.js"
@@ -52,7 +52,7 @@ export const connectionMiddleware = (config: AppConfigShape) => {
     allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
     allowedMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowedHeaders: ["authorization", "content-type", "x-request-id", "idempotency-key", "traceparent"],
-    exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+    exposedHeaders: CORS_EXPOSED_HEADERS,
     credentials: true,
     maxAge: 600
   })

@@ -22,6 +22,10 @@ export interface FrontOptions {
   /** 0: not watched. */
   readonly maxEventLoopUtilization: number
   readonly lifecycle: LifecycleShape
+  /** The origins CORS allows (CORS_ORIGINS): a shed answer must be readable by the page that asked. */
+  readonly corsOrigins: ReadonlyArray<string>
+  /** Told of every shed request, for the request metrics (the access log gets `onShed`'s summary). */
+  readonly onShedRequest: (shed: ShedRequest) => void
   /** Told (at most once a second) how many requests were shed since it was last told, and why. */
   readonly onShed: (report: ShedReport) => void
 }
@@ -31,6 +35,12 @@ export interface ShedReport {
   readonly inFlight: number
   readonly eventLoopDelayMs: number
   readonly eventLoopUtilization: number
+}
+
+export interface ShedRequest {
+  readonly method: string
+  readonly url: string
+  readonly durationMs: number
 }
 
 /** How often the event loop's lateness is sampled. */
@@ -51,6 +61,26 @@ export const SECURITY_HEADERS = {
 
 /** What a 503 tells the client to wait, the front's sheds and the edge's 503s alike. */
 export const RETRY_AFTER_SECONDS = "1"
+
+/** The response headers a page may read across origins, on the front's answers and the edge's. */
+export const CORS_EXPOSED_HEADERS = [
+  "x-request-id",
+  "retry-after",
+  "ratelimit-limit",
+  "ratelimit-remaining",
+  "ratelimit-reset"
+] as const
+
+/** The CORS headers the edge's answers carry (Edge.ts, effect's `HttpMiddleware.cors`), for a shed one. */
+const corsHeaders = (corsOrigins: ReadonlyArray<string>, origin: string | undefined) => {
+  const allowed = corsOrigins.includes("*") ? "*" : origin !== undefined && corsOrigins.includes(origin) ? origin : undefined
+  return {
+    ...(allowed === undefined ? {} : { "Access-Control-Allow-Origin": allowed }),
+    "Access-Control-Allow-Credentials": "true",
+    "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS.join(","),
+    Vary: "Origin"
+  }
+}
 
 /** What every answer of the front carries, as the edge's do (Edge.ts). */
 const baseHeaders = (request: IncomingMessage) => {
@@ -163,16 +193,19 @@ export const installFront = (server: Server, options: FrontOptions) => {
   }
 
   const shed = (request: IncomingMessage, response: ServerResponse, inFlight: number, delayMs: number) => {
+    const started = performance.now()
     response.writeHead(503, {
       ...baseHeaders(request),
+      ...corsHeaders(options.corsOrigins, request.headers.origin),
       "Content-Type": "application/json",
       "Content-Length": Buffer.byteLength(OVERLOADED_BODY),
       "Retry-After": RETRY_AFTER_SECONDS,
       ...(hasBody(request.headers) || lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
     })
     response.end(OVERLOADED_BODY)
-    shedSinceReport += 1
     const now = performance.now()
+    options.onShedRequest({ method: request.method ?? "GET", url: request.url ?? "/", durationMs: now - started })
+    shedSinceReport += 1
     if (now - lastReport >= REPORT_INTERVAL_MS) {
       lastReport = now
       options.onShed({

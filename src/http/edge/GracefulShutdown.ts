@@ -4,7 +4,8 @@
  * is built after the HTTP layers, so its finalizer runs first, while the handler, the pool and the
  * database are all still up:
  *   1. readiness turns 503 and every response from now on closes its connection;
- *   2. the listening socket closes (new connections are refused) and idle keep-alive ones are closed;
+ *   2. after IDLE_LINGER, the listening socket closes (new connections are refused) and idle
+ *      keep-alive ones are closed;
  *   3. in-flight requests finish and their connections end, for up to SHUTDOWN_GRACE;
  *   4. whatever is left is cut off (its fiber interrupted, which cancels its SQL).
  * Then the HTTP layers, the pool and an embedded database close, and the process exits 0.
@@ -15,9 +16,20 @@ import { createServer, type Server, type ServerOptions } from "node:http"
 import { AppConfig, type AppConfigShape } from "../../infra/platform/Config.js"
 import { installFront } from "./Front.js"
 import { Lifecycle } from "./Lifecycle.js"
+import { recordRequest } from "./RequestMetrics.js"
+import { routeOf } from "./Routes.js"
 
 /** Node's `http.Server` under the HttpServer layer: the drain closes it itself. */
 export class NodeServer extends Context.Service<NodeServer, Server>()("tasks-api/NodeServer") {}
+
+/**
+ * How long idle keep-alive connections stay open after the signal. A request a client sent just
+ * before it may still sit unread in the socket's buffer, and Node counts that connection idle:
+ * closing it at once resets the request unprocessed. One turn of the event loop reads it (and Node
+ * then counts it busy); the linger gives a loaded loop a few. A request it brings in is served, and
+ * its response closes the connection.
+ */
+const IDLE_LINGER = Duration.millis(250)
 
 /** How long cut-off requests get to unwind (cancel their SQL, roll back) after the grace. */
 const CUT_OFF_UNWIND = Duration.seconds(2)
@@ -68,6 +80,9 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
         maxEventLoopDelayMs: Duration.toMillis(config.maxEventLoopDelay),
         maxEventLoopUtilization: config.maxEventLoopUtilization,
         lifecycle,
+        corsOrigins: config.corsOrigins,
+        onShedRequest: ({ durationMs, method, url }) =>
+          Effect.runSyncWith(context)(recordRequest({ method, route: routeOf(method, url), status: 503, durationMs })),
         onShed: ({ eventLoopDelayMs, eventLoopUtilization, inFlight, shed }) =>
           Effect.runForkWith(context)(
             Effect.logWarning("overloaded: shedding requests").pipe(
@@ -101,6 +116,7 @@ const drain = Effect.gen(function*() {
   const { shutdownGrace } = yield* AppConfig
   yield* lifecycle.beginShutdown
   yield* Effect.logInfo("shutdown: draining").pipe(Effect.annotateLogs({ in_flight: yield* lifecycle.inFlight }))
+  yield* Effect.sleep(IDLE_LINGER)
   const allClosed = yield* stopAccepting(server)
   const drained = lifecycle.idle.pipe(
     // A response written just before the flag was set left its keep-alive connection open: close
