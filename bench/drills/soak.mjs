@@ -35,6 +35,9 @@ export default {
     const inspector = await connectInspector(inspectPort)
     const ledger = new WriteLedger()
     let next = 0
+    // A write answered otherwise than 201 (shed, timed out, reset) is sent again with its key, as a
+    // client honouring Retry-After would: what the drill verifies is that nothing is lost.
+    const retries = []
     // 3 in 5 read one task, 1 in 5 a list page, 1 in 5 create; the tokens in turn.
     const pick = () => {
       const n = next++
@@ -42,7 +45,7 @@ export default {
       const headers = { Authorization: `Bearer ${token}` }
       if (n % 5 === 3) return { path: "/api/tasks?limit=20", headers }
       if (n % 5 === 4) {
-        const write = ledger.next()
+        const write = retries.shift() ?? ledger.next()
         return {
           method: "POST",
           path: "/api/tasks",
@@ -54,8 +57,11 @@ export default {
       return { path: `/api/tasks/${session.taskIds[n % session.taskIds.length]}`, headers }
     }
     const onAnswer = (request, response) => {
-      if (request.write && response?.status === 201) {
+      if (!request.write) return
+      if (response?.status === 201) {
         ledger.acknowledge(request.write.key, JSON.parse(response.body.toString("utf8")).data.id)
+      } else {
+        retries.push(request.write)
       }
     }
     const probe = livenessProbe(svc.healthUrl)

@@ -42,17 +42,31 @@ const usersWithEmail = (databaseUrl: string, email: string) =>
   })
 
 it.layer(
-  TestService({ env: { MAX_REQUESTS_IN_FLIGHT: "2", REQUEST_TIMEOUT: "5s", DATABASE_STATEMENT_TIMEOUT: "60s" } })
+  TestService({
+    env: {
+      MAX_REQUESTS_IN_FLIGHT: "2",
+      MAX_REQUESTS_RECEIVING: "2",
+      REQUEST_TIMEOUT: "5s",
+      DATABASE_STATEMENT_TIMEOUT: "60s"
+    }
+  })
 )("requests in flight", (it) => {
   it.effect(
     "past MAX_REQUESTS_IN_FLIGHT a request answers 503 overloaded with Retry-After and does no work; /health/live " +
-      "still answers; slow bodies are cut at REQUEST_TIMEOUT with 503 and their connections closed",
+      "still answers",
     () =>
       Effect.gen(function*() {
         const { databaseUrl } = yield* TestServer
         const user = yield* signup("shed")
-        const held = [yield* slowBody(user.token), yield* slowBody(user.token)]
-        expect(yield* untilInFlight((n) => n === 2)).toBe(2)
+        const taskId = (yield* createTask(user.token, { title: "t" })).id
+        // Two updates wait on the task's row: two requests the service is working on.
+        const lock = yield* holdRow(databaseUrl, "task", taskId)
+        const held = yield* Effect.forkChild(
+          Effect.forEach([1, 2], (n) => put(`/api/tasks/${taskId}`, { token: user.token, json: { title: `held ${n}` } }), {
+            concurrency: "unbounded"
+          })
+        )
+        expect(yield* untilWaiting(lock, (n) => n === 2)).toBe(2)
 
         // A signup would write a user row (and hash a password): shed, it writes none.
         const email = `shed-${Date.now()}@example.com`
@@ -79,6 +93,34 @@ it.layer(
         expect(live.headers.get("content-type")).toContain("application/health+json")
         expect(yield* (yield* Lifecycle).inFlight).toBe(2)
 
+        // The held requests finish, and the service serves again.
+        yield* Effect.promise(() => lock.query("COMMIT"))
+        expect((yield* Fiber.join(held)).map((reply) => reply.status)).toEqual([200, 200])
+        expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
+        const created = yield* post("/api/v1/auth/signup", {
+          json: { email, password: "correct horse battery staple", name: "shed" }
+        })
+        expect(created.status, created.text).toBe(200)
+      })
+  )
+
+  it.effect(
+    "bodies still arriving count apart (MAX_REQUESTS_RECEIVING): past it a new one is shed while other requests " +
+      "are served; at REQUEST_TIMEOUT they are cut with 503 and their connections closed",
+    () =>
+      Effect.gen(function*() {
+        const user = yield* signup("slow")
+        const held = [yield* slowBody(user.token), yield* slowBody(user.token)]
+        expect(yield* untilInFlight((n) => n === 2)).toBe(2)
+
+        // Two bodies arriving fill MAX_REQUESTS_RECEIVING, not MAX_REQUESTS_IN_FLIGHT: others are served ...
+        expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
+        // ... and a third slow body is shed, its connection closed unread.
+        const third = yield* slowBody(user.token)
+        yield* third.closed
+        expect(third.received()).toMatch(/^HTTP\/1\.1 503 /)
+        expect(third.received()).toContain("overloaded")
+
         // REQUEST_TIMEOUT: the bodies still arriving are answered 503 and their connections closed.
         yield* TestClock.adjust("5 seconds")
         for (const connection of held) {
@@ -88,13 +130,10 @@ it.layer(
           expect(connection.received().toLowerCase()).toContain("connection: close")
         }
         expect(yield* untilInFlight((n) => n === 0)).toBe(0)
-
-        // And the service serves again.
-        expect((yield* get("/api/tasks", { token: user.token })).status).toBe(200)
-        const created = yield* post("/api/v1/auth/signup", {
-          json: { email, password: "correct horse battery staple", name: "shed" }
-        })
-        expect(created.status, created.text).toBe(200)
+        // Nothing stays counted as receiving: two slow bodies are admitted again.
+        const again = [yield* slowBody(user.token), yield* slowBody(user.token)]
+        expect(yield* untilInFlight((n) => n === 2)).toBe(2)
+        for (const connection of again) expect(connection.received()).toBe("")
       })
   )
 

@@ -7,17 +7,22 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { get, signup } from "../support/http.js"
-import { slowBody, untilInFlight } from "../support/inFlight.js"
+import { get, put, signup } from "../support/http.js"
+import { holdRow, untilWaiting } from "../support/locks.js"
+import { TestServer } from "../support/TestService.js"
+import { createTask } from "../tasks/tasks-helpers.js"
 import { attributeOf, awaitExport, dataPointsOf, latestMetricsOf, OtlpReceiver, TracedService } from "./telemetry-helpers.js"
 
 it.layer(TracedService({ MAX_REQUESTS_IN_FLIGHT: "1" }))("shed requests in the metrics", (it) => {
   it.effect("each shed request counts as a 503 of its route", () =>
     Effect.gen(function*() {
+      const { databaseUrl } = yield* TestServer
       const user = yield* signup("shed-metrics")
-      // One body never finished holds the one request allowed in flight.
-      yield* slowBody(user.token)
-      expect(yield* untilInFlight((n) => n === 1)).toBe(1)
+      const taskId = (yield* createTask(user.token, { title: "t" })).id
+      // An update waiting on the task's row holds the one request allowed in flight.
+      const lock = yield* holdRow(databaseUrl, "task", taskId)
+      yield* Effect.forkChild(put(`/api/tasks/${taskId}`, { token: user.token, json: { title: "held" } }))
+      expect(yield* untilWaiting(lock, (n) => n === 1)).toBe(1)
       for (let i = 0; i < 3; i++) {
         expect((yield* get("/api/tasks", { token: user.token })).status).toBe(503)
       }
@@ -36,5 +41,6 @@ it.layer(TracedService({ MAX_REQUESTS_IN_FLIGHT: "1" }))("shed requests in the m
         return counts[0] === 3 && counts[1] === 1 ? counts : undefined
       }, "the shed requests counted")
       expect(counts).toEqual([3, 1])
+      yield* Effect.promise(() => lock.query("ROLLBACK"))
     }))
 })

@@ -3,11 +3,15 @@
  * step and without a fiber. It
  * - answers `GET /health/live` itself: no auth, limiter, pool or access line, so a liveness probe is
  *   answered in milliseconds however busy the pipeline is (it still waits its turn on the event loop);
- * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight,
+ * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight
+ *   (or MAX_REQUESTS_RECEIVING, for one whose body is still arriving),
  *   when the event loop runs more than MAX_EVENT_LOOP_DELAY late, or (a share of them) while the loop
  *   is busier than MAX_EVENT_LOOP_UTILIZATION, before anything reads its body, its token or the
  *   database: under overload the cheapest answer is the one that does no work;
- * - counts every other request in flight until its response's `close` (see Lifecycle.ts).
+ * - counts every other request in flight until its response's `close` (see Lifecycle.ts). A request
+ *   whose body is still arriving counts as receiving until the body is in: a slow sender waits on its
+ *   client, not on the service, and a thousand of them (slowloris) must not take the slots of the
+ *   requests the service is working on.
  * A shed request's body is not read: its connection closes after the answer.
  */
 import { randomUUID } from "node:crypto"
@@ -16,7 +20,10 @@ import { performance } from "node:perf_hooks"
 import type { LifecycleShape } from "./Lifecycle.js"
 
 export interface FrontOptions {
+  /** Requests in flight whose body has arrived (or that have none). */
   readonly maxInFlight: number
+  /** Requests in flight whose body is still arriving. */
+  readonly maxReceiving: number
   /** 0: not watched. */
   readonly maxEventLoopDelayMs: number
   /** 0: not watched. */
@@ -174,10 +181,11 @@ const eventLoopSampler = (maxUtilization: number) => {
 
 /** Puts the front before every listener of `server`'s `request` and `checkContinue` events. */
 export const installFront = (server: Server, options: FrontOptions) => {
-  const { lifecycle, maxInFlight, maxEventLoopDelayMs, maxEventLoopUtilization } = options
+  const { lifecycle, maxEventLoopDelayMs, maxEventLoopUtilization, maxInFlight, maxReceiving } = options
   const sampler = eventLoopSampler(maxEventLoopUtilization)
   server.once("listening", sampler.start)
   server.once("close", sampler.stop)
+  let receiving = 0
   let shedSinceReport = 0
   let lastReport = 0
 
@@ -226,12 +234,29 @@ export const installFront = (server: Server, options: FrontOptions) => {
     }
     const inFlight = lifecycle.inFlightUnsafe()
     const delayMs = sampler.delayMs()
-    if (inFlight >= maxInFlight || (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) || sampler.shedNext()) {
+    // Node emits `request` once the headers are in, before any of the body is read: every request with
+    // a body starts out receiving, for as long as its body takes.
+    const arriving = !request.complete && hasBody(request.headers)
+    if (
+      inFlight - receiving >= maxInFlight || (arriving && receiving >= maxReceiving) ||
+      (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) || sampler.shedNext()
+    ) {
       shed(request, response, inFlight, delayMs)
       return true
     }
     // `close` comes however the response ends: written, or its connection lost.
     response.once("close", lifecycle.enterUnsafe())
+    if (arriving) {
+      receiving += 1
+      let counted = true
+      const received = () => {
+        if (!counted) return
+        counted = false
+        receiving -= 1
+      }
+      request.once("end", received)
+      response.once("close", received)
+    }
     return false
   }
 

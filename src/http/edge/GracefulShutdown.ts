@@ -77,6 +77,7 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
       server.maxHeadersCount = MAX_HEADERS_COUNT
       installFront(server, {
         maxInFlight: config.maxRequestsInFlight,
+        maxReceiving: config.maxRequestsReceiving,
         maxEventLoopDelayMs: Duration.toMillis(config.maxEventLoopDelay),
         maxEventLoopUtilization: config.maxEventLoopUtilization,
         lifecycle,

@@ -159,6 +159,7 @@ const topLevelFields = {
   requestTimeout: duration("REQUEST_TIMEOUT", "30s"),
   shutdownGrace: duration("SHUTDOWN_GRACE", "10s"),
   maxRequestsInFlight: integer("MAX_REQUESTS_IN_FLIGHT", 256, 1, 100_000),
+  maxRequestsReceiving: integer("MAX_REQUESTS_RECEIVING", 1024, 1, 100_000),
   maxEventLoopDelay: duration("MAX_EVENT_LOOP_DELAY", "250ms"),
   maxEventLoopUtilization: ratio("MAX_EVENT_LOOP_UTILIZATION", 0.9),
   healthPort: integer("HEALTH_PORT", 0, 0, 65_535),

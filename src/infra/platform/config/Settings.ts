@@ -68,6 +68,8 @@ export interface AppConfigShape {
   readonly shutdownGrace: Duration.Duration
   /** Load bounds past which a request is shed with 503 `overloaded` before any work (Front.ts). */
   readonly maxRequestsInFlight: number
+  /** Of those, requests whose body is still arriving are bounded apart (they wait on their client). */
+  readonly maxRequestsReceiving: number
   /** 0: the event loop's delay is not watched. */
   readonly maxEventLoopDelay: Duration.Duration
   /** Event-loop utilisation (0–1) above which a growing share of new requests is shed; 0: not watched. */
