@@ -15,8 +15,12 @@ const SCALES = {
   // The freeze outlasts REQUEST_TIMEOUT (30 s): the case that answered at ~35 s.
   full: { writers: 16, steadySeconds: 10, downSeconds: 15, freezeSeconds: 40 }
 }
-/** The service's own bound on a statement (DATABASE_STATEMENT_TIMEOUT's default), plus a second. */
-const FROZEN_ANSWER_BOUND_MS = 6000
+/**
+ * The longest the service may take to answer with PostgreSQL frozen, from its defaults: a wait for a
+ * pooled connection (DATABASE_POOL_ACQUIRE_TIMEOUT, 1 s), then the operation's own bound
+ * (DATABASE_STATEMENT_TIMEOUT, 5 s, plus the 500 ms the gate gives a live server to enforce it).
+ */
+const FROZEN_ANSWER_BOUND_MS = 1000 + 5000 + 500 + 100
 
 /** Restarts the killed server: its orphaned backends hold shared memory for a moment, so retry. */
 const restartPostgres = async (stack) => {
