@@ -8,7 +8,7 @@ import { sleep } from "../processes.mjs"
 import { figure, RECOVERY_BOUND_S, writeChecks } from "./common.mjs"
 import { seedAndSignIn, service, signalAndWait } from "./stack.mjs"
 import { atLeast, atMost, holds } from "./verdict.mjs"
-import { firstAcknowledgedAfter, rowsOfRun, startWriter, verifyWrites, WriteLedger } from "./writes.mjs"
+import { firstAcknowledgedAfter, rowsOfRun, startWriter, verifyWrites, WriteLedger, writesOutAt } from "./writes.mjs"
 
 const SCALES = {
   small: { writers: 8, steadySeconds: 3, inFlight: 50 },
@@ -70,11 +70,9 @@ const terminateInFlight = async (stack, p, sessions, current) => {
   if (exit === null) await signalAndWait(current.child, "SIGKILL")
   await stopped
   const verified = verifyWrites(ledger, await rowsOfRun(stack.databaseUrl, ledger.runId))
-  const outAtSignal = answers.filter((a) => a.at < termAt && a.at + a.ms >= termAt)
-  // A write the front shed (503 overloaded: the loop was saturated by the writers) was refused before
-  // any work, never in flight; that it left no row is the phantom check's.
-  const refused = outAtSignal.filter((a) => a.status === 503 && a.code === "overloaded")
-  const failedOut = outAtSignal.filter((a) => !(a.status >= 200 && a.status < 300) && !refused.includes(a))
+  // A write the front shed (the loop saturated by the writers) was never in flight; that it left no
+  // row is the phantom check's.
+  const { out: outAtSignal, refused, failed: failedOut } = writesOutAt(answers, termAt)
   return { inFlight, exit, exitSeconds, verified, outAtSignal, refused, failedOut }
 }
 

@@ -19,4 +19,14 @@ export interface Verified {
   readonly unacknowledged: number
   readonly examples: { lost: Array<string>; duplicated: Array<string>; phantom: Array<string> }
 }
+export interface WriteAnswer {
+  readonly at: number
+  readonly ms: number
+  readonly status: number
+  readonly code: string | null
+}
+export declare const writesOutAt: (
+  answers: ReadonlyArray<WriteAnswer>,
+  at: number
+) => { out: Array<WriteAnswer>; refused: Array<WriteAnswer>; failed: Array<WriteAnswer> }
 export declare const verifyWrites: (ledger: WriteLedger, rows: ReadonlyArray<{ id: string; title: string }>) => Verified

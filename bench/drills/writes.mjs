@@ -83,6 +83,18 @@ export const verifyWrites = (ledger, rows) => {
   }
 }
 
+/**
+ * The answers to writes that were out at `at` (sent before, answered after), split: `refused` were
+ * shed by the front (503 overloaded: refused before any work, never in flight), `failed` are the
+ * others not answered 2xx (a write in flight the service did not finish).
+ */
+export const writesOutAt = (answers, at) => {
+  const out = answers.filter((a) => a.at < at && a.at + a.ms >= at)
+  const refused = out.filter((a) => a.status === 503 && a.code === "overloaded")
+  const failed = out.filter((a) => !(a.status >= 200 && a.status < 300) && !refused.includes(a))
+  return { out, refused, failed }
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**

@@ -18,7 +18,7 @@ import {
   verdictOf
 } from "../../bench/drills/verdict.mjs"
 import { parseResponse } from "../../bench/drills/wire.mjs"
-import { keyOfTitle, rowsOfRun, verifyWrites, WriteLedger } from "../../bench/drills/writes.mjs"
+import { keyOfTitle, rowsOfRun, verifyWrites, WriteLedger, writesOutAt } from "../../bench/drills/writes.mjs"
 import { createDatabase, dropDatabase, withAdmin } from "../support/postgres.js"
 
 describe("percentiles", () => {
@@ -77,6 +77,24 @@ describe("the raw HTTP parser", () => {
     const chunked = Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
     expect(parseResponse(chunked.subarray(0, chunked.length - 3))).toBeNull()
     expect(parseResponse(chunked)?.body.toString()).toBe("abcde")
+  })
+})
+
+describe("writes out at a signal", () => {
+  it("are those sent before and answered after; a shed one is refused, any other non-2xx failed", () => {
+    const answer = (at: number, ms: number, status: number, code: string | null = null) => ({ at, ms, status, code })
+    const answers = [
+      answer(0, 50, 201), // answered before the signal at 100
+      answer(90, 30, 201),
+      answer(95, 10, 503, "overloaded"),
+      answer(96, 20, 503, "request_timeout"),
+      answer(97, 40, 0),
+      answer(120, 5, 201) // sent after
+    ]
+    const { failed, out, refused } = writesOutAt(answers, 100)
+    expect(out.map((a) => a.at)).toEqual([90, 95, 96, 97])
+    expect(refused.map((a) => a.at)).toEqual([95])
+    expect(failed.map((a) => a.at)).toEqual([96, 97])
   })
 })
 
