@@ -61,11 +61,8 @@ it.layer(
         const taskId = (yield* createTask(user.token, { title: "t" })).id
         // Two updates wait on the task's row: two requests the service is working on.
         const lock = yield* holdRow(databaseUrl, "task", taskId)
-        const held = yield* Effect.forkChild(
-          Effect.forEach([1, 2], (n) => put(`/api/tasks/${taskId}`, { token: user.token, json: { title: `held ${n}` } }), {
-            concurrency: "unbounded"
-          })
-        )
+        const update = (title: string) => put(`/api/tasks/${taskId}`, { token: user.token, json: { title } })
+        const held = yield* Effect.forkChild(Effect.all([update("held 1"), update("held 2")], { concurrency: 2 }))
         expect(yield* untilWaiting(lock, (n) => n === 2)).toBe(2)
 
         // A signup would write a user row (and hash a password): shed, it writes none.

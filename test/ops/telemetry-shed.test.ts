@@ -11,7 +11,14 @@ import { get, put, signup } from "../support/http.js"
 import { holdRow, untilWaiting } from "../support/locks.js"
 import { TestServer } from "../support/TestService.js"
 import { createTask } from "../tasks/tasks-helpers.js"
-import { attributeOf, awaitExport, dataPointsOf, latestMetricsOf, OtlpReceiver, TracedService } from "./telemetry-helpers.js"
+import {
+  attributeOf,
+  awaitExport,
+  dataPointsOf,
+  latestMetricsOf,
+  OtlpReceiver,
+  TracedService
+} from "./telemetry-helpers.js"
 
 it.layer(TracedService({ MAX_REQUESTS_IN_FLIGHT: "1" }))("shed requests in the metrics", (it) => {
   it.effect("each shed request counts as a 503 of its route", () =>

@@ -52,4 +52,3 @@ export const slowBody = (token: string) =>
     "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
       `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`
   )
-
