@@ -80,7 +80,7 @@ export const CORS_EXPOSED_HEADERS = [
 
 /** The CORS headers the edge's answers carry (Edge.ts, effect's `HttpMiddleware.cors`), for a shed one. */
 const corsHeaders = (corsOrigins: ReadonlyArray<string>, origin: string | undefined) => {
-  const allowed = corsOrigins.includes("*") ? "*" : corsOrigins.find((allowed) => allowed === origin)
+  const allowed = corsOrigins.includes("*") ? "*" : corsOrigins.find((listed) => listed === origin)
   return {
     ...(allowed === undefined ? {} : { "Access-Control-Allow-Origin": allowed }),
     "Access-Control-Allow-Credentials": "true",
