@@ -200,17 +200,44 @@ const busyLoop = (times: number) =>
   })
 
 // TestService turns the delay check off: the utilisation alone sheds.
-it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5" } }))("event-loop utilisation", (it) => {
-  it.effect("a short burst is not shed; while the loop stays busier than MAX_EVENT_LOOP_UTILIZATION it is", () =>
-    Effect.gen(function*() {
-      // One busy sample (a burst): the smoothed utilisation stays under the bound, nothing is shed.
-      yield* busyLoop(1)
-      expect((yield* get("/api/tasks")).status).toBe(401)
-      // Eight busy samples in a row (saturation): the share shed reaches 1.
-      yield* busyLoop(8)
-      yield* shedWhileTheLoopIsHeld
-    }))
-})
+it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5", MAX_REQUESTS_IN_FLIGHT: "4" } }))(
+  "event-loop utilisation",
+  (it) => {
+    it.effect(
+      "with more connections open than MAX_REQUESTS_IN_FLIGHT, a short burst is not shed; while the loop stays " +
+        "busier than MAX_EVENT_LOOP_UTILIZATION it is",
+      () =>
+        Effect.gen(function*() {
+          // Idle keep-alive connections, as many clients keep: past the in-flight bound in number.
+          for (let i = 0; i < 5; i++) yield* rawConnection("")
+          // The sampler runs on real timers: let the boot's busy loop leave its smoothed utilisation.
+          yield* pause(1000)
+          // One busy sample (a burst): the smoothed utilisation stays under the bound, nothing is shed.
+          yield* busyLoop(1)
+          expect((yield* get("/api/tasks")).status).toBe(401)
+          // Eight busy samples in a row (saturation): the share shed reaches 1.
+          yield* busyLoop(8)
+          yield* shedWhileTheLoopIsHeld
+        })
+    )
+  }
+)
+
+it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5", MAX_REQUESTS_IN_FLIGHT: "64" } }))(
+  "a busy loop with few connections",
+  (it) => {
+    it.effect("is not shed: every request waiting is one of at most MAX_REQUESTS_IN_FLIGHT connections", () =>
+      Effect.gen(function*() {
+        yield* busyLoop(8)
+        const statuses: Array<number> = []
+        for (let i = 0; i < 5; i++) {
+          statuses.push((yield* get("/api/tasks")).status)
+          yield* busyLoop(1)
+        }
+        expect(statuses).toEqual([401, 401, 401, 401, 401])
+      }))
+  }
+)
 
 it.layer(
   TestService({

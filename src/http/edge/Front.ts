@@ -6,8 +6,9 @@
  * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight
  *   (or MAX_REQUESTS_RECEIVING, for one whose body is still arriving),
  *   when the event loop runs more than MAX_EVENT_LOOP_DELAY late, or (a share of them) while the loop
- *   is busier than MAX_EVENT_LOOP_UTILIZATION, before anything reads its body, its token or the
- *   database: under overload the cheapest answer is the one that does no work;
+ *   is busier than MAX_EVENT_LOOP_UTILIZATION with more connections open than MAX_REQUESTS_IN_FLIGHT,
+ *   before anything reads its body, its token or the database: under overload the cheapest answer is
+ *   the one that does no work;
  * - counts every other request in flight until its response's `close` (see Lifecycle.ts). A request
  *   whose body is still arriving counts as receiving until the body is in: a slow sender waits on its
  *   client, not on the service, and a thousand of them (slowloris) must not take the slots of the
@@ -16,6 +17,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
 import { performance } from "node:perf_hooks"
 import type { LifecycleShape } from "./Lifecycle.js"
 
@@ -184,6 +186,18 @@ export const installFront = (server: Server, options: FrontOptions) => {
   const { lifecycle, maxEventLoopDelayMs, maxEventLoopUtilization, maxInFlight, maxReceiving } = options
   const sampler = eventLoopSampler(maxEventLoopUtilization)
   server.once("listening", sampler.start)
+  // HTTP/1.1 reads one request of a connection at a time: with no more connections open than
+  // MAX_REQUESTS_IN_FLIGHT, every request waiting anywhere (in flight, or unread in a socket) is
+  // bounded by the in-flight bound, and a busy loop is only a busy loop (32 clients in a closed loop
+  // keep it near 1 and are answered in milliseconds). Past it, requests can pile up unread in the
+  // sockets' buffers, where no count sees them: that is what the utilisation control is for.
+  let openConnections = 0
+  server.on("connection", (socket: Socket) => {
+    openConnections += 1
+    socket.once("close", () => {
+      openConnections -= 1
+    })
+  })
   server.once("close", sampler.stop)
   let receiving = 0
   let shedSinceReport = 0
@@ -239,7 +253,8 @@ export const installFront = (server: Server, options: FrontOptions) => {
     const arriving = !request.complete && hasBody(request.headers)
     if (
       inFlight - receiving >= maxInFlight || (arriving && receiving >= maxReceiving) ||
-      (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) || sampler.shedNext()
+      (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) ||
+      (openConnections > maxInFlight && sampler.shedNext())
     ) {
       shed(request, response, inFlight, delayMs)
       return true
