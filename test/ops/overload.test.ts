@@ -164,6 +164,8 @@ it.layer(
  * loop has caught up (the next samples), requests are served again.
  */
 const shedWhileTheLoopIsHeld = Effect.gen(function*() {
+  // Idle keep-alive connections, as many clients keep: more than MAX_REQUESTS_IN_FLIGHT (4).
+  for (let i = 0; i < 5; i++) yield* rawConnection("")
   const request = yield* rawConnection("")
   request.socket.write("GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
   const until = Date.now() + 300
@@ -182,10 +184,13 @@ const shedWhileTheLoopIsHeld = Effect.gen(function*() {
   expect(status).toBe(401)
 })
 
-it.layer(TestService({ env: { MAX_EVENT_LOOP_DELAY: "100ms" } }))("event-loop delay", (it) => {
-  it.effect("a request arriving while the event loop runs more than MAX_EVENT_LOOP_DELAY late is shed", () =>
-    shedWhileTheLoopIsHeld)
-})
+it.layer(TestService({ env: { MAX_EVENT_LOOP_DELAY: "100ms", MAX_REQUESTS_IN_FLIGHT: "4" } }))(
+  "event-loop delay",
+  (it) => {
+    it.effect("a request arriving while the event loop runs more than MAX_EVENT_LOOP_DELAY late is shed", () =>
+      shedWhileTheLoopIsHeld)
+  }
+)
 
 /** Holds the event loop busy `times` × 150 ms, letting its timers run in between (each sample sees it busy). */
 const busyLoop = (times: number) =>
@@ -208,8 +213,6 @@ it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5", MAX_REQUESTS_IN
         "busier than MAX_EVENT_LOOP_UTILIZATION it is",
       () =>
         Effect.gen(function*() {
-          // Idle keep-alive connections, as many clients keep: past the in-flight bound in number.
-          for (let i = 0; i < 5; i++) yield* rawConnection("")
           // The sampler runs on real timers: let the boot's busy loop leave its smoothed utilisation.
           yield* pause(1000)
           // One busy sample (a burst): the smoothed utilisation stays under the bound, nothing is shed.
@@ -223,12 +226,25 @@ it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5", MAX_REQUESTS_IN
   }
 )
 
-it.layer(TestService({ env: { MAX_EVENT_LOOP_UTILIZATION: "0.5", MAX_REQUESTS_IN_FLIGHT: "64" } }))(
-  "a busy loop with few connections",
+it.layer(
+  TestService({
+    env: { MAX_EVENT_LOOP_UTILIZATION: "0.5", MAX_EVENT_LOOP_DELAY: "100ms", MAX_REQUESTS_IN_FLIGHT: "64" }
+  })
+)(
+  "a busy or late loop with few connections",
   (it) => {
     it.effect("is not shed: every request waiting is one of at most MAX_REQUESTS_IN_FLIGHT connections", () =>
       Effect.gen(function*() {
         yield* busyLoop(8)
+        // A request read after a 300 ms turn (the loop 200 ms past MAX_EVENT_LOOP_DELAY) is served.
+        const late = yield* rawConnection("")
+        late.socket.write("GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        const until = Date.now() + 300
+        while (Date.now() < until) {
+          // busy: the event loop is held
+        }
+        for (let attempt = 0; attempt < 200 && !late.received().includes("\r\n\r\n{"); attempt++) yield* pause(10)
+        expect(late.received()).toMatch(/^HTTP\/1\.1 401 /)
         const statuses: Array<number> = []
         for (let i = 0; i < 5; i++) {
           statuses.push((yield* get("/api/tasks")).status)

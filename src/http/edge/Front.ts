@@ -5,8 +5,8 @@
  *   answered in milliseconds however busy the pipeline is (it still waits its turn on the event loop);
  * - sheds a request with `503 overloaded` and `Retry-After` when MAX_REQUESTS_IN_FLIGHT are in flight
  *   (or MAX_REQUESTS_RECEIVING, for one whose body is still arriving),
- *   when the event loop runs more than MAX_EVENT_LOOP_DELAY late, or (a share of them) while the loop
- *   is busier than MAX_EVENT_LOOP_UTILIZATION with more connections open than MAX_REQUESTS_IN_FLIGHT,
+ *   and, with more connections open than MAX_REQUESTS_IN_FLIGHT, when the event loop runs more than
+ *   MAX_EVENT_LOOP_DELAY late or (a share of them) while it is busier than MAX_EVENT_LOOP_UTILIZATION,
  *   before anything reads its body, its token or the database: under overload the cheapest answer is
  *   the one that does no work;
  * - counts every other request in flight until its response's `close` (see Lifecycle.ts). A request
@@ -188,9 +188,10 @@ export const installFront = (server: Server, options: FrontOptions) => {
   server.once("listening", sampler.start)
   // HTTP/1.1 reads one request of a connection at a time: with no more connections open than
   // MAX_REQUESTS_IN_FLIGHT, every request waiting anywhere (in flight, or unread in a socket) is
-  // bounded by the in-flight bound, and a busy loop is only a busy loop (32 clients in a closed loop
-  // keep it near 1 and are answered in milliseconds). Past it, requests can pile up unread in the
-  // sockets' buffers, where no count sees them: that is what the utilisation control is for.
+  // bounded by the in-flight bound, and a busy or late loop is only busy (32 clients in a closed loop
+  // keep it near 1 and are answered in milliseconds; 128 make each turn ~250 ms long). Past it,
+  // requests can pile up unread in the sockets' buffers, where no count sees them: that is what the
+  // event-loop checks are for.
   let openConnections = 0
   server.on("connection", (socket: Socket) => {
     openConnections += 1
@@ -253,8 +254,8 @@ export const installFront = (server: Server, options: FrontOptions) => {
     const arriving = !request.complete && hasBody(request.headers)
     if (
       inFlight - receiving >= maxInFlight || (arriving && receiving >= maxReceiving) ||
-      (maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) ||
-      (openConnections > maxInFlight && sampler.shedNext())
+      (openConnections > maxInFlight &&
+        ((maxEventLoopDelayMs > 0 && delayMs > maxEventLoopDelayMs) || sampler.shedNext()))
     ) {
       shed(request, response, inFlight, delayMs)
       return true
