@@ -237,9 +237,16 @@ const budgetTable = (budget) => {
   const { allOn, pieces, scenarios } = budget
   const cell = (delta, noise) => (delta === null ? "–" : `${fmt(delta)} ± ${fmt(noise)}`)
   const meanOn = (scenario) => allOn.reduce((sum, r) => sum + (r[scenario].cpuUsPerRequest ?? 0), 0) / allOn.length
+  // How much identical all-on services differ: the noise floor of every figure below, beside ±.
+  const sdOn = (scenario) =>
+    Math.sqrt(
+      allOn.reduce((sum, r) => sum + ((r[scenario].cpuUsPerRequest ?? 0) - meanOn(scenario)) ** 2, 0) / allOn.length
+    )
   const sum = (scenario) => pieces.reduce((total, p) => total + (p.delta[scenario] ?? 0), 0)
   const lines = [
-    `| everything on (mean of ${allOn.length} runs) | — | ${scenarios.map((s) => fmt(meanOn(s))).join(" | ")} |`,
+    `| everything on (mean and sd of ${allOn.length} runs) | — | ${
+      scenarios.map((s) => `${fmt(meanOn(s))} (sd ${fmt(sdOn(s))})`).join(" | ")
+    } |`,
     ...pieces.map((p) =>
       `| ${p.piece} | \`${p.off}\` | ${scenarios.map((s) => cell(p.delta[s], p.noise[s])).join(" | ")} |`
     ),
@@ -298,8 +305,9 @@ const toMarkdown = ({ rows, meta, start, targets, cursorSkip, budget }) => {
 
 CPU µs per request that each piece costs: the mean of the all-on runs just before and after, minus
 the run with that piece alone switched off (each a fresh service, ${budget.connections} connections; ± is half the
-difference of those two all-on runs, the noise to read the figure against). A piece not on a path
-(the idempotency lookup on get and list) measures that noise alone.
+difference of those two all-on runs; the sd of all the all-on runs is the larger noise of a fresh
+process, and what a figure must clear to mean something). A piece not on a path (the idempotency
+lookup on get and list) measures that noise alone.
 
 ${budgetTable(budget)}
 `
