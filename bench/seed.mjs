@@ -13,7 +13,8 @@ import {
   LARGE_USERS,
   PASSWORD,
   TASKS_PER_USER,
-  USERS
+  USERS,
+  WRITER_USERS
 } from "./knobs.mjs"
 import { log } from "./processes.mjs"
 
@@ -31,8 +32,9 @@ const insertTasks = (description, from) =>
    FROM ${from}`
 
 /**
- * 200 users × 50 tasks, one user with 5,000 (offset) and one with 10,000 (cursor), inserted with
- * SQL; answers the users (regular ones, then big, then cursor) and the hash. Every user shares one bcrypt
+ * 200 users × 50 tasks, one user with 5,000 (offset), one with 10,000 (cursor) and 64 writers with
+ * none (the write rows' users), inserted with SQL; answers the users (regular ones, then big, then
+ * cursor, then the writers) and the hash. Every user shares one bcrypt
  * hash at cost 12 (hashing 201 of them would take a minute and measure nothing). Ids are hyphenated
  * UUID strings, which the reference canonicalises user_id claims to.
  */
@@ -47,7 +49,11 @@ export const seed = async (databaseUrl) => {
         (_, i) => ({ email: `${EMAIL_PREFIX}${i}${EMAIL_DOMAIN}`, tasks: TASKS_PER_USER })
       ),
       { email: `${EMAIL_PREFIX}big${EMAIL_DOMAIN}`, tasks: BIG_USER_TASKS },
-      { email: `${EMAIL_PREFIX}cursor${EMAIL_DOMAIN}`, tasks: CURSOR_USER_TASKS }
+      { email: `${EMAIL_PREFIX}cursor${EMAIL_DOMAIN}`, tasks: CURSOR_USER_TASKS },
+      ...Array.from(
+        { length: WRITER_USERS },
+        (_, i) => ({ email: `${EMAIL_PREFIX}writer-${i}${EMAIL_DOMAIN}`, tasks: 0 })
+      )
     ].map((u) => ({ id: randomUUID(), ...u }))
     await client.query("BEGIN")
     // Idempotent on a given DATABASE_URL: earlier bench users go (tasks and accounts cascade).
@@ -155,3 +161,64 @@ export const taskIdsOf = async (databaseUrl, userIds, perUser = 10) => {
     await client.end()
   }
 }
+
+/**
+ * The delete rows' pool: tasks with ids a wrk script can name without being told them (see
+ * `deleteScript` in load.mjs): for wrk thread t (1…threads) and its n-th request (1…perThread), the id
+ * `<base>-<t>-4000-8000-<n>` in hex, owned by writer n mod writers. `base` tells one run's pool from
+ * another's. Inserted with triggers off where the role may (as `seedLarge`): the pool's inserts are
+ * not what is measured, its deletes (which write the change feed) are.
+ */
+export const seedDeletePool = async (databaseUrl, writerIds, base, threads, perThread) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    await client.query("SET session_replication_role = replica").catch(() => {})
+    await client.query(
+      `INSERT INTO task (id, user_id, title, description, priority, is_completed, created_at, updated_at)
+       SELECT ${poolId("$1::int", "t", "n")}, ($4::text[])[1 + n % cardinality($4::text[])], 'Pool ' || n,
+              'To be deleted under load', 'urgent_important', false, now(), now()
+       FROM generate_series(1, $2::int) AS t, generate_series(1, $3::int) AS n`,
+      [base, threads, perThread, writerIds]
+    )
+  } finally {
+    await client.end()
+  }
+}
+
+/** What a delete run left of its pool, removed (triggers off, as it was inserted). */
+export const dropDeletePool = async (databaseUrl, writerIds, base) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    await client.query("SET session_replication_role = replica").catch(() => {})
+    await client.query(
+      `DELETE FROM task WHERE user_id = ANY($2::text[]) AND id LIKE lpad(to_hex($1::int), 8, '0') || '-%'`,
+      [base, writerIds]
+    )
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * The writers back to none: their tasks and idempotency keys removed (triggers off, as the pools),
+ * so that each of a series of runs starts from the same data; a user's keys are scanned on every
+ * keyed create (IdempotencyRepo's opportunistic expiry), so they would make each run slower than the last.
+ */
+export const resetWriters = async (databaseUrl, writerIds) => {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    await client.query("SET session_replication_role = replica").catch(() => {})
+    await client.query("DELETE FROM idempotency_key WHERE user_id = ANY($1::text[])", [writerIds])
+    await client.query("DELETE FROM task WHERE user_id = ANY($1::text[])", [writerIds])
+  } finally {
+    await client.end()
+  }
+}
+
+/** The SQL of a pool id; the same format as the wrk script's (load.mjs). */
+const poolId = (base, thread, n) =>
+  `lpad(to_hex(${base}), 8, '0') || '-' || lpad(to_hex(${thread}), 4, '0') || '-4000-8000-' ||
+   lpad(to_hex(${n}), 12, '0')`

@@ -1,4 +1,8 @@
-/** The two servers: the built service (also timed from spawn to ready) and the Fastify reference. */
+/**
+ * The three servers: the built service (also timed from spawn to ready), and its two yardsticks in
+ * ../shared/bench-reference: the hardened peer (the same endpoints on Fastify with the same guards,
+ * hardened.mjs) and the bare reference (nothing but the endpoints, server.mjs).
+ */
 import { spawnSync } from "node:child_process"
 import {
   chmodSync,
@@ -33,6 +37,17 @@ export const buildService = () => {
   const build = spawnSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "inherit" })
   if (build.status !== 0) throw new Error("npm run build failed")
 }
+
+/**
+ * What the measured rows change in the service's defaults: no shedding by event-loop utilisation
+ * (MAX_EVENT_LOOP_UTILIZATION=0). wrk's load is closed-loop (a connection sends its next request when
+ * its last one is answered): it keeps the loop saturated by construction, with no backlog to shed.
+ * The shedder then answers nearly every request 503 in tens of µs (in flight 0, its own cheap
+ * answers keeping the loop above the bound), and a row would measure that; the `shedder` row does,
+ * on a service with the default. The other load bounds (MAX_EVENT_LOOP_DELAY, MAX_REQUESTS_IN_FLIGHT)
+ * stay on; 128 connections reach neither.
+ */
+export const CLOSED_LOOP_ENV = { MAX_EVENT_LOOP_UTILIZATION: "0" }
 
 /** The measured service's environment: a clean one (only PATH from ours), so nothing like OTEL_* turns tracing on. */
 const serviceEnv = (port, jwtSecret) => ({
@@ -147,33 +162,75 @@ export const measureStart = async (jwtSecret) => {
   return { freshMs, existingMs }
 }
 
-/** The reference runs from a temp copy with its pinned dependencies (kept between runs). */
-export const startReference = async (databaseUrl, jwtSecret) => {
+/** The yardsticks' files, copied to a directory of their own with their pinned dependencies. */
+const PEER_FILES = [
+  "package.json",
+  "package-lock.json",
+  "core.mjs",
+  "server.mjs",
+  "hardened.mjs",
+  "hardened-signin.mjs",
+  "hardened-bcrypt-worker.mjs"
+]
+
+/** The copy the peers run from (kept between runs: its `npm ci` is done once per lock file). */
+const peerDirectory = () => {
   const dir = join(tmpdir(), "tasks-api-bench-reference")
   mkdirSync(dir, { recursive: true })
-  for (const file of ["package.json", "server.mjs", "core.mjs"]) {
-    copyFileSync(join(REFERENCE_SRC, file), join(dir, file))
+  const lockBefore = existsSync(join(dir, "package-lock.json"))
+    ? readFileSync(join(dir, "package-lock.json"), "utf8")
+    : ""
+  for (const file of PEER_FILES) copyFileSync(join(REFERENCE_SRC, file), join(dir, file))
+  const dependencies = Object.keys(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies)
+  const installed = dependencies.every((name) => existsSync(join(dir, "node_modules", name, "package.json")))
+  if (!installed || readFileSync(join(dir, "package-lock.json"), "utf8") !== lockBefore) {
+    log(`installing the peers' dependencies in ${dir} (npm ci)`)
+    const install = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--silent"], { cwd: dir, stdio: "inherit" })
+    if (install.status !== 0) throw new Error("npm ci of the bench reference failed")
   }
-  if (!existsSync(join(dir, "node_modules", "fastify"))) {
-    log(`installing the reference's dependencies in ${dir}`)
-    const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--silent"], { cwd: dir, stdio: "inherit" })
-    if (install.status !== 0) throw new Error("npm install of the reference failed")
-  }
+  return dir
+}
+
+/** The yardsticks, by the name the rows and the report give them. */
+export const PEERS = {
+  /**
+   * The same guards as the service: request id, security headers, CORS, a JSON access line, the
+   * session row checked (a pass trusted for 5 s, as the service's SESSION_CHECK_INTERVAL), a
+   * per-user rate limit (out of the load's reach, as the service's) and bcrypt on worker threads.
+   */
+  hardened: {
+    script: "hardened.mjs",
+    env: { RATE_LIMIT_API_PER_USER: "100000000/1m", SESSION_CHECK_INTERVAL_MS: "5000", LOG_LEVEL: "info" }
+  },
+  /** No session check, limit or log: the speed the endpoints alone allow. */
+  bare: { script: "server.mjs", env: {} }
+}
+
+/**
+ * A yardstick (`name`: a key of PEERS) on a free port, on the service's database and secret, so the
+ * service's own tokens pass it. Its output (the hardened peer's access lines) goes to `logFile`,
+ * as the service's does.
+ */
+export const startPeer = async (name, databaseUrl, jwtSecret, logFile) => {
+  const dir = peerDirectory()
   const port = await freePort()
-  const child = startChild("reference", process.execPath, ["server.mjs"], {
+  const out = openSync(logFile, "w")
+  const child = startChild(name, process.execPath, [PEERS[name].script], {
     cwd: dir,
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       DATABASE_URL: databaseUrl,
       JWT_SECRET: jwtSecret,
       PORT: String(port),
-      HOST: "127.0.0.1"
+      HOST: "127.0.0.1",
+      ...PEERS[name].env
     },
-    stdio: ["ignore", "ignore", "inherit"]
+    stdio: ["ignore", out, out]
   })
+  closeSync(out)
   const baseUrl = `http://127.0.0.1:${port}`
-  await waitReady(`${baseUrl}/health`, child, "reference")
-  return { name: "reference", baseUrl, child }
+  await waitReady(`${baseUrl}/health`, child, name)
+  return { name, baseUrl, child }
 }
 
 /** Real access tokens from the service's own signin, a few at a time (bcrypt cost 12). */

@@ -5,17 +5,24 @@ import { runEntryPoint } from "./Boot.js"
 import { AppConfig } from "./infra/platform/Config.js"
 import { SERVICE_VERSION } from "./infra/platform/Version.js"
 
-/** The first line a boot logs: which build, runtime and environment this is, and where it will listen. */
-const bootLine = Effect.flatMap(AppConfig, (config) =>
-  Effect.logInfo("starting").pipe(
+/**
+ * The first line a boot logs: which build, runtime and environment this is, and where it will listen.
+ * Guards switched off for a benchmark (BENCH_GUARDS_OFF) are named in it, as a warning, so that no
+ * one reads such a run's logs or figures as the service's.
+ */
+const bootLine = Effect.flatMap(AppConfig, (config) => {
+  const guardsOff = [...config.benchGuardsOff]
+  return (guardsOff.length === 0 ? Effect.logInfo("starting") : Effect.logWarning("starting")).pipe(
     Effect.annotateLogs({
       event: "service.starting",
       version: SERVICE_VERSION,
       node: process.versions.node,
       environment: config.env,
-      listen: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`
+      listen: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`,
+      ...(guardsOff.length === 0 ? {} : { bench_guards_off: guardsOff.join(",") })
     })
-  ))
+  )
+})
 
 runEntryPoint(
   {

@@ -45,8 +45,11 @@ const bodyStillArriving = (request: HttpServerRequest.HttpServerRequest) => {
 /** What a request interrupted by REQUEST_TIMEOUT answers, in the API's error shape. */
 const timedOutResponse = () => errorResponse(503, ServiceUnavailable.requestTimeout())
 
-/** The server's middleware: CORS. */
+/** The server's middleware: CORS (none with BENCH_GUARDS_OFF=cors). */
 export const connectionMiddleware = (config: AppConfigShape) => {
+  if (config.benchGuardsOff.has("cors")) {
+    return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => app
+  }
   const cors = HttpMiddleware.cors({
     // A predicate, not the list: given one origin, the middleware would send it to every caller.
     allowedOrigins: config.corsOrigins.includes("*") ? ["*"] : (origin) => config.corsOrigins.includes(origin),
@@ -60,10 +63,26 @@ export const connectionMiddleware = (config: AppConfigShape) => {
   return <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => cors(app)
 }
 
-/** The router's middleware: request id, access line, request state and REQUEST_TIMEOUT. */
+/**
+ * The router's middleware: request id, access line, request state and REQUEST_TIMEOUT. A benchmark
+ * may switch pieces of it off (BENCH_GUARDS_OFF: metrics, spans, deadline, cors), each check made
+ * once here rather than per request.
+ */
 export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape, deadlines: RequestDeadlines) => {
   const clientOf = clientAddress(config.trustProxy)
   const accessLog = makeAccessLog(config)
+  const off = config.benchGuardsOff
+  const record = off.has("metrics") ? () => Effect.void : recordRequest
+  // Without spans the current span is a no-op one, whose trace id ("noop") names no trace.
+  const currentTraceId = off.has("spans")
+    ? Effect.succeed(undefined)
+    : Effect.map(
+      Effect.option(Effect.currentSpan),
+      Option.match({ onNone: () => undefined, onSome: (span) => span.traceId })
+    )
+  const securityHeaders = off.has("cors") ? {} : SECURITY_HEADERS
+  const noStore = off.has("cors") ? {} : { "Cache-Control": "no-store" }
+  const within: RequestDeadlines["within"] = off.has("deadline") ? (request) => request : deadlines.within
 
   return <E, R>(
     app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
@@ -73,10 +92,7 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = requestIdOf(request)
       const clientIp = clientOf(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
-      const traceId = Option.match(yield* Effect.option(Effect.currentSpan), {
-        onNone: () => undefined,
-        onSome: (span) => span.traceId
-      })
+      const traceId = yield* currentTraceId
       const route = routeOfRequest(request)
       const state = newRequestState(clientIp)
       const requestAnnotations = {
@@ -96,15 +112,15 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
           duration_ms: durationMs,
           ...(state.userId === undefined ? {} : { user_id: state.userId })
         }).pipe(
-          Effect.andThen(recordRequest({ method: request.method, route, status: response.status, durationMs })),
+          Effect.andThen(record({ method: request.method, route, status: response.status, durationMs })),
           Effect.andThen(lifecycle.shuttingDown),
           Effect.map((draining) =>
             HttpServerResponse.setHeaders(response, {
               ...state.headers,
-              ...SECURITY_HEADERS,
+              ...securityHeaders,
               // Tokens and account data must not sit in caches: nothing the API answers is cacheable.
               // Only a route that says otherwise (the docs page and its script) keeps its own.
-              ...(response.headers["cache-control"] === undefined ? { "Cache-Control": "no-store" } : {}),
+              ...(response.headers["cache-control"] === undefined ? noStore : {}),
               // Every 503 is "retry later" (overloaded, the database gone, a timeout): say when.
               ...(response.status === 503 && response.headers["retry-after"] === undefined
                 ? { "Retry-After": RETRY_AFTER_SECONDS }
@@ -118,7 +134,7 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
           )
         )
       })
-      return yield* deadlines.within(withRequestState(state, app), () => {
+      return yield* within(withRequestState(state, app), () => {
         state.timedOut = true
       }).pipe(Effect.annotateLogs(requestAnnotations))
     })

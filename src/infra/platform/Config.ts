@@ -41,6 +41,9 @@ import { crossFieldProblems } from "./config/Rules.js"
 import {
   AppConfig,
   type AppConfigShape,
+  BENCH_GUARDS,
+  BENCH_GUARDS_OFF_ACK,
+  type BenchGuard,
   type OtelSettings,
   OTLP_PROTOCOLS,
   TRACES_SAMPLERS
@@ -53,6 +56,9 @@ export {
   AppConfig,
   type AppConfigShape,
   type AppEnv,
+  BENCH_GUARDS,
+  BENCH_GUARDS_OFF_ACK,
+  type BenchGuard,
   type DatabaseSsl,
   JWT_ALGORITHMS,
   type JwtAlgorithm,
@@ -173,7 +179,11 @@ const topLevelFields = {
   rpcMaxInFlightPerUser: integer("RPC_MAX_IN_FLIGHT_PER_USER", 32, 1, 10_000),
   trustProxy,
   logLevel: Config.option(choice("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal"])),
-  logFormat: Config.option(choice("LOG_FORMAT", ["json", "pretty"]))
+  logFormat: Config.option(choice("LOG_FORMAT", ["json", "pretty"])),
+  // Bench-only (Settings.ts); "none", the default, switches nothing off. The acknowledgement is
+  // checked against production in Rules.ts and is not kept.
+  benchGuardsOff: choices("BENCH_GUARDS_OFF", ["none", ...BENCH_GUARDS], "none"),
+  benchGuardsOffAck: Config.option(choice("BENCH_GUARDS_OFF_ACK", [BENCH_GUARDS_OFF_ACK]))
 }
 
 /** The settings as read from the environment, before cross-field rules and generated defaults. */
@@ -212,7 +222,7 @@ export const loadConfig = (
     if (Result.isFailure(parsed) || problems.length > 0) {
       return yield* new ConfigInvalid({ problems })
     }
-    const { jwtSigning: signing, ...s } = parsed.success
+    const { benchGuardsOff, benchGuardsOffAck: _acknowledged, jwtSigning: signing, ...s } = parsed.success
     const dataDir = resolve(s.dataDir)
     const jwtSecret = yield* jwtSecretOf(s.jwtSecret, signing, dataDir)
     const production = s.env === "production"
@@ -225,7 +235,8 @@ export const loadConfig = (
       jwtAlgorithm: signing.algorithm,
       jwtPrivateKey: signing.privateKey,
       logLevel: Option.getOrElse(s.logLevel, () => "info" as const),
-      logFormat: Option.getOrElse(s.logFormat, () => (production ? "json" as const : "pretty" as const))
+      logFormat: Option.getOrElse(s.logFormat, () => (production ? "json" as const : "pretty" as const)),
+      benchGuardsOff: new Set(benchGuardsOff.filter((guard): guard is BenchGuard => guard !== "none"))
     }
   })
 

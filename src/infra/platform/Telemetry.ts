@@ -11,7 +11,7 @@
  * every request fiber trace and log through it.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { ConfigProvider, Effect, Layer, Redacted, Tracer } from "effect"
+import { ConfigProvider, Effect, Layer, Redacted, References, Tracer } from "effect"
 import {
   FetchHttpClient,
   Headers,
@@ -195,14 +195,24 @@ const exportersLive = (config: AppConfigShape) => {
   )
 }
 
+/**
+ * BENCH_GUARDS_OFF=spans: the tracer disabled for everything built on this layer. Effect then makes
+ * no-op spans (nothing recorded, timed or exported) and the server's tracer middleware no server span.
+ */
+const TracerOffLive = Layer.succeed(References.TracerEnabled, false)
+
 /** Header redaction always; the exporters as configured. */
 export const TelemetryLive: Layer.Layer<never, HttpServerError.ServeError, AppConfig> = Layer.unwrap(
   Effect.map(
     AppConfig,
-    (config) =>
-      config.otel.tracesExported || config.otel.metricsExported || config.otel.logsExported
-        // In sequence: the exporters' layer is built with the redaction already in place.
-        ? exportersLive(config).pipe(Layer.provideMerge(RedactHeadersLive))
+    (config) => {
+      const base = config.benchGuardsOff.has("spans")
+        ? Layer.merge(RedactHeadersLive, TracerOffLive)
         : RedactHeadersLive
+      return config.otel.tracesExported || config.otel.metricsExported || config.otel.logsExported
+        // In sequence: the exporters' layer is built with the redaction already in place.
+        ? exportersLive(config).pipe(Layer.provideMerge(base))
+        : base
+    }
   )
 )

@@ -4,6 +4,7 @@
  */
 import type { Environment } from "./Environment.js"
 import type { ConfigProblem } from "./Problems.js"
+import { BENCH_GUARDS_OFF_ACK } from "./Settings.js"
 
 /** In production nothing is embedded or generated, and CORS lists exact origins. */
 const productionProblems = (env: Map<string, string>, aliasUsed: Map<string, string>): Array<ConfigProblem> => {
@@ -27,6 +28,22 @@ const productionProblems = (env: Map<string, string>, aliasUsed: Map<string, str
   return problems
 }
 
+/**
+ * Guards switched off for a benchmark must not reach a production deployment by a stray variable:
+ * there they need the acknowledgement too (the bench sets both; Settings.ts).
+ */
+const benchGuardsProblems = (env: Map<string, string>): Array<ConfigProblem> => {
+  if (env.get("APP_ENV")?.trim().toLowerCase() !== "production") return []
+  const off = (env.get("BENCH_GUARDS_OFF") ?? "").split(",").map((s) => s.trim().toLowerCase())
+  if (off.every((guard) => guard === "" || guard === "none")) return []
+  return env.get("BENCH_GUARDS_OFF_ACK")?.trim().toLowerCase() === BENCH_GUARDS_OFF_ACK
+    ? []
+    : [{
+      variable: "BENCH_GUARDS_OFF",
+      problem: `bench-only: refused in production unless BENCH_GUARDS_OFF_ACK=${BENCH_GUARDS_OFF_ACK}`
+    }]
+}
+
 /** The Redis store needs its server. */
 const rateLimitStoreProblems = (env: Map<string, string>): Array<ConfigProblem> =>
   env.get("RATE_LIMIT_STORE")?.trim().toLowerCase() === "redis" && !env.has("REDIS_URL")
@@ -42,9 +59,13 @@ const legacyProblems = (env: Map<string, string>): Array<ConfigProblem> =>
     ? [{ variable: "LEGACY_TOKENS_UNTIL", problem: "needs JWT_SECRET, the old backend's shared secret" }]
     : []
 
-/** Every problem across settings, in the diagnostic's order: production, the rate-limit store, legacy tokens. */
+/**
+ * Every problem across settings, in the diagnostic's order: production, bench-only guards, the
+ * rate-limit store, legacy tokens.
+ */
 export const crossFieldProblems = ({ aliasUsed, env }: Environment): Array<ConfigProblem> => [
   ...productionProblems(env, aliasUsed),
+  ...benchGuardsProblems(env),
   ...rateLimitStoreProblems(env),
   ...legacyProblems(env)
 ]

@@ -12,6 +12,24 @@ export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fata
 export const JWT_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
 
+/**
+ * The guards a benchmark may switch off (BENCH_GUARDS_OFF), one at a time, to measure what each
+ * costs per request (`npm run bench -- --budget`). The others have switches of their own: the
+ * access line (LOG_LEVEL above info) and the rate limiter (RATE_LIMIT_ENABLED).
+ */
+export const BENCH_GUARDS = [
+  "metrics",
+  "spans",
+  "session-check",
+  "deadline",
+  "cors",
+  "idempotency",
+  "response-encoding"
+] as const
+export type BenchGuard = (typeof BENCH_GUARDS)[number]
+/** The value of BENCH_GUARDS_OFF_ACK without which production refuses BENCH_GUARDS_OFF (Rules.ts). */
+export const BENCH_GUARDS_OFF_ACK = "benchmark-only"
+
 export interface AppConfigShape {
   readonly env: AppEnv
   readonly host: string
@@ -100,6 +118,21 @@ export interface AppConfigShape {
   readonly logFormat: LogFormat
   /** OpenTelemetry: traces, metrics and logs over OTLP/HTTP, and metrics for Prometheus to scrape. */
   readonly otel: OtelSettings
+  /**
+   * BENCH_GUARDS_OFF, for benchmarks only: the guards switched off, so that the bench can tell what
+   * each costs. Empty in service; production refuses it unless BENCH_GUARDS_OFF_ACK acknowledges it,
+   * and the boot line names every guard switched off.
+   *   metrics            the request metric is not recorded (Edge.ts)
+   *   spans              the tracer is disabled: no spans, no server span, no trace id (Telemetry.ts)
+   *   session-check      a passed token check is trusted until the token expires: its session is
+   *                      not read again every SESSION_CHECK_INTERVAL (AccessChecks.ts)
+   *   deadline           no REQUEST_TIMEOUT (Edge.ts)
+   *   cors               no CORS, security or Cache-Control headers (Edge.ts)
+   *   idempotency        `Idempotency-Key` is ignored: a create is a plain insert (Tasks.ts)
+   *   response-encoding  task responses are written with JSON.stringify, not encoded by their
+   *                      schema (TasksHttp.ts)
+   */
+  readonly benchGuardsOff: ReadonlySet<BenchGuard>
 }
 
 export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const
