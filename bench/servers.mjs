@@ -38,17 +38,6 @@ export const buildService = () => {
   if (build.status !== 0) throw new Error("npm run build failed")
 }
 
-/**
- * What the measured rows change in the service's defaults: no shedding by event-loop utilisation
- * (MAX_EVENT_LOOP_UTILIZATION=0). wrk's load is closed-loop (a connection sends its next request when
- * its last one is answered): it keeps the loop saturated by construction, with no backlog to shed.
- * The shedder then answers nearly every request 503 in tens of µs (in flight 0, its own cheap
- * answers keeping the loop above the bound), and a row would measure that; the `shedder` row does,
- * on a service with the default. The other load bounds (MAX_EVENT_LOOP_DELAY, MAX_REQUESTS_IN_FLIGHT)
- * stay on; 128 connections reach neither.
- */
-export const CLOSED_LOOP_ENV = { MAX_EVENT_LOOP_UTILIZATION: "0" }
-
 /** The measured service's environment: a clean one (only PATH from ours), so nothing like OTEL_* turns tracing on. */
 const serviceEnv = (port, jwtSecret) => ({
   PATH: process.env.PATH ?? "/usr/bin:/bin",

@@ -140,7 +140,7 @@ const topLevelFields = {
   port: integer("PORT", 8000, 1, 65535),
   databaseUrl,
   databasePoolMax: integer("DATABASE_POOL_MAX", 10, 1, 1000),
-  databasePoolMaxWaiting: integer("DATABASE_POOL_MAX_WAITING", 50, 0, 100_000),
+  databasePoolMaxWaiting: integer("DATABASE_POOL_MAX_WAITING", 256, 0, 100_000),
   databasePoolAcquireTimeout: duration("DATABASE_POOL_ACQUIRE_TIMEOUT", "1s"),
   databaseSsl: Config.option(choice("DATABASE_SSL", ["disable", "require", "verify-full"])),
   databaseStatementTimeout: duration("DATABASE_STATEMENT_TIMEOUT", "5s"),
