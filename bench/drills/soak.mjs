@@ -15,7 +15,7 @@ import { rowsOfRun, verifyWrites, WriteLedger } from "./writes.mjs"
 // A soak looks for leaks under sustained load below capacity (overload is the connections drill's):
 // on a 2-core machine this mix keeps the event loop near 0.9 busy at 250 req/s, where shedding starts.
 const SCALES = {
-  small: { minutes: 1, tokens: 200, ratePerSecond: 60, sampleSeconds: 5, warmupSeconds: 10 },
+  small: { minutes: 1.5, tokens: 200, ratePerSecond: 60, sampleSeconds: 5, warmupSeconds: 30 },
   full: { minutes: 2, tokens: 1000, ratePerSecond: 150, sampleSeconds: 10, warmupSeconds: 20 }
 }
 const CONNECTIONS = 32
@@ -106,7 +106,8 @@ export default {
           slope(heap),
           HEAP_SLOPE_BOUND_MB_PER_MIN,
           " MB/min",
-          `${heap.length} samples over ${p.minutes} min, after ${p.warmupSeconds} s warm-up`
+          `${heap.length} samples over ${p.minutes} min, after ${p.warmupSeconds} s warm-up: ` +
+            heap.map((h) => h.y.toFixed(1)).join(" ")
         ),
         aliveCheck(svc),
         rssCheck(peakKb),
