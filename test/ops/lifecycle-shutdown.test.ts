@@ -315,6 +315,8 @@ it.live(
       const first = yield* exchange(connection, "/api/tasks")
       expect(first.status, service.output()).toBe(401)
       expect(first.headers["connection"]).toBe("keep-alive")
+      // KEEP_ALIVE_TIMEOUT's default (65 s, past a balancer's 60 s), not Node's 5 s, told to the client.
+      expect(first.headers["keep-alive"]).toBe("timeout=65")
 
       // The connection is idle when the signal lands; the request comes while the service drains.
       service.child.kill("SIGTERM")
