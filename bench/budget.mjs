@@ -37,7 +37,7 @@ const pieces = (ack) => {
     { piece: "CORS / security headers", off: "BENCH_GUARDS_OFF=cors", env: guardOff("cors") },
     { piece: "idempotency lookup", off: "BENCH_GUARDS_OFF=idempotency", env: guardOff("idempotency") },
     {
-      piece: "response schema encoding",
+      piece: "response encoding",
       off: "BENCH_GUARDS_OFF=response-encoding",
       env: guardOff("response-encoding")
     }

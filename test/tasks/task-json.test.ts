@@ -1,0 +1,76 @@
+/**
+ * The precompiled encoders of the task answers (src/http/tasks/TaskJson.ts) write the very text
+ * HttpApi's encoding by the success schemas writes: for arbitrary tasks and pages, and for the
+ * values a generator rarely makes (quotes, control characters, lone surrogates, far instants).
+ */
+import { expect, it } from "@effect/vitest"
+import { Arbitrary, Effect, Schema } from "effect"
+import { Envelope, envelope } from "../../src/domain/Envelope.js"
+import { Task, TaskId, TaskPage } from "../../src/domain/tasks/Task.js"
+import { envelopeJson, taskJson, taskPageJson } from "../../src/http/tasks/TaskJson.js"
+
+const schemaJson = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+  const encode = Schema.encodeSync(Schema.toCodecJson(Envelope(schema)))
+  return (value: S["Type"]) => JSON.stringify(encode(envelope(value)))
+}
+const taskBySchema = schemaJson(Task)
+const pageBySchema = schemaJson(TaskPage)
+
+/** A task with an id as the database holds one (the schema's encoding checks the pattern). */
+const stored = (task: Task, n: number) =>
+  new Task({ ...task, id: TaskId.make(`6f1c2a4e-1b2c-4d5e-8f90-${String(n).padStart(12, "0")}`) })
+const tasks = Arbitrary.map(Arbitrary.schema(Task), (task) => stored(task, task.title.length))
+const pages = Arbitrary.map(
+  Arbitrary.schema(TaskPage),
+  (page) => new TaskPage({ ...page, tasks: page.tasks.map(stored) })
+)
+
+const passes = <A>(result: Arbitrary.CheckResult<A, never>) =>
+  expect(Arbitrary.formatCheckFailure(result)).toBeUndefined()
+
+it.effect("an arbitrary task is written as the schema encodes it", () =>
+  Effect.gen(function*() {
+    const result = yield* Arbitrary.checkEffect(
+      tasks,
+      (task) => envelopeJson(taskJson(task)) === taskBySchema(task),
+      { runs: 500, seed: 16 }
+    )
+    passes(result)
+  }))
+
+it.effect("an arbitrary page is written as the schema encodes it", () =>
+  Effect.gen(function*() {
+    const result = yield* Arbitrary.checkEffect(
+      pages,
+      (page) => envelopeJson(taskPageJson(page)) === pageBySchema(page),
+      { runs: 200, seed: 16 }
+    )
+    passes(result)
+  }))
+
+it("the rare values: quotes and control characters, lone surrogates, nulls, the last instant there is", () => {
+  const task = new Task({
+    id: TaskId.make("6f1c2a4e-1b2c-4d5e-8f90-000000000001"),
+    user_id: "11111111-2222-4333-8444-555555555555",
+    title: "\"quoted\" \\ back\u0000slash\n\u2028 \ud800 ✓ 🎉",
+    description: null,
+    due_datetime: null,
+    priority: "urgent_important",
+    is_completed: true,
+    created_at: new Date("+275760-09-13T00:00:00.000Z"),
+    updated_at: new Date(0)
+  })
+  const text = envelopeJson(taskJson(task))
+  expect(text).toBe(taskBySchema(task))
+  expect(JSON.parse(text).data).toMatchObject({
+    created_at: "+275760-09-13T00:00:00.000Z",
+    description: null,
+    is_completed: true
+  })
+  const page = new TaskPage({ tasks: [task, task], total_count: 7, limit: 2, offset: 0, next_cursor: "c\"ursor" })
+  expect(envelopeJson(taskPageJson(page))).toBe(pageBySchema(page))
+  const empty = new TaskPage({ tasks: [], total_count: 0, limit: 50, offset: 10, next_cursor: null })
+  expect(envelopeJson(taskPageJson(empty))).toBe(
+    `{"success":true,"data":{"tasks":[],"total_count":0,"limit":50,"offset":10,"next_cursor":null}}`
+  )
+})
