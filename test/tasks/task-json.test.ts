@@ -17,12 +17,14 @@ const taskBySchema = schemaJson(Task)
 const pageBySchema = schemaJson(TaskPage)
 
 /** A task with an id as the database holds one (the schema's encoding checks the pattern). */
-const stored = (task: Task, n: number) =>
-  new Task({ ...task, id: TaskId.make(`6f1c2a4e-1b2c-4d5e-8f90-${String(n).padStart(12, "0")}`) })
+const stored = (task: Task, n: number): Task => ({
+  ...task,
+  id: TaskId.make(`6f1c2a4e-1b2c-4d5e-8f90-${String(n).padStart(12, "0")}`)
+})
 const tasks = Arbitrary.map(Arbitrary.schema(Task), (task) => stored(task, task.title.length))
 const pages = Arbitrary.map(
   Arbitrary.schema(TaskPage),
-  (page) => new TaskPage({ ...page, tasks: page.tasks.map(stored) })
+  (page): TaskPage => ({ ...page, tasks: page.tasks.map(stored) })
 )
 
 const passes = <A>(result: Arbitrary.CheckResult<A, never>) =>
@@ -49,7 +51,7 @@ it.effect("an arbitrary page is written as the schema encodes it", () =>
   }))
 
 it("the rare values: quotes and control characters, lone surrogates, nulls, the last instant there is", () => {
-  const task = new Task({
+  const task: Task = {
     id: TaskId.make("6f1c2a4e-1b2c-4d5e-8f90-000000000001"),
     user_id: "11111111-2222-4333-8444-555555555555",
     title: "\"quoted\" \\ back\u0000slash\n\u2028 \ud800 ✓ 🎉",
@@ -59,7 +61,7 @@ it("the rare values: quotes and control characters, lone surrogates, nulls, the 
     is_completed: true,
     created_at: new Date("+275760-09-13T00:00:00.000Z"),
     updated_at: new Date(0)
-  })
+  }
   const text = envelopeJson(taskJson(task))
   expect(text).toBe(taskBySchema(task))
   expect(JSON.parse(text).data).toMatchObject({
@@ -67,9 +69,9 @@ it("the rare values: quotes and control characters, lone surrogates, nulls, the 
     description: null,
     is_completed: true
   })
-  const page = new TaskPage({ tasks: [task, task], total_count: 7, limit: 2, offset: 0, next_cursor: "c\"ursor" })
+  const page: TaskPage = { tasks: [task, task], total_count: 7, limit: 2, offset: 0, next_cursor: "c\"ursor" }
   expect(envelopeJson(taskPageJson(page))).toBe(pageBySchema(page))
-  const empty = new TaskPage({ tasks: [], total_count: 0, limit: 50, offset: 10, next_cursor: null })
+  const empty: TaskPage = { tasks: [], total_count: 0, limit: 50, offset: 10, next_cursor: null }
   expect(envelopeJson(taskPageJson(empty))).toBe(
     `{"success":true,"data":{"tasks":[],"total_count":0,"limit":50,"offset":10,"next_cursor":null}}`
   )

@@ -111,20 +111,22 @@ export const Description = Schema.NullOr(
   Text.check(Schema.isMaxLength(10_000, { message: "String should have at most 10000 characters" }))
 )
 
-/** A task as every endpoint answers it (instants as ISO 8601 with milliseconds, in UTC). */
-export class Task extends Schema.Class<Task>("Task")(
-  Schema.Struct({
-    id: TaskId,
-    user_id: Schema.String,
-    title: Schema.String,
-    description: Schema.NullOr(Schema.String),
-    due_datetime: Schema.NullOr(Instant),
-    priority: Priority,
-    is_completed: Schema.Boolean,
-    created_at: Instant,
-    updated_at: Instant
-  }).annotate({ identifier: "Task" })
-) {}
+/**
+ * A task as every endpoint answers it (instants as ISO 8601 with milliseconds, in UTC). A struct,
+ * not a class: a page's rows are handed on as they are read, without a constructor per task.
+ */
+export const Task = Schema.Struct({
+  id: TaskId,
+  user_id: Schema.String,
+  title: Schema.String,
+  description: Schema.NullOr(Schema.String),
+  due_datetime: Schema.NullOr(Instant),
+  priority: Priority,
+  is_completed: Schema.Boolean,
+  created_at: Instant,
+  updated_at: Instant
+}).annotate({ identifier: "Task" })
+export type Task = typeof Task.Type
 
 /** What a create body leaves out: the task is stored (and its retries compared) with these. */
 export const CREATE_DEFAULTS = { is_completed: false } as const
@@ -245,16 +247,15 @@ export interface TaskListRequest {
   readonly after: KeysetPosition | undefined
 }
 
-export class TaskPage extends Schema.Class<TaskPage>("TaskPage")(
-  Schema.Struct({
-    tasks: Schema.Array(Task),
-    total_count: Count.annotate({
-      description: "All of the caller's tasks that match the filters, not only this page's"
-    }),
-    limit: Count,
-    offset: Count,
-    next_cursor: Schema.NullOr(Schema.String).annotate({
-      description: "Pass as `cursor` (with the same query) for the next page; null when this page is the last"
-    })
-  }).annotate({ identifier: "TaskPage" })
-) {}
+export const TaskPage = Schema.Struct({
+  tasks: Schema.Array(Task),
+  total_count: Count.annotate({
+    description: "All of the caller's tasks that match the filters, not only this page's"
+  }),
+  limit: Count,
+  offset: Count,
+  next_cursor: Schema.NullOr(Schema.String).annotate({
+    description: "Pass as `cursor` (with the same query) for the next page; null when this page is the last"
+  })
+}).annotate({ identifier: "TaskPage" })
+export type TaskPage = typeof TaskPage.Type

@@ -10,7 +10,7 @@ import {
   type Priority,
   type SortField,
   type SortOrder,
-  Task,
+  type Task,
   type TaskId,
   type TaskListRequest
 } from "../../domain/tasks/Task.js"
@@ -73,8 +73,18 @@ interface TaskRow {
   readonly updated_at: Date
 }
 
-/** Rows come from our own schema: no need to re-run the field checks. */
-const toTask = (row: TaskRow) => new Task(row, { disableChecks: true })
+/** Rows come from our own schema: no need to re-run the field checks. Only `Task`'s columns go on. */
+const toTask = (row: TaskRow): Task => ({
+  id: row.id,
+  user_id: row.user_id,
+  title: row.title,
+  description: row.description,
+  due_datetime: row.due_datetime,
+  priority: row.priority,
+  is_completed: row.is_completed,
+  created_at: row.created_at,
+  updated_at: row.updated_at
+})
 
 /**
  * Sort columns, chosen from this fixed map, never from the request text. Each has an index
@@ -196,7 +206,7 @@ export const TaskRepoLive = Layer.effect(
           const last = shown.at(-1)
           return {
             total: Number(rows[0]?.total_count ?? 0),
-            tasks: shown.map(({ sort_key: _, total_count: __, ...row }) => toTask(row)),
+            tasks: shown.map(toTask),
             next: found.length > shown.length && last !== undefined
               ? Option.some({ key: last.sort_key, id: last.id })
               : Option.none()

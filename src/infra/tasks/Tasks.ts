@@ -22,7 +22,7 @@ import {
   type Priority,
   Task,
   TaskId,
-  TaskPage,
+  type TaskPage,
   type UpdateTaskBody,
   withCreateDefaults
 } from "../../domain/tasks/Task.js"
@@ -188,7 +188,7 @@ export const TasksLive = Layer.effect(
         onNone: () => null,
         onSome: (at) => cursors.seal(userId, cursorAfter(shape, at))
       })
-      return new TaskPage({ tasks, total_count: total, limit, offset, next_cursor }, { disableChecks: true })
+      return { tasks, total_count: total, limit, offset, next_cursor }
     })
 
     const get: TasksShape["get"] = Effect.fn("Tasks.get")(function*(userId, taskId) {
