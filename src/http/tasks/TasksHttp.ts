@@ -11,7 +11,7 @@ import { AuthenticationLive } from "../auth/Authentication.js"
 import { envelopeJson, taskJson, taskPageJson } from "./TaskJson.js"
 
 /**
- * How an answer goes out: as JSON written by the precompiled encoders of TaskJson.ts (the text the
+ * How an answer goes out: as JSON written field by field by the encoders of TaskJson.ts (the text the
  * success schemas encode to); or, for a benchmark measuring what that costs
  * (BENCH_GUARDS_OFF=response-encoding), with JSON.stringify. HttpApi passes a response through.
  */

@@ -130,7 +130,7 @@ export interface AppConfigShape {
    *   cors               no CORS, security or Cache-Control headers (Edge.ts)
    *   idempotency        `Idempotency-Key` is ignored: a create is a plain insert (Tasks.ts)
    *   response-encoding  task responses are written with JSON.stringify, not by the encoders
-   *                      precompiled from their schemas (TasksHttp.ts)
+   *                      written after their schemas (TaskJson.ts, TasksHttp.ts)
    */
   readonly benchGuardsOff: ReadonlySet<BenchGuard>
 }
