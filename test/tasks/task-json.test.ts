@@ -1,5 +1,5 @@
 /**
- * The precompiled encoders of the task answers (src/http/tasks/TaskJson.ts) write the very text
+ * The field-by-field encoders of the task answers (src/http/tasks/TaskJson.ts) write the very text
  * HttpApi's encoding by the success schemas writes: for arbitrary tasks and pages, and for the
  * values a generator rarely makes (quotes, control characters, lone surrogates, far instants).
  */
@@ -27,28 +27,26 @@ const pages = Arbitrary.map(
   (page): TaskPage => ({ ...page, tasks: page.tasks.map(stored) })
 )
 
-const passes = <A>(result: Arbitrary.CheckResult<A, never>) =>
-  expect(Arbitrary.formatCheckFailure(result)).toBeUndefined()
+/** `write` gives, for every value `values` makes, the text of `bySchema`. */
+const writesAsTheSchema = <A>(
+  values: Arbitrary.Arbitrary<A>,
+  write: (value: A) => string,
+  bySchema: (value: A) => string,
+  runs: number
+) =>
+  Effect.gen(function*() {
+    const result = yield* Arbitrary.checkEffect(values, (value) => envelopeJson(write(value)) === bySchema(value), {
+      runs,
+      seed: 16
+    })
+    expect(Arbitrary.formatCheckFailure(result)).toBeUndefined()
+  })
 
 it.effect("an arbitrary task is written as the schema encodes it", () =>
-  Effect.gen(function*() {
-    const result = yield* Arbitrary.checkEffect(
-      tasks,
-      (task) => envelopeJson(taskJson(task)) === taskBySchema(task),
-      { runs: 500, seed: 16 }
-    )
-    passes(result)
-  }))
+  writesAsTheSchema(tasks, taskJson, taskBySchema, 500))
 
 it.effect("an arbitrary page is written as the schema encodes it", () =>
-  Effect.gen(function*() {
-    const result = yield* Arbitrary.checkEffect(
-      pages,
-      (page) => envelopeJson(taskPageJson(page)) === pageBySchema(page),
-      { runs: 200, seed: 16 }
-    )
-    passes(result)
-  }))
+  writesAsTheSchema(pages, taskPageJson, pageBySchema, 200))
 
 it("the rare values: quotes and control characters, lone surrogates, nulls, the last instant there is", () => {
   const task: Task = {

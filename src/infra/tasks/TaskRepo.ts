@@ -60,18 +60,11 @@ export interface TaskPageRows {
 
 export class TaskRepo extends Context.Service<TaskRepo, TaskRepoShape>()("tasks-api/TaskRepo") {}
 
-/** A row as the API wrote it: a canonical UUID for its id, one of `PRIORITIES` for its priority. */
-interface TaskRow {
-  readonly id: TaskId
-  readonly user_id: string
-  readonly title: string
-  readonly description: string | null
-  readonly due_datetime: Date | null
-  readonly priority: Priority
-  readonly is_completed: boolean
-  readonly created_at: Date
-  readonly updated_at: Date
-}
+/**
+ * A row as the API wrote it, with `Task`'s fields: a canonical UUID for its id, one of `PRIORITIES`
+ * for its priority. A page's rows carry columns of the statement's own beside them.
+ */
+type TaskRow = Task
 
 /** Rows come from our own schema: no need to re-run the field checks. Only `Task`'s columns go on. */
 const toTask = (row: TaskRow): Task => ({
