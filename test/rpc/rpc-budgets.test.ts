@@ -55,6 +55,16 @@ it.layer(
       expect(yield* rowsOf(user.userId)).toHaveLength(100)
     }))
 
+  it.effect("a body of at most 4 calls, none of a stream, is answered in one piece, with its Content-Length", () =>
+    Effect.gen(function*() {
+      const user = yield* clientUser("one-piece")
+      for (const count of [1, 4]) {
+        const answer = yield* postRpc(batchOf(count, "ListTasks", {}), user.token)
+        expect(answer.headers.get("content-length")).toBe(String(Buffer.byteLength(answer.text)))
+        expect(framesOf(answer.text).map((frame) => frame.exit?.value?.total_count)).toEqual(Array(count).fill(0))
+      }
+    }))
+
   it.effect("at most RPC_MAX_IN_FLIGHT_PER_REQUEST (4) calls of one request run at once; the others wait", () =>
     Effect.gen(function*() {
       const user = yield* clientUser("in-flight")

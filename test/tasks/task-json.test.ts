@@ -8,6 +8,7 @@ import { Arbitrary, Effect, Schema } from "effect"
 import { Envelope, envelope } from "../../src/domain/Envelope.js"
 import { Task, TaskId, TaskPage } from "../../src/domain/tasks/Task.js"
 import { envelopeJson, taskJson, taskPageJson } from "../../src/http/tasks/TaskJson.js"
+import { pages, tasks } from "../support/taskArbitraries.js"
 
 const schemaJson = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
   const encode = Schema.encodeSync(Schema.toCodecJson(Envelope(schema)))
@@ -15,17 +16,6 @@ const schemaJson = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
 }
 const taskBySchema = schemaJson(Task)
 const pageBySchema = schemaJson(TaskPage)
-
-/** A task with an id as the database holds one (the schema's encoding checks the pattern). */
-const stored = (task: Task, n: number): Task => ({
-  ...task,
-  id: TaskId.make(`6f1c2a4e-1b2c-4d5e-8f90-${String(n).padStart(12, "0")}`)
-})
-const tasks = Arbitrary.map(Arbitrary.schema(Task), (task) => stored(task, task.title.length))
-const pages = Arbitrary.map(
-  Arbitrary.schema(TaskPage),
-  (page): TaskPage => ({ ...page, tasks: page.tasks.map(stored) })
-)
 
 /** `write` gives, for every value `values` makes, the text of `bySchema`. */
 const writesAsTheSchema = <A>(

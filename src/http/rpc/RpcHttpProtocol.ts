@@ -16,14 +16,17 @@
  *
  * Otherwise it does what the library's does: the HTTP request's headers under each call's, the
  * answers streamed as NDJSON from the first one on, the calls interrupted when the client goes.
+ * The successes of the procedures given writers arrive already written and go into their frames
+ * as they are (RpcAnswers.ts).
  */
 import { Cause, Effect, Exit, Queue, Schema, Scope, Semaphore, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { type Rpc, RpcSerialization, RpcServer } from "effect/rpc"
-import { constEof, type FromClientEncoded, type FromServerEncoded, ResponseDefectEncoded } from "effect/rpc/RpcMessage"
+import { type Rpc, RpcSchema, RpcSerialization, RpcServer } from "effect/rpc"
+import { constEof, type FromClientEncoded, type FromServerEncoded } from "effect/rpc/RpcMessage"
 import { RpcLimitReached } from "../../domain/tasks/TasksRpc.js"
 import { securityEvent } from "../../infra/platform/SecurityEvents.js"
 import { errorResponse } from "../edge/Errors.js"
+import { codecForWritten, makeFrameEncoder } from "./RpcAnswers.js"
 import { makeFrameDecoder } from "./RpcFrames.js"
 
 export interface RpcHttpLimits {
@@ -42,17 +45,23 @@ const QUEUED_ANSWERS = 4
 /** The refusal of every call of an oversized body, as the Exit each call's schema decodes. */
 const encodeRefusal = Schema.encodeSync(Schema.toCodecJson(Schema.Exit(Schema.Never, RpcLimitReached, Schema.Defect())))
 
-/** What a response the serialization cannot encode is answered with (it is a bug, never its details). */
-const UNENCODABLE = ResponseDefectEncoded("Internal Server Error")
-
 /** The request's own headers, under each call's (a call's `authorization` wins, as the client sets it). */
 const requestHeadersOf = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
   Object.entries(request.headers)
 
-export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithProps>, limits: RpcHttpLimits) =>
+export const makeRpcHttpProtocol = (
+  procedures: ReadonlyMap<string, Rpc.AnyWithProps>,
+  limits: RpcHttpLimits,
+  writers: Parameters<typeof codecForWritten>[1] = {}
+) =>
   Effect.gen(function*() {
     const serialization = yield* RpcSerialization.RpcSerialization
     const decodeFrames = makeFrameDecoder(procedures)
+    /** A message with one answer at most: anything but a call of a streaming procedure. */
+    const isUnary = (message: FromClientEncoded) => {
+      const procedure = message._tag === "Request" ? procedures.get(message.tag) : undefined
+      return procedure === undefined || !RpcSchema.isStreamSchema(procedure.successSchema)
+    }
     const disconnects = yield* Queue.make<number>()
     const refusal = encodeRefusal(Exit.fail(RpcLimitReached.perRequest(limits.maxCallsPerRequest)))
 
@@ -95,23 +104,13 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
       }
 
       const id = nextClientId++
-      const parser = serialization.makeUnsafe()
       const answers = yield* Queue.make<string, Cause.Done>({ capacity: QUEUED_ANSWERS })
       const places = yield* Semaphore.make(limits.maxInFlightPerRequest)
       // Calls holding a place, by id: each gives it back once its Exit is queued.
       const running = new Set<string>()
       const dispatched: Array<string | number> = []
 
-      // NDJSON encodes to text (a binary serialization would need a transport of its own).
-      const encode = (response: FromServerEncoded): string | undefined => {
-        try {
-          const encoded = parser.encode(response)
-          return typeof encoded === "string" ? encoded : undefined
-        } catch {
-          const encoded = parser.encode(UNENCODABLE)
-          return typeof encoded === "string" ? encoded : undefined
-        }
-      }
+      const encode = makeFrameEncoder(serialization.makeUnsafe())
       clients.set(id, {
         write: (response) => {
           const encoded = encode(response)
@@ -154,13 +153,18 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
         )
       yield* Effect.forkIn(dispatch, scope)
 
-      // The response starts with the first answer (REQUEST_TIMEOUT bounds the wait for it).
-      const first = yield* Effect.interruptible(
+      // The response starts with the first answer (REQUEST_TIMEOUT bounds the wait for it). A body
+      // of a few unary calls is answered in one piece: its answers fit in the queue, so waiting for
+      // all of them holds no more than streaming would, and a text answer costs less than a stream.
+      const takeAnswers = Effect.interruptible(
         Effect.catchCause(
           Queue.takeAll(answers),
-          (cause) => Cause.hasFails(cause) ? Effect.succeed([]) : Effect.failCause(cause)
+          (cause) => Cause.hasFails(cause) ? Effect.succeed<Array<string>>([]) : Effect.failCause(cause)
         )
       )
+      const inOnePiece = messages.length <= QUEUED_ANSWERS && messages.every(isUnary)
+      const first = yield* takeAnswers
+      while (inOnePiece && answers.state._tag !== "Done") first.push(...(yield* takeAnswers))
       if (answers.state._tag === "Done") {
         return HttpServerResponse.text(first.join(""), { contentType: serialization.contentType })
       }
@@ -185,7 +189,7 @@ export const makeRpcHttpProtocol = (procedures: ReadonlyMap<string, Rpc.AnyWithP
         supportsTransferables: false,
         supportsSpanPropagation: false,
         supportsNotifications: true,
-        codecFor: serialization.codecFor
+        codecFor: codecForWritten(procedures, writers, serialization.codecFor)
       })
     })
 

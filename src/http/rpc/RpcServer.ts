@@ -7,13 +7,24 @@
  */
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { RpcSerialization, RpcServer } from "effect/rpc"
+import { type RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
 import { TasksRpc } from "../../domain/Rpc.js"
 import { AppConfig } from "../../infra/platform/Config.js"
 import { RPC_PATH } from "../edge/Routes.js"
+import { taskJson, taskPageJson } from "../tasks/TaskJson.js"
+import type { AnswerWriters } from "./RpcAnswers.js"
 import { RpcAuthenticationLive } from "./RpcAuthentication.js"
 import { RpcHandlersLive } from "./RpcHandlers.js"
 import { makeRpcHttpProtocol } from "./RpcHttpProtocol.js"
+
+/** The task answers, written as REST writes them (RpcAnswers.ts): a page costs no schema walk. */
+const answerWriters: AnswerWriters<RpcGroup.Rpcs<typeof TasksRpc>> = {
+  ListTasks: taskPageJson,
+  GetTask: taskJson,
+  CreateTask: taskJson,
+  UpdateTask: taskJson,
+  SetTaskCompleted: taskJson
+}
 
 /** The transport, registered as `POST /rpc` on the provided `HttpRouter` (the REST API's). */
 const RpcProtocolLive = Layer.effect(
@@ -23,7 +34,7 @@ const RpcProtocolLive = Layer.effect(
     const { httpEffect, protocol } = yield* makeRpcHttpProtocol(TasksRpc.requests, {
       maxCallsPerRequest: config.rpcMaxCallsPerRequest,
       maxInFlightPerRequest: config.rpcMaxInFlightPerRequest
-    })
+    }, answerWriters)
     const router = yield* HttpRouter.HttpRouter
     yield* router.add("POST", RPC_PATH, httpEffect)
     return protocol
