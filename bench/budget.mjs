@@ -50,7 +50,7 @@ const pieces = (ack) => {
  */
 const measureConfiguration = async ({ databaseUrl, jwtSecret, logFile, scripts }, label, env) => {
   await scripts.resetWriters()
-  const service = await startService(databaseUrl, jwtSecret, logFile, { env, append: true, benchPool: true })
+  const service = await startService(databaseUrl, jwtSecret, logFile, { env, append: true })
   try {
     const results = {}
     for (const scenario of BUDGET_SCENARIOS) {

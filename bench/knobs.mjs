@@ -1,5 +1,4 @@
 /** The bench's knobs (BENCH_* variables, `--large`, `--budget`: see bench/run.mjs's header), its data set's sizes. */
-import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url))
@@ -31,13 +30,6 @@ export const SCENARIOS = new Set([
   ...(BUDGET ? ["budget"] : [])
 ])
 export const TOKEN_USERS = Number(process.env.BENCH_TOKEN_USERS ?? 64)
-/**
- * The connections of each server's database pool, one size for all three: 2 × the cores, which the
- * database shares with the servers and the load here. Measured on 2 cores (2026-12-07): with 10,
- * the defaults of the service and of the peers, the service's list p99 at 128 connections was
- * ≈ 2.5 × what it is with 4 (463–472 against 178–224 ms), at the same req/s; the peers' moved little.
- */
-export const POOL_MAX = Number(process.env.BENCH_POOL_MAX ?? 2 * availableParallelism())
 
 /** The bench's own flags; run.mjs refuses any other (the drills import these modules with flags of theirs). */
 export const checkBenchFlags = () => {

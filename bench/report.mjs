@@ -298,7 +298,6 @@ const toMarkdown = ({ rows, meta, start, targets, cursorSkip, budget }) => {
     `load generator: ${meta.wrkVersion}`,
     `${meta.durationSeconds} s per run (after ${meta.warmupSeconds} s warm-up)`,
     meta.database,
-    `a pool of ${meta.poolMax} connections per server`,
     `${meta.totalSeconds} s in all`
   ].join(" · ")
   const budgetSection = budget === null ? "" : `

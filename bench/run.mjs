@@ -41,8 +41,6 @@
  *   BENCH_SCENARIOS     comma list to run a subset: start,list,get,create,update,delete,offset,rpc,
  *                       cursor,signin,mixed,budget (default all but budget)
  *   BENCH_TOKEN_USERS   how many seeded users the read rows act as (default 64; signin costs ~100 ms)
- *   BENCH_POOL_MAX      database connections of each server's pool, the same for all three (default
- *                       2 × the cores: the database shares them; see knobs.mjs)
  *   DATABASE_URL        use this database instead of an embedded PostgreSQL (bench users are replaced)
  *   BENCH_NODE_ARGS     extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  *                       (not given to the start-time runs)
@@ -73,7 +71,6 @@ import {
   LARGE,
   LARGE_TASKS_PER_USER,
   LARGE_USERS,
-  POOL_MAX,
   SCENARIOS,
   TASKS_PER_USER,
   TOKEN_USERS,
@@ -127,7 +124,7 @@ const main = async () => {
   const databaseUrl = process.env.DATABASE_URL ?? (log("starting an embedded PostgreSQL"), await startPostgres())
   // The service migrates at boot, so it starts before the seed (which needs its tables).
   const serviceLog = join(logDir, "service.log")
-  const service = await startService(databaseUrl, jwtSecret, serviceLog, { benchPool: true })
+  const service = await startService(databaseUrl, jwtSecret, serviceLog)
   log(`service on ${service.baseUrl} (pid ${service.child.pid}, logs in ${serviceLog})`)
   log(
     `seeding ${USERS} users × ${TASKS_PER_USER} tasks + 1 × ${BIG_USER_TASKS} + 1 × ${CURSOR_USER_TASKS}` +
@@ -237,7 +234,6 @@ const main = async () => {
     loadGenerator: "wrk",
     wrkVersion: wrkVersionLine,
     database: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded PostgreSQL (fsync off)",
-    poolMax: POOL_MAX,
     tokenUsers: tokenUsers.length,
     large,
     totalSeconds: Math.round((Date.now() - started) / 1000)

@@ -18,7 +18,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PAGE, PASSWORD, POOL_MAX, ROOT } from "./knobs.mjs"
+import { PAGE, PASSWORD, ROOT } from "./knobs.mjs"
 import { cleanups, freePort, log, sleep, startChild, stopChild, waitReady } from "./processes.mjs"
 
 const REFERENCE_SRC = join(ROOT, "..", "shared", "bench-reference")
@@ -60,13 +60,12 @@ const serviceEnv = (port, jwtSecret) => ({
 /**
  * The built service on a free port, ready. `env` and `nodeArgs` add to the measured service's (the
  * drills': a Redis store, an inspector port); its output goes to `logFile` (appended with `append`).
- * With `benchPool`, its pool is the bench's POOL_MAX (the peers'); otherwise its default.
  */
 export const startService = async (
   databaseUrl,
   jwtSecret,
   logFile,
-  { env = {}, nodeArgs = [], append = false, benchPool = false } = {}
+  { env = {}, nodeArgs = [], append = false } = {}
 ) => {
   const port = await freePort()
   const out = openSync(logFile, append ? "a" : "w")
@@ -78,12 +77,7 @@ export const startService = async (
   ]
   const child = startChild("service", process.execPath, args, {
     cwd: ROOT,
-    env: {
-      ...serviceEnv(port, jwtSecret),
-      ...(benchPool ? { DATABASE_POOL_MAX: String(POOL_MAX) } : {}),
-      DATABASE_URL: databaseUrl,
-      ...env
-    },
+    env: { ...serviceEnv(port, jwtSecret), DATABASE_URL: databaseUrl, ...env },
     stdio: ["ignore", out, out]
   })
   closeSync(out)
@@ -218,7 +212,6 @@ export const startPeer = async (name, databaseUrl, jwtSecret, logFile) => {
       JWT_SECRET: jwtSecret,
       PORT: String(port),
       HOST: "127.0.0.1",
-      PG_POOL_MAX: String(POOL_MAX),
       ...PEERS[name].env
     },
     stdio: ["ignore", out, out]
