@@ -36,13 +36,16 @@ export type AnswerWriters<R extends Rpc.Any> = {
   readonly [Tag in R["_tag"]]?: (value: Rpc.Success<Rpc.ExtractTag<R, Tag>>) => string
 }
 
+/** `AnswerWriters` of any group, as the transport takes them. */
+export type AnyAnswerWriters = Readonly<Record<string, ((value: never) => string) | undefined>>
+
 /**
  * The serialization's `codecFor`, except for the Exit schemas of the procedures in `writers`:
  * theirs encode a success with its writer (errors and defects still by their schemas).
  */
 export const codecForWritten = (
   procedures: ReadonlyMap<string, Rpc.AnyWithProps>,
-  writers: Readonly<Record<string, ((value: never) => string) | undefined>>,
+  writers: AnyAnswerWriters,
   codecFor: RpcSerialization.CodecFor
 ): RpcSerialization.CodecFor => {
   const written = new Map<unknown, Schema.Top>()

@@ -15,9 +15,9 @@
  *   is bounded by a handful of answers whatever the size of its body.
  *
  * Otherwise it does what the library's does: the HTTP request's headers under each call's, the
- * answers streamed as NDJSON from the first one on, the calls interrupted when the client goes.
- * The successes of the procedures given writers arrive already written and go into their frames
- * as they are (RpcAnswers.ts).
+ * answers streamed as NDJSON from the first one on (a body of a few unary calls in one piece), the
+ * calls interrupted when the client goes. The successes of the procedures given writers arrive
+ * already written and go into their frames as they are (RpcAnswers.ts).
  */
 import { Cause, Effect, Exit, Queue, Schema, Scope, Semaphore, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -26,7 +26,7 @@ import { constEof, type FromClientEncoded, type FromServerEncoded } from "effect
 import { RpcLimitReached } from "../../domain/tasks/TasksRpc.js"
 import { securityEvent } from "../../infra/platform/SecurityEvents.js"
 import { errorResponse } from "../edge/Errors.js"
-import { codecForWritten, makeFrameEncoder } from "./RpcAnswers.js"
+import { type AnyAnswerWriters, codecForWritten, makeFrameEncoder } from "./RpcAnswers.js"
 import { makeFrameDecoder } from "./RpcFrames.js"
 
 export interface RpcHttpLimits {
@@ -52,7 +52,7 @@ const requestHeadersOf = (request: HttpServerRequest.HttpServerRequest): Array<[
 export const makeRpcHttpProtocol = (
   procedures: ReadonlyMap<string, Rpc.AnyWithProps>,
   limits: RpcHttpLimits,
-  writers: Parameters<typeof codecForWritten>[1] = {}
+  writers: AnyAnswerWriters
 ) =>
   Effect.gen(function*() {
     const serialization = yield* RpcSerialization.RpcSerialization

@@ -61,13 +61,11 @@ export interface TaskPageRows {
 export class TaskRepo extends Context.Service<TaskRepo, TaskRepoShape>()("tasks-api/TaskRepo") {}
 
 /**
- * A row as the API wrote it, with `Task`'s fields: a canonical UUID for its id, one of `PRIORITIES`
- * for its priority. A page's rows carry columns of the statement's own beside them.
+ * Rows are as the API wrote them (a canonical UUID for the id, one of `PRIORITIES` for the
+ * priority): no need to re-run the field checks. Only `Task`'s columns go on (a page's rows carry
+ * columns of the statement's own beside them).
  */
-type TaskRow = Task
-
-/** Rows come from our own schema: no need to re-run the field checks. Only `Task`'s columns go on. */
-const toTask = (row: TaskRow): Task => ({
+const toTask = (row: Task): Task => ({
   id: row.id,
   user_id: row.user_id,
   title: row.title,
@@ -101,7 +99,7 @@ const SORT_COLUMNS: Record<SortField, SortColumn> = {
 const INSTANT_KEY_FORMAT_SQL = `'${INSTANT_KEY_FORMAT}'`
 
 /** `total_count` is an int8: a bigint from @effect/sql-pg. */
-type PageRow = TaskRow & { readonly sort_key: string | null; readonly total_count: bigint }
+type PageRow = Task & { readonly sort_key: string | null; readonly total_count: bigint }
 
 /**
  * The list statement: one page (one row more than `limit`, telling whether another follows) and
@@ -174,7 +172,7 @@ export const TaskRepoLive = Layer.effect(
     const sql = yield* SqlClient.SqlClient
 
     const insert: TaskRepoShape["insert"] = (task) =>
-      sql<TaskRow>`
+      sql<Task>`
         INSERT INTO task (id, user_id, title, description, due_datetime, priority, is_completed, created_at, updated_at)
         VALUES (${task.id}, ${task.userId}, ${task.title}, ${task.description}, ${task.dueDatetime},
                 ${task.priority}, ${task.isCompleted}, ${task.now}, ${task.now})
@@ -185,7 +183,7 @@ export const TaskRepoLive = Layer.effect(
       )
 
     const findOwned: TaskRepoShape["findOwned"] = (userId, taskId) =>
-      sql<TaskRow>`SELECT * FROM task WHERE id = ${taskId} AND user_id = ${userId}`.pipe(
+      sql<Task>`SELECT * FROM task WHERE id = ${taskId} AND user_id = ${userId}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toTask)),
         orUnavailable,
         Effect.withSpan("TaskRepo.findOwned")
@@ -211,7 +209,7 @@ export const TaskRepoLive = Layer.effect(
       )
 
     const update: TaskRepoShape["update"] = (userId, taskId, changes, now) =>
-      sql<TaskRow>`
+      sql<Task>`
         UPDATE task SET ${sql.update({ ...changes, updated_at: now })}
         WHERE id = ${taskId} AND user_id = ${userId}
         RETURNING *`.pipe(
