@@ -7,6 +7,8 @@ import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import { type IncomingHttpHeaders, request as httpRequest } from "node:http"
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { brotliDecompressSync, gunzipSync } from "node:zlib"
 import { TestServer, TestService } from "../support/TestService.js"
 
@@ -43,10 +45,37 @@ const scriptPathOf = (page: RawReply) => {
   return path ?? ""
 }
 
+/**
+ * Scalar's bundle as effect's internal module exports it, for comparison. Imported only when asked
+ * for: held by this process, it would count in the heap measured below.
+ */
+const effectScalarScript = () =>
+  Effect.promise(async () => {
+    const module = (await import(
+      "../../node_modules/effect/dist/http-api/internal/httpApiScalar.js" as string
+    )) as { readonly javascript: string }
+    return module.javascript
+  })
+
+/** The bundle's length in UTF-16 code units (3.1 M): its size in the heap is twice that, in bytes. */
+const SCALAR_SCRIPT_UNITS = 3_000_000
+
 /** The size of effect's HttpApiScalar page before this change: the script inlined, uncompressed. */
 const INLINED_PAGE_BYTES = 3_400_000
 
 it.layer(TestService())("docs", (it) => {
+  it.effect("the served script is held as bytes: the heap's large objects stay under two UTF-16 copies of it", () =>
+    // First in the file: before anything here has imported effect's module for comparison.
+    Effect.gen(function*() {
+      yield* rawGet(scriptPathOf(yield* rawGet("/docs")), { "accept-encoding": "br" })
+      // A full collection first, so that only what is still referenced is counted.
+      setFlagsFromString("--expose-gc")
+      ;(runInNewContext("gc") as () => void)()
+      const largeObjects = getHeapSpaceStatistics().find((space) => space.space_name === "large_object_space")
+      // Imported as a module, the bundle was its source, its export and a trimmed copy: 3 × 6.3 MB.
+      expect(largeObjects?.space_used_size).toBeLessThan(2 * 2 * SCALAR_SCRIPT_UNITS)
+    }))
+
   it.effect("GET /docs is a small page naming no other host, with Scalar's cloud features and fonts off", () =>
     Effect.gen(function*() {
       const page = yield* rawGet("/docs")
@@ -95,9 +124,10 @@ it.layer(TestService())("docs", (it) => {
       expect(plain.headers["cache-control"]).toBe("public, max-age=31536000, immutable")
       expect(plain.headers.vary).toMatch(/\bAccept-Encoding\b/)
       const script = plain.bytes.toString("utf8")
-      expect(script).toContain("createApiReference")
-      // Its source map is not served, so no comment points at one.
+      // effect's bundle as its module exports it, less the comment naming its source map (not served).
+      expect(script).toBe((yield* effectScalarScript()).replace(/\n\/\/# sourceMappingURL=\S*\s*$/, "\n"))
       expect(script).not.toContain("sourceMappingURL")
+      expect(path).toBe(`/docs/scalar.${createHash("sha256").update(plain.bytes).digest("hex").slice(0, 16)}.js`)
 
       const brotli = yield* rawGet(path, { "accept-encoding": "gzip, deflate, br" })
       expect(brotli.headers["content-encoding"]).toBe("br")

@@ -12,9 +12,9 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { OpenApi } from "effect/http-api"
 import { createHash } from "node:crypto"
+import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { brotliCompress, constants, gzip } from "node:zlib"
 import { Api } from "../../domain/Api.js"
@@ -40,17 +40,24 @@ const SCALAR_CONFIG: Record<string, unknown> = {
 }
 
 /**
- * Scalar's standalone bundle, as effect ships it for `HttpApiScalar`. Its module is internal
- * (effect's exports close `http-api/internal/*`), so it is imported by its file; its source-map
- * comment goes (the map is not served).
+ * Scalar's standalone bundle, as effect ships it for `HttpApiScalar`: the string literal its
+ * internal module exports (effect's exports close `http-api/internal/*`), read from the file and
+ * kept as UTF-8 bytes only. Imported, the module would hold it three times over as UTF-16 (its
+ * source, the export, a copy without the source-map comment): 18 MB of heap for a page few open.
+ * The source-map comment goes (the map is not served).
  */
+const SCALAR_EXPORT = "export const javascript="
+
 const scalarScript = Effect.promise(async () => {
   const effectRoot = dirname(createRequire(import.meta.url).resolve("effect/package.json"))
-  const module: { readonly javascript?: unknown } = await import(
-    pathToFileURL(join(effectRoot, "dist/http-api/internal/httpApiScalar.js")).href
-  )
-  if (typeof module.javascript !== "string") throw new Error("effect's Scalar bundle was not found")
-  return module.javascript.replace(/\n\/\/# sourceMappingURL=\S*\s*$/, "\n")
+  const source = await readFile(join(effectRoot, "dist/http-api/internal/httpApiScalar.js"), "utf8")
+  const start = source.indexOf(SCALAR_EXPORT) + SCALAR_EXPORT.length
+  const end = source.indexOf("\";\n", start) + 1
+  const script: unknown = start >= SCALAR_EXPORT.length && end > start
+    ? JSON.parse(source.slice(start, end))
+    : undefined
+  if (typeof script !== "string") throw new Error("effect's Scalar bundle was not found")
+  return Buffer.from(script.replace(/\n\/\/# sourceMappingURL=\S*\s*$/, "\n"))
 })
 
 const escapeHtml = (text: string) =>
@@ -108,9 +115,8 @@ interface Encoded {
  * Both encodings, made on Node's thread pool (not the event loop). Brotli at quality 6: quality 11
  * saves another 11% of the script but takes about 8 s of CPU.
  */
-const encode = (text: string) =>
+const encode = (identity: Uint8Array) =>
   Effect.promise(async (): Promise<Encoded> => {
-    const identity = Buffer.from(text)
     const [gzipped, brotli] = await Promise.all([
       promisify(gzip)(identity, { level: 9 }),
       promisify(brotliCompress)(identity, {
@@ -144,18 +150,18 @@ const notModified = (ifNoneMatch: string | undefined, etag: string) =>
   )
 
 /**
- * A handler serving `text`: encoded on the first request and kept, with an ETag of its content
+ * A handler serving `content`: encoded on the first request and kept, with an ETag of its content
  * (weak: the encodings differ byte for byte), 304 on a match.
  */
 const assetHandler = (
-  text: string,
+  content: Uint8Array,
   contentType: string,
   cacheControl: string,
   extraHeaders: Record<string, string> = {}
 ) =>
   Effect.gen(function*() {
-    const encoded = yield* Effect.cached(encode(text))
-    const etag = `W/"${createHash("sha256").update(text).digest("base64url").slice(0, 27)}"`
+    const encoded = yield* Effect.cached(encode(content))
+    const etag = `W/"${createHash("sha256").update(content).digest("base64url").slice(0, 27)}"`
     return Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const headers = { ...extraHeaders, "Cache-Control": cacheControl, ETag: etag, Vary: "Accept-Encoding" }
@@ -180,7 +186,7 @@ export const DocsLive: Layer.Layer<never, never, HttpRouter.HttpRouter> = HttpRo
     yield* router.add(
       "GET",
       DOCS_PATH,
-      yield* assetHandler(page, "text/html; charset=utf-8", "no-cache", {
+      yield* assetHandler(Buffer.from(page), "text/html; charset=utf-8", "no-cache", {
         "Content-Security-Policy": contentSecurityPolicy
       })
     )
