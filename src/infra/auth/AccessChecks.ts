@@ -21,6 +21,7 @@ import { isBanned, type UserId } from "../../domain/auth/User.js"
 import { type ServiceUnavailable, Unauthorized } from "../../domain/Errors.js"
 import { type BoundedCacheSize, makeBoundedCache } from "../platform/BoundedCache.js"
 import { AppConfig } from "../platform/Config.js"
+import { hotSpan } from "../platform/HotSpans.js"
 import { currentDate } from "../platform/Time.js"
 import { LegacyRevocations, LegacyRevocationsLive } from "./LegacyRevocations.js"
 import { SessionRepo, SessionRepoLive } from "./SessionRepo.js"
@@ -116,7 +117,7 @@ export const AccessChecksLive = Layer.effect(
           issuedAt: claims.issuedAt,
           expiresAt: claims.expiresAt
         } satisfies Caller
-      }).pipe(Effect.withSpan("AccessChecks.verify"))
+      }).pipe(hotSpan("AccessChecks.verify"))
 
     const verify = (accessToken: string) => Effect.flatMap(claimsOf(accessToken), callerOf)
 

@@ -5,6 +5,7 @@ import { SessionId } from "../../domain/auth/Session.js"
 import { User, UserId } from "../../domain/auth/User.js"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
+import { hotSpan } from "../platform/HotSpans.js"
 import { USER_COLUMNS } from "./UserRepo.js"
 
 /** An int8 column: the driver decodes it to a bigint; counters stay far below 2^53. */
@@ -154,7 +155,7 @@ export const SessionRepoLive = Layer.effect(
       selectActive({ sessionId, userId, now }).pipe(
         decodedOrDie,
         orUnavailable,
-        Effect.withSpan("SessionRepo.findActive")
+        hotSpan("SessionRepo.findActive")
       )
 
     const selectLocked = SqlSchema.findOneOption({

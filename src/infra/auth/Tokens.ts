@@ -23,6 +23,7 @@ import { createHash, createPublicKey, hkdfSync, type KeyObject, randomUUID } fro
 import { type CallerSessionId, legacySessionId, SessionId } from "../../domain/auth/Session.js"
 import { UserId } from "../../domain/auth/User.js"
 import { AppConfig, type AppConfigShape, type JwtAlgorithm } from "../platform/Config.js"
+import { hotSpan } from "../platform/HotSpans.js"
 
 export const ACCESS_TOKEN_TYPE = "at+jwt"
 const CLOCK_SKEW_SECONDS = 30
@@ -277,7 +278,7 @@ export const TokensLive = Layer.effect(
         if (!isLegacyShaped(header)) return yield* verifyCurrent(token, now)
         if (!legacyAcceptedAt(now)) return yield* new InvalidToken({ reason: "legacy tokens are not accepted" })
         return yield* verifyLegacy(token, header, now)
-      }).pipe(Effect.withSpan("Tokens.verifyAccessToken"))
+      }).pipe(hotSpan("Tokens.verifyAccessToken"))
 
     return {
       issueAccessToken,

@@ -14,6 +14,7 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Cause, Context, Data, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, Stream } from "effect"
 import { CircuitBreaker, RateLimiter } from "effect/persistence"
 import { AppConfig, type RateLimitSettings, type RateRule } from "./Config.js"
+import { hotSpan } from "./HotSpans.js"
 import { makeMemoryRateStore } from "./MemoryRateStore.js"
 
 /** Where a key stands against its rule after this request. */
@@ -256,7 +257,7 @@ export const RateLimitsLive = Layer.effect(
           // The Redis store answers the 1 ms expiry of the empty key it has just written.
           resetSeconds: result.remaining >= result.limit ? 0 : seconds(result.resetAfter)
         })),
-        Effect.withSpan("RateLimits.check", { attributes: { "ratelimit.limit": rule.limit } })
+        hotSpan("RateLimits.check", { attributes: { "ratelimit.limit": rule.limit } })
       )
 
     return {

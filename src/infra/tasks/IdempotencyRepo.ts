@@ -8,6 +8,7 @@ import { SqlClient, SqlSchema } from "effect/sql"
 import { UserId } from "../../domain/auth/User.js"
 import type { ServiceUnavailable } from "../../domain/Errors.js"
 import { decodedOrDie, orUnavailable } from "../platform/DatabaseErrors.js"
+import { hotSpan } from "../platform/HotSpans.js"
 import type { Json } from "./Fingerprint.js"
 
 /** Identifies one idempotent request. */
@@ -83,7 +84,7 @@ export const IdempotencyRepoLive = Layer.effect(
       decodedOrDie(selectLiveRow({ userId, key, liveSince }))
 
     const findLive: IdempotencyRepoShape["findLive"] = (userId, key, liveSince) =>
-      selectLive(userId, key, liveSince).pipe(orUnavailable, Effect.withSpan("IdempotencyRepo.findLive"))
+      selectLive(userId, key, liveSince).pipe(orUnavailable, hotSpan("IdempotencyRepo.findLive"))
 
     /**
      * Inserts the entry unless a live one holds the key. On a conflict the existing row is locked
@@ -134,7 +135,7 @@ export const IdempotencyRepoLive = Layer.effect(
           ({ entry }) => Effect.succeed(Result.fail(entry))
         ),
         orUnavailable,
-        Effect.withSpan("IdempotencyRepo.createOnce")
+        hotSpan("IdempotencyRepo.createOnce")
       )
 
     return { findLive, createOnce }

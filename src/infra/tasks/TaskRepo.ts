@@ -16,6 +16,7 @@ import {
 } from "../../domain/tasks/Task.js"
 import { INSTANT_KEY_FORMAT, type KeysetPosition } from "../../domain/tasks/TaskCursor.js"
 import { orUnavailable } from "../platform/DatabaseErrors.js"
+import { hotSpan } from "../platform/HotSpans.js"
 
 export interface NewTask {
   readonly id: TaskId
@@ -179,14 +180,14 @@ export const TaskRepoLive = Layer.effect(
         RETURNING *`.pipe(
         Effect.map((rows) => toTask(rows[0])),
         orUnavailable,
-        Effect.withSpan("TaskRepo.insert")
+        hotSpan("TaskRepo.insert")
       )
 
     const findOwned: TaskRepoShape["findOwned"] = (userId, taskId) =>
       sql<Task>`SELECT * FROM task WHERE id = ${taskId} AND user_id = ${userId}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toTask)),
         orUnavailable,
-        Effect.withSpan("TaskRepo.findOwned")
+        hotSpan("TaskRepo.findOwned")
       )
 
     const page: TaskRepoShape["page"] = (userId, request) =>
@@ -205,7 +206,7 @@ export const TaskRepoLive = Layer.effect(
           }
         }),
         orUnavailable,
-        Effect.withSpan("TaskRepo.page")
+        hotSpan("TaskRepo.page")
       )
 
     const update: TaskRepoShape["update"] = (userId, taskId, changes, now) =>
@@ -215,14 +216,14 @@ export const TaskRepoLive = Layer.effect(
         RETURNING *`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toTask)),
         orUnavailable,
-        Effect.withSpan("TaskRepo.update")
+        hotSpan("TaskRepo.update")
       )
 
     const delete_: TaskRepoShape["delete"] = (userId, taskId) =>
       sql`DELETE FROM task WHERE id = ${taskId} AND user_id = ${userId} RETURNING id`.pipe(
         Effect.map((rows) => rows.length > 0),
         orUnavailable,
-        Effect.withSpan("TaskRepo.delete")
+        hotSpan("TaskRepo.delete")
       )
 
     return { insert, findOwned, page, update, delete: delete_ }
