@@ -13,6 +13,9 @@
  *   whose body is still arriving counts as receiving until the body is in: a slow sender waits on its
  *   client, not on the service, and a thousand of them (slowloris) must not take the slots of the
  *   requests the service is working on.
+ * - answers `503 not_ready` while no handler is attached: effect's server listens before the router
+ *   built on it attaches its handler (and takes it off at the end of a drain), and a request in
+ *   that gap would otherwise wait for an answer nobody writes.
  * A shed request's body is not read: its connection closes after the answer.
  */
 import { randomUUID } from "node:crypto"
@@ -103,6 +106,7 @@ const baseHeaders = (request: IncomingMessage) => {
 
 const LIVE_BODY = JSON.stringify({ status: "pass" })
 const OVERLOADED_BODY = JSON.stringify({ detail: "Service temporarily unavailable", error_code: "overloaded" })
+const NOT_READY_BODY = JSON.stringify({ detail: "Service not ready", error_code: "not_ready" })
 
 const isLiveProbe = (request: IncomingMessage) =>
   request.method === "GET" && (request.url === "/health/live" || request.url?.startsWith("/health/live?") === true)
@@ -215,17 +219,22 @@ export const installFront = (server: Server, options: FrontOptions) => {
     response.end(LIVE_BODY)
   }
 
-  const shed = (request: IncomingMessage, response: ServerResponse, inFlight: number, delayMs: number) => {
-    const started = performance.now()
+  /** A 503 the front writes itself, readable by the page that asked (CORS), with `Retry-After`. */
+  const answerUnavailable = (request: IncomingMessage, response: ServerResponse, body: string, close: boolean) => {
     response.writeHead(503, {
       ...baseHeaders(request),
       ...corsHeaders(options.corsOrigins, request.headers.origin),
       "Content-Type": "application/json",
-      "Content-Length": Buffer.byteLength(OVERLOADED_BODY),
+      "Content-Length": Buffer.byteLength(body),
       "Retry-After": RETRY_AFTER_SECONDS,
-      ...(hasBody(request.headers) || lifecycle.shuttingDownUnsafe() ? { Connection: "close" } : {})
+      ...(close ? { Connection: "close" } : {})
     })
-    response.end(OVERLOADED_BODY)
+    response.end(body)
+  }
+
+  const shed = (request: IncomingMessage, response: ServerResponse, inFlight: number, delayMs: number) => {
+    const started = performance.now()
+    answerUnavailable(request, response, OVERLOADED_BODY, hasBody(request.headers) || lifecycle.shuttingDownUnsafe())
     const now = performance.now()
     options.onShedRequest({ method: request.method ?? "GET", url: request.url ?? "/", durationMs: now - started })
     shedSinceReport += 1
@@ -245,6 +254,10 @@ export const installFront = (server: Server, options: FrontOptions) => {
   const front = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (isLiveProbe(request)) {
       answerLive(request, response)
+      return true
+    }
+    if (server.listenerCount("request") === 0) {
+      answerUnavailable(request, response, NOT_READY_BODY, true)
       return true
     }
     const inFlight = lifecycle.inFlightUnsafe()
