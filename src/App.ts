@@ -71,7 +71,10 @@ export const nodeServerOn = (listen?: { readonly host: string; readonly port: nu
 
 export const NodeServerLive = nodeServerOn()
 
-/** Serves the API on the provided server; the port opens only once everything it needs is up. */
+/**
+ * Serves the API on the provided server. The port opens once the services are up, but before the routes
+ * here are built: the front answers `503 not_ready` until the router's handler is attached (Front.ts).
+ */
 export const HttpLive = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
