@@ -6,9 +6,10 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import { SqlClient } from "effect/sql"
+import pg from "pg"
 import { get, signup } from "../support/http.js"
-import { clientUser, TestServiceWithClients } from "../support/TestService.js"
+import { pause } from "../support/locks.js"
+import { clientUser, TestServer, TestServiceWithClients } from "../support/TestService.js"
 import { failure, subscribe } from "./rpc-helpers.js"
 
 const PER_USER = 2
@@ -16,7 +17,38 @@ const PER_INSTANCE = 20
 /** The default poll interval is 500 ms: a window of this many ms holds about 8 polls. */
 const WINDOW_MS = 4_000
 
-const wallClockWait = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
+/**
+ * The shared poll statements (`TaskChangeRepo.changesOfWatched`, the one reading a JSON recordset)
+ * that began on the database within `millis`, read off pg_stat_activity every 20 ms from a
+ * connection of the test's own (one from the service's pool would overwrite the poll it samples).
+ * The pattern is built in SQL so that the sampling statement's own text does not match it.
+ */
+const pollsDuring = (databaseUrl: string, millis: number) =>
+  Effect.acquireUseRelease(
+    Effect.promise(async () => {
+      const client = new pg.Client({ connectionString: databaseUrl })
+      await client.connect()
+      return client
+    }),
+    (client) =>
+      Effect.gen(function*() {
+        const sample = Effect.promise(async () =>
+          (await client.query<{ readonly key: string }>(
+            `SELECT pid || '@' || query_start AS key FROM pg_stat_activity
+             WHERE datname = current_database() AND position('json_to_' || 'recordset' IN query) > 0`
+          )).rows.map(({ key }) => key)
+        )
+        const before = new Set(yield* sample)
+        const seen = new Set<string>()
+        const end = Date.now() + millis
+        while (Date.now() < end) {
+          for (const key of yield* sample) if (!before.has(key)) seen.add(key)
+          yield* pause(20)
+        }
+        return seen.size
+      }),
+    (client) => Effect.promise(() => client.end())
+  )
 
 it.layer(
   TestServiceWithClients({
@@ -28,7 +60,7 @@ it.layer(
     "watches past the caps are refused (WatchLimitReached); the open ones work, share one poller; others are served",
     () =>
       Effect.gen(function*() {
-        const sql = yield* SqlClient.SqlClient
+        const { databaseUrl } = yield* TestServer
         const users = yield* Effect.forEach(Array.from({ length: PER_INSTANCE / PER_USER }), (_, i) =>
           clientUser(`watcher${i}`))
         const feeds = yield* Effect.forEach(users, (user) =>
@@ -43,18 +75,13 @@ it.layer(
         const newcomer = yield* clientUser("newcomer")
         yield* failure(Stream.runHead(newcomer.rpc.WatchTasks({})), "WatchLimitReached")
 
-        // The database sees about one statement per poll interval, not one per watch (20 watches
-        // polling on their own would make ~160 in the window).
-        const transactions = sql<{ readonly n: string }>`
-          SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`
-          .pipe(Effect.map((rows) =>
-            Number(rows[0]!.n)
-          ))
-        // Statistics reach pg_stat_database up to a second late: let the setup's settle first.
-        yield* wallClockWait(2_000)
-        const before = yield* transactions
-        yield* wallClockWait(WINDOW_MS)
-        const polls = (yield* transactions) - before
+        // The database sees about one poll per interval, not one per watch (20 watches polling on
+        // their own would make ~160 in the window). Each connection shows in pg_stat_activity its
+        // last statement and when it began, so a poll is a new (connection, start) of the poll's
+        // statement. (Not pg_stat_database's transaction count: an idle connection reports its
+        // transactions up to 10 s late, so the setup's could land in the window.)
+        const polls = yield* pollsDuring(databaseUrl, WINDOW_MS)
+        expect(polls).toBeGreaterThan(0)
         expect(polls).toBeLessThan(40)
 
         // Other users are served meanwhile.
