@@ -36,8 +36,11 @@ export interface FrontOptions {
   readonly lifecycle: LifecycleShape
   /** The origins CORS allows (CORS_ORIGINS): a shed answer must be readable by the page that asked. */
   readonly corsOrigins: ReadonlyArray<string>
-  /** Told of every shed request, for the request metrics (the access log gets `onShed`'s summary). */
-  readonly onShedRequest: (shed: ShedRequest) => void
+  /**
+   * Told of every request the front answers 503 itself (shed, or not ready), for the request
+   * metrics: the access log gets `onShed`'s summary of the shed ones.
+   */
+  readonly onRefusedRequest: (refused: RefusedRequest) => void
   /** Told (at most once a second) how many requests were shed since it was last told, and why. */
   readonly onShed: (report: ShedReport) => void
 }
@@ -49,7 +52,7 @@ export interface ShedReport {
   readonly eventLoopUtilization: number
 }
 
-export interface ShedRequest {
+export interface RefusedRequest {
   readonly method: string
   readonly url: string
   readonly durationMs: number
@@ -221,6 +224,7 @@ export const installFront = (server: Server, options: FrontOptions) => {
 
   /** A 503 the front writes itself, readable by the page that asked (CORS), with `Retry-After`. */
   const answerUnavailable = (request: IncomingMessage, response: ServerResponse, body: string, close: boolean) => {
+    const started = performance.now()
     response.writeHead(503, {
       ...baseHeaders(request),
       ...corsHeaders(options.corsOrigins, request.headers.origin),
@@ -230,13 +234,13 @@ export const installFront = (server: Server, options: FrontOptions) => {
       ...(close ? { Connection: "close" } : {})
     })
     response.end(body)
+    const durationMs = performance.now() - started
+    options.onRefusedRequest({ method: request.method ?? "GET", url: request.url ?? "/", durationMs })
   }
 
   const shed = (request: IncomingMessage, response: ServerResponse, inFlight: number, delayMs: number) => {
-    const started = performance.now()
     answerUnavailable(request, response, OVERLOADED_BODY, hasBody(request.headers) || lifecycle.shuttingDownUnsafe())
     const now = performance.now()
-    options.onShedRequest({ method: request.method ?? "GET", url: request.url ?? "/", durationMs: now - started })
     shedSinceReport += 1
     if (now - lastReport >= REPORT_INTERVAL_MS) {
       lastReport = now

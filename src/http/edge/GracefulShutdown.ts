@@ -82,7 +82,7 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
         maxEventLoopUtilization: config.maxEventLoopUtilization,
         lifecycle,
         corsOrigins: config.corsOrigins,
-        onShedRequest: ({ durationMs, method, url }) =>
+        onRefusedRequest: ({ durationMs, method, url }) =>
           Effect.runSyncWith(context)(recordRequest({ method, route: routeOf(method, url), status: 503, durationMs })),
         onShed: ({ eventLoopDelayMs, eventLoopUtilization, inFlight, shed }) =>
           Effect.runForkWith(context)(
