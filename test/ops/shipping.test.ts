@@ -1,6 +1,5 @@
 /**
  * What a user takes as it is: `npm start` (built once, signals reach Node), the entry points' `--help`,
- * restarts from the compile cache,
  * the image's start command, and `.env.example` listing every setting the configuration reads.
  */
 import { expect, it } from "@effect/vitest"
@@ -90,27 +89,6 @@ it.effect("--help of the service and of every command prints the usage and exits
       // A configuration read would have refused APP_ENV and PORT (exit 78).
       expect(run.stderr).toBe("")
     }
-  }))
-
-it.effect("a restart loads the service's modules and effect's from Node's compile cache", () =>
-  Effect.gen(function*() {
-    // The cache's default place (NODE_COMPILE_CACHE would turn the cache on by itself): the temp dir.
-    const temp = yield* temporaryDirectory("tasks-api-compile-cache-")
-    const run = () =>
-      spawnSync(process.execPath, ["dist/main.js", "--help"], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 30_000,
-        // A line per module read and written: more than spawnSync's default 1 MB.
-        maxBuffer: 64 * 1024 * 1024,
-        env: { PATH: process.env.PATH, TMPDIR: temp, NODE_DEBUG_NATIVE: "COMPILE_CACHE" }
-      })
-    expect(run().status).toBe(0)
-    const restart = run()
-    expect(restart.status).toBe(0)
-    const accepted = restart.stderr.split("\n").filter((line) => line.includes("was accepted"))
-    expect(accepted.some((line) => line.includes("/dist/App.js"))).toBe(true)
-    expect(accepted.filter((line) => line.includes("/node_modules/effect/")).length).toBeGreaterThan(100)
   }))
 
 it.effect("an unknown argument exits 64 with the usage, before anything starts", () =>
