@@ -82,8 +82,13 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
         maxEventLoopUtilization: config.maxEventLoopUtilization,
         lifecycle,
         corsOrigins: config.corsOrigins,
-        onRefusedRequest: ({ durationMs, method, url }) =>
-          Effect.runSyncWith(context)(recordRequest({ method, route: routeOf(method, url), status: 503, durationMs })),
+        // Counted as the edge counts the requests it serves (none with BENCH_GUARDS_OFF=metrics).
+        onRefusedRequest: config.benchGuardsOff.has("metrics") ?
+          () => {} :
+          ({ durationMs, method, url }) =>
+            Effect.runSyncWith(context)(
+              recordRequest({ method, route: routeOf(method, url), status: 503, durationMs })
+            ),
         onShed: ({ eventLoopDelayMs, eventLoopUtilization, inFlight, shed }) =>
           Effect.runForkWith(context)(
             Effect.logWarning("overloaded: shedding requests").pipe(
