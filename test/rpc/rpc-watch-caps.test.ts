@@ -6,9 +6,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
-import pg from "pg"
 import { get, signup } from "../support/http.js"
-import { pause } from "../support/locks.js"
+import { ownConnection, pause } from "../support/locks.js"
 import { clientUser, TestServer, TestServiceWithClients } from "../support/TestService.js"
 import { failure, subscribe } from "./rpc-helpers.js"
 
@@ -24,31 +23,23 @@ const WINDOW_MS = 4_000
  * The pattern is built in SQL so that the sampling statement's own text does not match it.
  */
 const pollsDuring = (databaseUrl: string, millis: number) =>
-  Effect.acquireUseRelease(
-    Effect.promise(async () => {
-      const client = new pg.Client({ connectionString: databaseUrl })
-      await client.connect()
-      return client
-    }),
-    (client) =>
-      Effect.gen(function*() {
-        const sample = Effect.promise(async () =>
-          (await client.query<{ readonly key: string }>(
-            `SELECT pid || '@' || query_start AS key FROM pg_stat_activity
-             WHERE datname = current_database() AND position('json_to_' || 'recordset' IN query) > 0`
-          )).rows.map(({ key }) => key)
-        )
-        const before = new Set(yield* sample)
-        const seen = new Set<string>()
-        const end = Date.now() + millis
-        while (Date.now() < end) {
-          for (const key of yield* sample) if (!before.has(key)) seen.add(key)
-          yield* pause(20)
-        }
-        return seen.size
-      }),
-    (client) => Effect.promise(() => client.end())
-  )
+  Effect.scoped(Effect.gen(function*() {
+    const client = yield* ownConnection(databaseUrl)
+    const sample = Effect.promise(async () =>
+      (await client.query<{ readonly key: string }>(
+        `SELECT pid || '@' || query_start AS key FROM pg_stat_activity
+         WHERE datname = current_database() AND position('json_to_' || 'recordset' IN query) > 0`
+      )).rows.map(({ key }) => key)
+    )
+    const before = new Set(yield* sample)
+    const seen = new Set<string>()
+    const end = Date.now() + millis
+    while (Date.now() < end) {
+      for (const key of yield* sample) if (!before.has(key)) seen.add(key)
+      yield* pause(20)
+    }
+    return seen.size
+  }))
 
 it.layer(
   TestServiceWithClients({

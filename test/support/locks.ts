@@ -9,17 +9,30 @@ import pg from "pg"
 export const pause = (millis: number) =>
   Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
-/** A client holding the row of `table` with `id` FOR UPDATE in an open transaction; ended with the scope. */
-export const holdRow = (databaseUrl: string, table: "task" | "user", id: string) =>
+/** A connection of the test's own (outside the service's pool), ended with the scope. */
+export const ownConnection = (databaseUrl: string) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const client = new pg.Client({ connectionString: databaseUrl })
       await client.connect()
-      await client.query("BEGIN")
-      await client.query(`SELECT id FROM "${table}" WHERE id = $1 FOR UPDATE`, [id])
       return client
     }),
     (client) => Effect.promise(() => client.end())
+  )
+
+/** Opens a transaction on `client` and runs `statement` (with `values`) in it. */
+const inOpenTransaction = (client: pg.Client, statement: string, values: Array<unknown> = []) =>
+  Effect.promise(async () => {
+    await client.query("BEGIN")
+    await client.query(statement, values)
+    return client
+  })
+
+/** A client holding the row of `table` with `id` FOR UPDATE in an open transaction; ended with the scope. */
+export const holdRow = (databaseUrl: string, table: "task" | "user", id: string) =>
+  Effect.flatMap(
+    ownConnection(databaseUrl),
+    (client) => inOpenTransaction(client, `SELECT id FROM "${table}" WHERE id = $1 FOR UPDATE`, [id])
   )
 
 /**
@@ -27,19 +40,11 @@ export const holdRow = (databaseUrl: string, table: "task" | "user", id: string)
  * transaction, until `release` or the end of the scope.
  */
 export const holdTable = (databaseUrl: string, table: "task" | "auth_session") =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.promise(async () => {
-        const client = new pg.Client({ connectionString: databaseUrl })
-        await client.connect()
-        await client.query("BEGIN")
-        await client.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`)
-        return client
-      }),
-      (client) => Effect.promise(() => client.end())
-    ),
-    (client) => ({ client, release: Effect.promise(() => client.query("ROLLBACK")) })
-  )
+  Effect.flatMap(ownConnection(databaseUrl), (client) =>
+    Effect.map(
+      inOpenTransaction(client, `LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`),
+      () => ({ client, release: Effect.promise(() => client.query("ROLLBACK")) })
+    ))
 
 /**
  * Statements of this database waiting on a lock. Read on the lock's own client, inside its
