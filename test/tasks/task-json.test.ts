@@ -1,5 +1,5 @@
 /**
- * The field-by-field encoders of the task answers (src/http/tasks/TaskJson.ts) write the very text
+ * The writers of the task answers (src/http/tasks/TaskJson.ts) write the very text
  * HttpApi's encoding by the success schemas writes: for arbitrary tasks and pages, and for the
  * values a generator rarely makes (quotes, control characters, lone surrogates, far instants).
  */
@@ -7,7 +7,7 @@ import { expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
 import { Envelope, envelope } from "../../src/domain/Envelope.js"
 import { Task, TaskId, TaskPage } from "../../src/domain/tasks/Task.js"
-import { envelopeJson, taskJson, taskPageJson } from "../../src/http/tasks/TaskJson.js"
+import { taskAnswerJson, taskJson, taskPageAnswerJson, taskPageJson } from "../../src/http/tasks/TaskJson.js"
 import { pages, tasks } from "../support/taskArbitraries.js"
 
 const schemaJson = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
@@ -25,7 +25,7 @@ const writesAsTheSchema = <A>(
   runs: number
 ) =>
   Effect.gen(function*() {
-    const result = yield* Arbitrary.checkEffect(values, (value) => envelopeJson(write(value)) === bySchema(value), {
+    const result = yield* Arbitrary.checkEffect(values, (value) => write(value) === bySchema(value), {
       runs,
       seed: 16
     })
@@ -33,10 +33,10 @@ const writesAsTheSchema = <A>(
   })
 
 it.effect("an arbitrary task is written as the schema encodes it", () =>
-  writesAsTheSchema(tasks, taskJson, taskBySchema, 500))
+  writesAsTheSchema(tasks, taskAnswerJson, taskBySchema, 500))
 
 it.effect("an arbitrary page is written as the schema encodes it", () =>
-  writesAsTheSchema(pages, taskPageJson, pageBySchema, 200))
+  writesAsTheSchema(pages, taskPageAnswerJson, pageBySchema, 200))
 
 it("the rare values: quotes and control characters, lone surrogates, nulls, the last instant there is", () => {
   const task: Task = {
@@ -50,17 +50,20 @@ it("the rare values: quotes and control characters, lone surrogates, nulls, the 
     created_at: new Date("+275760-09-13T00:00:00.000Z"),
     updated_at: new Date(0)
   }
-  const text = envelopeJson(taskJson(task))
+  const text = taskAnswerJson(task)
   expect(text).toBe(taskBySchema(task))
+  // RPC answers carry the unenveloped text
+  expect(text).toBe(`{"success":true,"data":${taskJson(task)}}`)
   expect(JSON.parse(text).data).toMatchObject({
     created_at: "+275760-09-13T00:00:00.000Z",
     description: null,
     is_completed: true
   })
   const page: TaskPage = { tasks: [task, task], total_count: 7, limit: 2, offset: 0, next_cursor: "c\"ursor" }
-  expect(envelopeJson(taskPageJson(page))).toBe(pageBySchema(page))
+  expect(taskPageAnswerJson(page)).toBe(pageBySchema(page))
+  expect(taskPageAnswerJson(page)).toBe(`{"success":true,"data":${taskPageJson(page)}}`)
   const empty: TaskPage = { tasks: [], total_count: 0, limit: 50, offset: 10, next_cursor: null }
-  expect(envelopeJson(taskPageJson(empty))).toBe(
+  expect(taskPageAnswerJson(empty)).toBe(
     `{"success":true,"data":{"tasks":[],"total_count":0,"limit":50,"offset":10,"next_cursor":null}}`
   )
 })

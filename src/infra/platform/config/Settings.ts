@@ -129,8 +129,8 @@ export interface AppConfigShape {
    *   deadline           no REQUEST_TIMEOUT (Edge.ts)
    *   cors               no CORS, security or Cache-Control headers (Edge.ts)
    *   idempotency        `Idempotency-Key` is ignored: a create is a plain insert (Tasks.ts)
-   *   response-encoding  task responses are written with JSON.stringify, not by the encoders
-   *                      written after their schemas (TaskJson.ts, TasksHttp.ts)
+   *   response-encoding  task responses are the domain values as JSON.stringify writes them, not
+   *                      the schemas' fields projected by the writers (TaskJson.ts, TasksHttp.ts)
    */
   readonly benchGuardsOff: ReadonlySet<BenchGuard>
 }
