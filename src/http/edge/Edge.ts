@@ -28,7 +28,7 @@ import { errorResponse } from "./Errors.js"
 import { CORS_EXPOSED_HEADERS, hasBody, requestIdFrom, RETRY_AFTER_SECONDS, SECURITY_HEADERS } from "./Front.js"
 import type { LifecycleShape } from "./Lifecycle.js"
 import type { RequestDeadlines } from "./RequestDeadlines.js"
-import { recordRequest } from "./RequestMetrics.js"
+import { requestRecorder } from "./RequestMetrics.js"
 import { newRequestState, withRequestState } from "./RequestState.js"
 import { routeOfRequest } from "./Routes.js"
 
@@ -72,7 +72,7 @@ export const edgeMiddleware = (config: AppConfigShape, lifecycle: LifecycleShape
   const clientOf = clientAddress(config.trustProxy)
   const accessLog = makeAccessLog(config)
   const off = config.benchGuardsOff
-  const record = off.has("metrics") ? () => Effect.void : recordRequest
+  const record = requestRecorder(off)
   // Without spans the current span is a no-op one, whose trace id ("noop") names no trace.
   const currentTraceId = off.has("spans")
     ? Effect.succeed(undefined)

@@ -16,7 +16,7 @@ import { createServer, type Server, type ServerOptions } from "node:http"
 import { AppConfig, type AppConfigShape } from "../../infra/platform/Config.js"
 import { installFront } from "./Front.js"
 import { Lifecycle } from "./Lifecycle.js"
-import { recordRequest } from "./RequestMetrics.js"
+import { requestRecorder } from "./RequestMetrics.js"
 import { routeOf } from "./Routes.js"
 
 /** Node's `http.Server` under the HttpServer layer: the drain closes it itself. */
@@ -72,6 +72,7 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
       const config = yield* AppConfig
       const lifecycle = yield* Lifecycle
       const context = yield* Effect.context<never>()
+      const record = requestRecorder(config.benchGuardsOff)
       const server = createServer(serverOptions(config))
       server.maxConnections = config.maxConnections
       server.maxHeadersCount = MAX_HEADERS_COUNT
@@ -82,13 +83,8 @@ export const nodeServerLayer = (listen: { readonly host: string; readonly port: 
         maxEventLoopUtilization: config.maxEventLoopUtilization,
         lifecycle,
         corsOrigins: config.corsOrigins,
-        // Counted as the edge counts the requests it serves (none with BENCH_GUARDS_OFF=metrics).
-        onRefusedRequest: config.benchGuardsOff.has("metrics") ?
-          () => {} :
-          ({ durationMs, method, url }) =>
-            Effect.runSyncWith(context)(
-              recordRequest({ method, route: routeOf(method, url), status: 503, durationMs })
-            ),
+        onRefusedRequest: ({ durationMs, method, url }) =>
+          Effect.runSyncWith(context)(record({ method, route: routeOf(method, url), status: 503, durationMs })),
         onShed: ({ eventLoopDelayMs, eventLoopUtilization, inFlight, shed }) =>
           Effect.runForkWith(context)(
             Effect.logWarning("overloaded: shedding requests").pipe(

@@ -3,6 +3,7 @@
  * the request count) with OpenTelemetry's HTTP attributes.
  */
 import { Effect, Metric } from "effect"
+import type { BenchGuard } from "../../infra/platform/Config.js"
 import { httpRequestDuration } from "../../infra/platform/Metrics.js"
 
 export interface RequestOutcome {
@@ -42,3 +43,10 @@ const metricsFor = (method: string, route: string, status: number) => {
 /** Once per request, from the edge's pre-response handler: the status is the one written. */
 export const recordRequest = ({ durationMs, method, route, status }: RequestOutcome): Effect.Effect<void> =>
   Metric.update(metricsFor(method, route, status), durationMs / 1000)
+
+/**
+ * What records a request for a service with the guards `off`: nothing with BENCH_GUARDS_OFF=metrics,
+ * for the requests the edge serves and those the front refuses alike. Decided once, at build.
+ */
+export const requestRecorder = (off: ReadonlySet<BenchGuard>): typeof recordRequest =>
+  off.has("metrics") ? () => Effect.void : recordRequest

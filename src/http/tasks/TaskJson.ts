@@ -7,6 +7,7 @@
  * test/tasks/task-json.test.ts proves the text equal to the schemas' for arbitrary tasks and pages,
  * so a field added to a schema fails it.
  */
+import { envelope } from "../../domain/Envelope.js"
 import type { Task, TaskPage } from "../../domain/tasks/Task.js"
 
 /** As the schema's `Date` ↔ string link writes it: ISO 8601 in UTC. (No `Task` holds an invalid `Date`.) */
@@ -33,11 +34,11 @@ const wirePage = (page: TaskPage) => ({
   next_cursor: page.next_cursor
 })
 
-/** The old backend's success envelope around an answer, written in the same pass. */
-const enveloped = <A>(wire: (value: A) => unknown) => (value: A): string =>
-  JSON.stringify({ success: true, data: wire(value) })
+const writtenBy = <A>(wire: (value: A) => unknown) => (value: A): string => JSON.stringify(wire(value))
 
-export const taskJson = (task: Task): string => JSON.stringify(wireTask(task))
-export const taskPageJson = (page: TaskPage): string => JSON.stringify(wirePage(page))
-export const taskAnswerJson = enveloped(wireTask)
-export const taskPageAnswerJson = enveloped(wirePage)
+/** The unenveloped text (RPC answers carry it). */
+export const taskJson = writtenBy(wireTask)
+export const taskPageJson = writtenBy(wirePage)
+/** REST answers: the old backend's success envelope around the answer, written in the same pass. */
+export const taskAnswerJson = writtenBy((task: Task) => envelope(wireTask(task)))
+export const taskPageAnswerJson = writtenBy((page: TaskPage) => envelope(wirePage(page)))
